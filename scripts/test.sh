@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Set up everything the test suite needs on a fresh machine, then run it all:
+# lint (ruff), types (mypy), tests (pytest). Exit status is non-zero on any failure.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV="${LUMIBOARD_VENV:-.venv}"
+if [ ! -x "$VENV/bin/python" ]; then
+  python3 -m venv "$VENV"
+fi
+PY="$VENV/bin/python"
+"$PY" -m pip install --quiet --upgrade pip
+# torch 2.13.0 CPU: a local wheel on these machines (see ../shared/reference/TOOLCHAIN.md).
+"$PY" -m pip install --quiet "torch==2.13.0"
+"$PY" -m pip install --quiet -e ".[test]"
+
+"$VENV/bin/ruff" check src tests scripts benchmarks
+"$VENV/bin/ruff" format --check src tests scripts benchmarks
+"$VENV/bin/mypy"
+
+set +e
+"$PY" -m pytest "$@"
+status=$?
+set -e
+if [ "$status" -eq 5 ]; then
+  echo "pytest collected no tests: failing" >&2
+  exit 1
+fi
+exit "$status"

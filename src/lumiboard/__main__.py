@@ -1,0 +1,7 @@
+"""``python -m lumiboard``."""
+
+import sys
+
+from lumiboard.cli import main
+
+sys.exit(main())

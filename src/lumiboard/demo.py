@@ -1,0 +1,136 @@
+"""A demo log directory with every kind of data lumiboard writes.
+
+Three training runs of a hyperparameter sweep (scalars, histograms, hparams,
+PR curves), one media run (images, boxes, figure, video, audio, text), one
+TF2-style run, a custom-scalars layout, a mesh, an embedding and, when torch
+is installed, a model graph.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+
+from lumiboard import hparams as hp
+from lumiboard import summary
+from lumiboard.writer.summary_writer import SummaryWriter
+
+LEARNING_RATES = (0.1, 0.01, 0.001)
+STEPS = 200
+
+
+def write_demo(logdir: str | Path, steps: int = STEPS, seed: int = 0) -> Path:
+    """Write the demo under ``logdir`` and return its path."""
+    root = Path(logdir)
+    rng = np.random.default_rng(seed)
+    _write_sweep(root, steps, rng)
+    _write_media(root / "media", rng)
+    _write_tf2_style(root / "tf2_style", steps, rng)
+    return root
+
+
+def _write_sweep(root: Path, steps: int, rng: np.random.Generator) -> None:
+    lr_param = hp.HParam("lr", hp.Discrete(list(LEARNING_RATES)))
+    opt_param = hp.HParam("optimizer", hp.Discrete(["adam", "sgd"]))
+    metrics = [hp.Metric("accuracy", display_name="Accuracy"), hp.Metric("loss")]
+    with SummaryWriter(root) as top:
+        hp.hparams_config([lr_param, opt_param], metrics, writer=top)
+    for index, lr in enumerate(LEARNING_RATES):
+        optimizer = "adam" if index % 2 == 0 else "sgd"
+        with SummaryWriter(root / f"lr_{lr}") as writer:
+            hp.hparams({lr_param: lr, opt_param: optimizer}, trial_id=f"lr_{lr}", writer=writer)
+            speed = 0.01 + 3 * lr
+            for step in range(steps):
+                loss = 2.0 * math.exp(-speed * step) + 0.05 * rng.standard_normal() + 0.1
+                writer.add_scalar("loss", loss, step)
+                writer.add_scalar("accuracy", 1.0 - loss / 2.5, step)
+                writer.add_scalar("train/learning_rate", lr * 0.99**step, step)
+                if step % 20 == 0:
+                    spread = 1.0 / (1 + step * speed)
+                    writer.add_histogram("weights/fc1", rng.normal(0, spread, 2000), step)
+                    labels = rng.random(500) < 0.5
+                    scores = np.clip(
+                        labels * min(1.0, step / steps + 0.3) + rng.random(500) * 0.6, 0, 1
+                    )
+                    writer.add_pr_curve("pr/positive", labels, scores, step)
+            writer.add_scalars("compare", {"train": 0.3 + lr, "val": 0.35 + lr}, steps)
+            hp.session_end("success", writer=writer)
+        if lr == LEARNING_RATES[0]:
+            _write_extras(root / f"lr_{lr}", rng)
+
+
+def _write_extras(run: Path, rng: np.random.Generator) -> None:
+    with SummaryWriter(run) as writer:
+        writer.add_custom_scalars(
+            {"Training": {"loss and accuracy": ["Multiline", ["loss", "accuracy"]]}}
+        )
+        points = rng.normal(size=(1, 500, 3))
+        colors = ((points - points.min()) / np.ptp(points) * 255).astype(np.uint8)
+        writer.add_mesh("point_cloud", points, colors=colors, global_step=0)
+        features = np.concatenate([rng.normal(c, 0.5, (50, 8)) for c in (0, 3, 6)])
+        labels = [f"cluster{i // 50}" for i in range(150)]
+        thumbs = np.repeat(np.linspace(0, 1, 150)[:, None, None, None], 3, 1) * np.ones(
+            (1, 3, 8, 8)
+        )
+        writer.add_embedding(features, metadata=labels, label_img=thumbs, tag="features")
+        _write_graph(writer)
+
+
+def _write_graph(writer: SummaryWriter) -> None:
+    try:
+        import torch
+    except ImportError:
+        return
+    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
+    writer.add_graph(model, torch.zeros(1, 8))
+
+
+def _write_media(run: Path, rng: np.random.Generator) -> None:
+    height, width = 64, 96
+    y, x = np.mgrid[0:height, 0:width] / np.array([height, width])[:, None, None]
+    with SummaryWriter(run) as writer:
+        for step in range(0, 50, 10):
+            phase = step / 50
+            image = np.stack([x, y, np.full_like(x, phase)])
+            writer.add_image("gradient", image, step)
+            writer.add_images("batch", rng.random((4, 3, 16, 16)), step)
+            boxes = np.array([[5 + step, 5, 30 + step, 40]])
+            writer.add_image_with_boxes("detections", image, boxes, step, labels=["cat"])
+            t = np.linspace(0, 1, 22050, endpoint=False)
+            writer.add_audio("tone", 0.5 * np.sin(2 * np.pi * (220 + 10 * step) * t), step, 22050)
+            writer.add_text(
+                "notes",
+                f"## Step {step}\n\n| metric | value |\n|---|---|\n| phase | {phase:.2f} |",
+                step,
+            )
+        frames = np.stack([np.roll(np.stack([x, y, 1 - x]), s, axis=2) for s in range(0, 96, 8)])
+        writer.add_video("moving", frames[None], 0, fps=8)
+        _write_figure(writer)
+
+
+def _write_figure(writer: SummaryWriter) -> None:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return
+    figure, axes = plt.subplots(figsize=(4, 3))
+    axes.plot(np.sin(np.linspace(0, 6.28, 100)))
+    axes.set_title("matplotlib figure")
+    writer.add_figure("figure", figure, 0)
+
+
+def _write_tf2_style(run: Path, steps: int, rng: np.random.Generator) -> None:
+    writer = summary.create_file_writer(str(run))
+    with writer.as_default():
+        for step in range(steps):
+            summary.scalar("tf2/loss", 1.0 / (1 + step), step=step)
+            if step % 50 == 0:
+                summary.histogram("tf2/activations", rng.normal(size=1000), step=step, buckets=20)
+                summary.image("tf2/noise", rng.random((2, 16, 16, 1)), step=step, max_outputs=2)
+                summary.text("tf2/table", np.array([["a", "b"], ["1", "2"]]), step=step)
+    writer.close()

@@ -1,0 +1,1 @@
+"""The on-disk format: protos, TFRecord framing, numpy <-> TensorProto."""

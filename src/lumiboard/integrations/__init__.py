@@ -1,0 +1,1 @@
+"""Bridges to training frameworks (PyTorch), each imported only when used."""

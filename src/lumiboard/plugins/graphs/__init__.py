@@ -1,0 +1,1 @@
+"""The graphs plugin: encoding (summary.py), decoding and routes."""

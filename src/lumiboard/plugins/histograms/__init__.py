@@ -1,0 +1,1 @@
+"""The histograms plugin: encoding (summary.py), decoding and routes."""

@@ -1,0 +1,1 @@
+"""The hparams plugin: encoding (summary.py), decoding and routes."""

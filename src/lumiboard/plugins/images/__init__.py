@@ -1,0 +1,1 @@
+"""The ``images`` plugin: images, image grids, boxes, figures and GIF videos."""

@@ -1,0 +1,1 @@
+"""The mesh plugin: encoding (summary.py), decoding and routes."""

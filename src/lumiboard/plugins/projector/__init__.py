@@ -1,0 +1,1 @@
+"""The projector plugin: encoding (summary.py), decoding and routes."""

@@ -1,0 +1,1 @@
+"""The scalars plugin: encoding (summary.py), decoding and routes."""

@@ -1,0 +1,1 @@
+"""The text plugin: encoding (summary.py), decoding and routes."""
