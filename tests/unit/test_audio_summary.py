@@ -135,7 +135,8 @@ def test_audio_tensor_value_layout_and_metadata() -> None:
     assert metadata.plugin_data.plugin_name == "audio"
     plugin = plugin_data_pb2.AudioPluginData.FromString(metadata.plugin_data.content)
     assert (plugin.version, plugin.encoding) == (0, plugin_data_pb2.AudioPluginData.WAV)
-    assert metadata.data_class == summary_pb2.DATA_CLASS_BLOB_SEQUENCE
+    # Unset, as TensorFlow leaves it: TensorBoard then projects [n, 2] onto the clips.
+    assert metadata.data_class == summary_pb2.DATA_CLASS_UNKNOWN
     assert metadata.summary_description == "desc"
 
 
@@ -152,7 +153,7 @@ def test_audio_tensor_value_reads_in_tensorboard() -> None:
     assert decode_wav(array[1, 0])[2].shape == (30, 1)
     parsed = tb_metadata.parse_plugin_metadata(theirs.metadata.plugin_data.content)
     assert parsed.encoding == tb_metadata.Encoding.Value("WAV")
-    assert theirs.metadata.data_class == 3
+    assert theirs.metadata.data_class == 0  # unset: TensorBoard migrates it to BLOB_SEQUENCE
 
 
 def test_audio_tensor_value_empty_outputs_keep_two_columns() -> None:

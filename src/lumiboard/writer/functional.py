@@ -298,15 +298,11 @@ def audio(
         raise ValueError(f"encoding must be 'wav' (or None), got {encoding!r}")
 
     def make_values() -> list[Value]:
-        value = audio_summary.audio_tensor_value(
-            name, to_numpy(data, "data"), sample_rate, max_outputs, encoding, description
-        )
-        # Leave data_class unset, as TensorFlow does: TensorBoard's reader
-        # (dataclass_compat._migrate_audio_value) projects [n, 2] onto the clips
-        # only when the class is unset; with BLOB_SEQUENCE already set it would
-        # serve each empty label as a clip of its own.
-        value.metadata.data_class = summary_pb2.DATA_CLASS_UNKNOWN
-        return [value]
+        return [
+            audio_summary.audio_tensor_value(
+                name, to_numpy(data, "data"), sample_rate, max_outputs, encoding, description
+            )
+        ]
 
     return _emit(make_values, step)
 

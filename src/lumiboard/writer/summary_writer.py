@@ -10,7 +10,14 @@ these differences, each on purpose:
 - Remote log dirs (``s3://``, ``gs://``, any fsspec URL) work.
 - ``add_video`` needs no moviepy (Pillow writes the GIF).
 - ``add_hparams(..., separate_run=False)`` records hparams in this run
-  instead of a new timestamped sub-run.
+  instead of a new timestamped sub-run; bool hparams are recorded as bools
+  (PyTorch records them as 1.0/0.0).
+- ``add_pr_curve`` is not capped at 127 thresholds.
+- ``add_tensor`` of float16, bfloat16 or uint8 data is readable by
+  TensorBoard (PyTorch's is not).
+- ``add_embedding`` records each embedding's shape, keeps uint8 thumbnails
+  as they are (PyTorch multiplies them by 255 again) and replaces tabs and
+  newlines in labels with spaces (they would break ``metadata.tsv``).
 """
 
 from __future__ import annotations

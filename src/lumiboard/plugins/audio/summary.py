@@ -154,6 +154,9 @@ def audio_tensor_value(
             plugin_name=PLUGIN_NAME, content=content.SerializeToString()
         ),
         summary_description=description or "",
-        data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+        # data_class left unset, as TensorFlow does: TensorBoard's reader
+        # (dataclass_compat._migrate_audio_value) projects [n, 2] onto the clips
+        # only when it is unset; with BLOB_SEQUENCE set it would serve each
+        # empty label as a clip of its own.
     )
     return summary_pb2.Summary.Value(tag=name, tensor=tensor, metadata=metadata)

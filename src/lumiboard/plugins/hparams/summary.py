@@ -40,13 +40,19 @@ def _value(tag: str, data: hparams_pb2.HParamsPluginData) -> summary_pb2.Summary
 
 
 def normalize_value(name: str, value: object) -> HParamValue:
-    """A Python bool, float or str for an hparam value (numpy and 1-element arrays too)."""
-    if isinstance(value, (bool, str)):
+    """A Python bool, int, float or str for an hparam value (numpy and 1-element arrays too).
+
+    Ints stay ints so that the default group name (a hash of the values as
+    JSON) matches TensorBoard's.
+    """
+    if isinstance(value, (bool, str, int)):
         return value
     if isinstance(value, np.generic) or (hasattr(value, "item") and hasattr(value, "shape")):
         value = value.item()
-        if isinstance(value, (bool, str)):
+        if isinstance(value, (bool, str, int)):
             return value
+    if isinstance(value, numbers.Integral):
+        return int(value)
     if isinstance(value, numbers.Real):
         return float(value)
     raise TypeError(f"hparam {name!r} must be a bool, number or str, not {type(value).__name__}")
