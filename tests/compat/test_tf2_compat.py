@@ -10,9 +10,9 @@ that TensorBoard makes the same of them.
 from __future__ import annotations
 
 import io
+import os
 import wave
 from collections.abc import Iterator
-import os
 from pathlib import Path
 from typing import Any
 
