@@ -12,10 +12,11 @@ PY="$VENV/bin/python"
 "$PY" -m pip install --quiet --upgrade pip
 # torch 2.13.0 CPU: a local wheel on these machines (see ../shared/reference/TOOLCHAIN.md).
 "$PY" -m pip install --quiet "torch==2.13.0"
+export LUMIBOARD_REQUIRE_NATIVE=1
 "$PY" -m pip install --quiet -e ".[test]"
 
-"$VENV/bin/ruff" check src tests scripts benchmarks
-"$VENV/bin/ruff" format --check src tests scripts benchmarks
+"$VENV/bin/ruff" check src tests scripts benchmarks hatch_build.py
+"$VENV/bin/ruff" format --check src tests scripts benchmarks hatch_build.py
 "$VENV/bin/mypy"
 
 set +e

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import importlib
 import io
-import logging
 import os
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pytest
@@ -28,6 +25,9 @@ from lumiboard.format.proto import event_pb2, summary_pb2
 from lumiboard.writer.event_file import FILE_VERSION, EventFileWriter
 from lumiboard.writer.summary_writer import SummaryWriter
 
+if TYPE_CHECKING:
+    from conftest import S3Server  # the s3_server and s3_run fixtures
+
 fsspec = pytest.importorskip("fsspec")
 s3fs = pytest.importorskip("s3fs")
 moto_server = pytest.importorskip("moto.server")
@@ -37,68 +37,11 @@ tensor_util = pytest.importorskip("tensorboard.util.tensor_util")
 hparams_pb2 = pytest.importorskip("tensorboard.plugins.hparams.plugin_data_pb2")
 projector_config_pb2 = pytest.importorskip("tensorboard.plugins.projector.projector_config_pb2")
 
-BUCKET = "lumiboard-test"
 KEEP_ALL = {
     event_accumulator.SCALARS: 0,
     event_accumulator.IMAGES: 0,
     event_accumulator.TENSORS: 0,
 }
-
-
-@dataclass(frozen=True)
-class S3Server:
-    """A running moto S3 endpoint, and an s3fs client that never caches listings."""
-
-    endpoint_url: str
-    client: Any
-
-
-@pytest.fixture(scope="session")
-def s3_server() -> Iterator[S3Server]:
-    with pytest.MonkeyPatch.context() as patch:
-        # Dummy credentials, and nothing read from the user's AWS setup. The
-        # region goes in the environment: in client_kwargs it makes bucket
-        # creation send a LocationConstraint that us-east-1 rejects.
-        patch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        patch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-        patch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-        patch.setenv("AWS_CONFIG_FILE", os.devnull)
-        patch.setenv("AWS_SHARED_CREDENTIALS_FILE", os.devnull)
-        patch.setenv("AWS_EC2_METADATA_DISABLED", "true")
-        for name in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3"):
-            patch.delenv(name, raising=False)
-        # moto's server logs one line per request on stderr otherwise.
-        access_log = logging.getLogger("werkzeug")
-        access_log_level = access_log.level
-        access_log.setLevel(logging.ERROR)
-
-        server = moto_server.ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-        server.start()
-        try:
-            host, port = server.get_host_and_port()
-            endpoint_url = f"http://{host}:{port}"
-            # The writer builds its filesystem from the URL alone, so the
-            # endpoint goes through fsspec's config (what FSSPEC_S3_ENDPOINT_URL
-            # sets, but that variable is only read when fsspec is imported).
-            patch.setitem(
-                fsspec.config.conf, "s3", {"client_kwargs": {"endpoint_url": endpoint_url}}
-            )
-            client = s3fs.S3FileSystem(
-                endpoint_url=endpoint_url, skip_instance_cache=True, use_listings_cache=False
-            )
-            client.mkdir(BUCKET)
-            yield S3Server(endpoint_url, client)
-        finally:
-            server.stop()
-            # Cached instances point at the stopped server.
-            s3fs.S3FileSystem.clear_instance_cache()
-            access_log.setLevel(access_log_level)
-
-
-@pytest.fixture
-def s3_run(s3_server: S3Server) -> str:
-    """A fresh ``s3://`` log directory for one test."""
-    return f"s3://{BUCKET}/{uuid.uuid4().hex[:12]}"
 
 
 # ---- helpers ----------------------------------------------------------------

@@ -20,7 +20,7 @@ from __future__ import annotations
 import os
 import posixpath
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 #: Remote event files are rotated past this size (re-upload cost is bounded by it).
 DEFAULT_SEGMENT_BYTES = 8 * 1024 * 1024
@@ -33,6 +33,9 @@ _BUCKET_STORES = frozenset({"s3", "s3a", "gs", "gcs", "az", "abfs", "abfss", "ad
 
 # The pip extra of lumiboard that installs the backend for a scheme.
 _EXTRAS = {"s3": "s3", "s3a": "s3", "gs": "gcs", "gcs": "gcs"}
+
+# How error messages word each use of a URL: (doing, cannot).
+_ACTIONS = {"read": ("reading", "cannot read"), "write": ("writing to", "cannot write to")}
 
 
 class Sink(Protocol):
@@ -188,32 +191,39 @@ class RemoteSink:
         return True
 
 
-def _filesystem(location: str) -> tuple[Any, str]:
+def filesystem(location: str, *, action: Literal["read", "write"] = "read") -> tuple[Any, str]:
     """The fsspec filesystem for a URL and the path inside it.
 
-    A scheme with no backend raises here, when the writer is created, with
-    the command that installs it: fsspec's own messages ("Protocol not
-    known: ...", "Install s3fs to access S3") do not say that.
+    A scheme with no backend raises ``ImportError`` (or ``ValueError`` for an
+    unknown scheme) with the command that installs it: fsspec's own messages
+    ("Protocol not known: ...", "Install s3fs to access S3") do not say that.
+    ``action`` only words the message ("reading ..." or "writing to ...").
     """
+    doing, _ = _ACTIONS[action]
     schemes = _schemes(location)
     try:
         import fsspec
     except ImportError as error:  # pragma: no cover - depends on the environment
         raise ImportError(
-            f"writing to {location!r} needs fsspec and the backend for "
+            f"{doing} {location!r} needs fsspec and the backend for "
             f"{schemes[-1]}://: {_install_hint(schemes[-1], None)}"
         ) from error
     for scheme in schemes:
-        _check_backend(scheme, location)
+        _check_backend(scheme, location, action)
     try:
         fs, path = fsspec.core.url_to_fs(location)
     except ImportError as error:
         # Some backends import their library only when built (hdfs:// -> pyarrow).
         package = error.name or "the missing package"
         raise ImportError(
-            f"writing to {location!r} needs {package!r}: pip install {package}"
+            f"{doing} {location!r} needs {package!r}: pip install {package}"
         ) from error
     return fs, path
+
+
+def _filesystem(location: str) -> tuple[Any, str]:
+    """:func:`filesystem` for the writer: a missing backend raises when it is created."""
+    return filesystem(location, action="write")
 
 
 def _schemes(location: str) -> list[str]:
@@ -221,22 +231,23 @@ def _schemes(location: str) -> list[str]:
     return [part.split("://", 1)[0] for part in location.split("::")]
 
 
-def _check_backend(scheme: str, location: str) -> None:
+def _check_backend(scheme: str, location: str, action: Literal["read", "write"]) -> None:
     # ``fsspec.registry`` is a mapping that hides the module of the same name.
     from fsspec.registry import get_filesystem_class, known_implementations
 
+    doing, cannot = _ACTIONS[action]
     try:
         get_filesystem_class(scheme)
     except ImportError as error:
         known = known_implementations.get(scheme, {})
         package = str(known.get("class", scheme)).split(".", 1)[0].split(":", 1)[0]
         raise ImportError(
-            f"writing to {location!r} needs the {package!r} package for {scheme}://: "
+            f"{doing} {location!r} needs the {package!r} package for {scheme}://: "
             f"{_install_hint(scheme, package)}"
         ) from error
     except ValueError as error:
         raise ValueError(
-            f"cannot write to {location!r}: no filesystem is known for {scheme}://. "
+            f"{cannot} {location!r}: no filesystem is known for {scheme}://. "
             "Check the URL, or install the fsspec backend for this scheme "
             "(S3: pip install 'lumiboard[s3]'; Google Cloud Storage: "
             "pip install 'lumiboard[gcs]'; others: see fsspec's known implementations)"

@@ -1,0 +1,1 @@
+"""Reading log directories: discover runs, tail their event files, decode, store."""

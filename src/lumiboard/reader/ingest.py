@@ -1,0 +1,377 @@
+"""Event files -> the store, for one run: scan, decode through the plugins, purge.
+
+The scanner (``scan.py``) hands over scalar points as columns; every other
+event is decoded here with protobuf and routed by its tag's plugin, whose
+``data.py`` declares the data class and upgrades legacy forms. Bad records are
+skipped, counted per run and tag, and logged once each.
+
+Purges follow TensorBoard's Python loader (``plugin_event_accumulator``): in
+a run with ``file_version >= 2`` a ``SessionLog.START`` at step s drops every
+point with step >= s, except the run's first START (a session start, not a
+restart); without a version, a summary event whose step is lower than the
+previous summary event's drops its own tags' points with step >= its step.
+
+Deliberate differences from TensorBoard:
+
+- a START in a file other than the run's first purges even when it is the
+  run's first: it is a resumed job's (torch's ``purge_step``), whose orphans
+  TensorBoard's Python loader keeps;
+- every event file of a run is tailed, not only the newest;
+- a record with a bad data checksum, or one that does not decode, is skipped
+  and the file read on (TensorBoard stops reading the file); a bad length
+  checksum ends the file, as in TensorBoard's Rust loader;
+- a scalar series is served sorted by step (stable), not in arrival order;
+- the graph inside a ``MetaGraphDef`` is the run's graph when no ``GraphDef``
+  is written (TensorBoard's ``Graph()`` reads it; its graphs dashboard not);
+- values of a plugin with no reader here (no ``data.py``) are not kept.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Collection, Sequence
+
+import numpy as np
+from google.protobuf.message import DecodeError
+
+from lumiboard.format.proto import event_pb2, summary_pb2
+from lumiboard.format.tensors import decode_tensor
+from lumiboard.plugins import base
+from lumiboard.plugins.base import DataClass, PluginData
+from lumiboard.plugins.graphs import data as graphs
+from lumiboard.reader import scan as scanner
+from lumiboard.reader import tail
+from lumiboard.reader.tail import FileState, read_range
+from lumiboard.store.reservoir import Reservoir
+from lumiboard.store.runs import BlobPoint, BlobRef, RunData, TagInfo, TensorPoint
+
+logger = logging.getLogger(__name__)
+
+#: The tag under which a run's GraphDef is kept (TensorBoard's RUN_GRAPH_NAME).
+RUN_GRAPH_TAG = "__run_graph__"
+_HEADER = 12  # TFRecord length + length CRC, before each payload
+
+
+class RunLoader:
+    """Reads the event files of one run into a :class:`RunData`, incrementally."""
+
+    def __init__(self, run: RunData, samples: dict[str, int | None] | None = None) -> None:
+        self.run = run
+        self.files: dict[str, FileState] = {}
+        #: tag -> scanner.SCALAR / scanner.OTHER, shared with the scanner.
+        self.tag_kinds: dict[str, int] = {}
+        self.file_version: float | None = None
+        #: The step of the last summary event, for the purge of unversioned files.
+        self.most_recent_step = -1
+        #: Whether a SessionLog.START was read (the first one is no restart).
+        self.seen_start = False
+        self._samples = samples or {}
+        self._logged: set[tuple[str, str]] = set()
+
+    # ---- files ------------------------------------------------------------
+
+    def load(self, files: Sequence[tuple[str, int]]) -> int:
+        """Read what is new in ``files`` ((path, size), in order); return bytes read."""
+        total = 0
+        for path, size in files:
+            state = self.files.get(path)
+            if state is None:
+                state = self.files[path] = FileState(path)
+            if size < state.offset:
+                # Shrunk: the file was replaced (e.g. rsync). Start the run over.
+                self._reset()
+                return self.load(files)
+            state.size = size
+            if state.dead or size == state.offset:
+                continue
+            total += self._read_file(state)
+        return total
+
+    def _reset(self) -> None:
+        with self.run.lock:
+            name = self.run.name
+            fresh = RunData(name)
+            for key in ("tags", "scalars", "tensors", "blobs", "start_time", "skipped"):
+                setattr(self.run, key, getattr(fresh, key))
+        self.files.clear()
+        self.tag_kinds.clear()
+        self.file_version = None
+        self.most_recent_step = -1
+        self.seen_start = False
+
+    def _read_file(self, state: FileState) -> int:
+        start = state.offset
+        while state.offset < state.size and not state.dead:
+            end = min(state.size, state.offset + tail.CHUNK_BYTES)
+            data = read_range(state.path, state.offset, end)
+            if self._read_records(state, data) or state.dead:
+                continue
+            whole = self._whole_record(state, data)
+            if whole is None or not self._read_records(state, whole):
+                break  # a record still being written: retry at the next reload
+        return state.offset - start
+
+    def _read_records(self, state: FileState, data: bytes) -> int:
+        """Apply the whole records at the start of ``data`` (the file from
+        ``state.offset`` on), moving the offset past them; return bytes used."""
+        view = memoryview(data)
+        used = 0
+        # A file's first record is its file version: read it alone, and the
+        # rest knowing it.
+        first = state.offset == 0
+        disordered = False
+        while used < len(data) and not state.dead:
+            one = first or (disordered and not self._versioned)
+            end = used + _record_size(view[used:]) if one else len(data)
+            result = scanner.scan(view[used:end], state.offset, self.tag_kinds)
+            if not (one or self._versioned or self._in_order(result)):
+                # Without a file version, TensorBoard's purge depends on the
+                # order of events across tags, which a scan's columns do not
+                # keep: read the rest of this chunk one record at a time.
+                disordered = True
+                continue
+            first = False
+            self._apply(state, view[used:end], result)
+            state.offset += result.consumed
+            used += result.consumed
+            if not result.consumed:
+                break
+        return used
+
+    @property
+    def _versioned(self) -> bool:
+        # TensorBoard's test: file_version >= 2 selects SessionLog purges.
+        return self.file_version is not None and self.file_version >= 2
+
+    def _in_order(self, result: scanner.Scan) -> bool:
+        """Whether ``result`` holds only scalar events whose steps never go
+        back, so that no purge can happen in it (its events need no order)."""
+        steps = result.steps
+        return not len(result.others) and (
+            not len(steps)
+            or bool(steps[0] >= self.most_recent_step and np.all(steps[1:] >= steps[:-1]))
+        )
+
+    def _whole_record(self, state: FileState, data: bytes) -> bytes | None:
+        """The bytes of a record larger than one chunk, if it is complete."""
+        if len(data) < _HEADER:
+            return None
+        length = int.from_bytes(data[:8], "little")
+        end = state.offset + _HEADER + length + 4
+        if end > state.size or len(data) >= end - state.offset:
+            return None
+        return read_range(state.path, state.offset, end)
+
+    # ---- applying a scan ----------------------------------------------------
+
+    def _apply(self, state: FileState, data: memoryview, result: scanner.Scan) -> None:
+        with self.run.lock:
+            if len(result.values):
+                if not self._versioned:
+                    # One event, or events in order (see _read_records).
+                    self._check_order(int(result.steps[0]), result.tags)
+                    self.most_recent_step = int(result.steps[-1])
+                self._add_scalars(result)
+            for offset, length in result.others.tolist():
+                start = offset - state.offset
+                self._apply_payload(state.path, offset, bytes(data[start : start + length]))
+            for offset, reason in result.damages:
+                self._skip("", f"{reason} at byte {offset} of {state.path}")
+                if reason == "bad length checksum":
+                    state.dead = True
+
+    def _check_order(self, step: int, tags: Collection[str]) -> None:
+        """TensorBoard's purge without a file version: a summary event whose
+        step is lower than the previous summary event's (of any tag) drops
+        the points of its own tags with step >= its step."""
+        if step < self.most_recent_step:
+            dropped = self.run.purge_from(step, tags)
+            if dropped:
+                logger.warning(
+                    "run %s: %d points purged (step went back to %d)", self.run.name, dropped, step
+                )
+        self.most_recent_step = step
+
+    def _restart(self, path: str, step: int) -> None:
+        """A SessionLog.START at ``step``: drop every point with step >= ``step``.
+
+        TensorBoard takes a run's first START for a session start, not a
+        restart (TF1's Supervisor writes one, at times after the first events
+        of its step). So do we, within the run's first file; in a later file
+        the START is a resumed job's (torch's ``purge_step``) and purges.
+        """
+        first = not self.seen_start and path == next(iter(self.files))
+        self.seen_start = True
+        if first:
+            return
+        dropped = self.run.purge_from(step)
+        if dropped:
+            logger.warning(
+                "run %s: %d points purged by a restart at step %d", self.run.name, dropped, step
+            )
+
+    def _add_scalars(self, result: scanner.Scan) -> None:
+        run = self.run
+        if run.start_time is None:
+            run.start_time = float(result.wall_times[0])
+        ids = result.tag_ids
+        if len(result.tags) == 1:
+            self._scalar_tag(result.tags[0])
+            run.scalars[result.tags[0]].append(result.steps, result.wall_times, result.values)
+            return
+        order = np.argsort(ids, kind="stable")
+        sorted_ids = ids[order]
+        bounds = np.flatnonzero(np.diff(sorted_ids)) + 1
+        for segment in np.split(order, bounds):
+            tag = result.tags[int(ids[segment[0]])]
+            self._scalar_tag(tag)
+            run.scalars[tag].append(
+                result.steps[segment], result.wall_times[segment], result.values[segment]
+            )
+
+    def _scalar_tag(self, tag: str) -> None:
+        if tag not in self.run.tags:
+            self.run.tags[tag] = TagInfo("scalars", DataClass.SCALAR, display_name=tag)
+            self.tag_kinds[tag] = scanner.SCALAR
+        if tag not in self.run.scalars:
+            self.run.scalar_series(tag)
+
+    def _apply_payload(self, path: str, offset: int, payload: bytes) -> None:
+        try:
+            event = event_pb2.Event.FromString(payload)
+        except DecodeError:
+            self._skip("", f"undecodable event at byte {offset} of {path}")
+            return
+        run = self.run
+        if run.start_time is None and event.wall_time:
+            run.start_time = event.wall_time
+        what = event.WhichOneof("what")
+        ref = BlobRef(path, offset, len(payload), -1)
+        if what == "summary":
+            if not self._versioned:
+                self._check_order(event.step, {value.tag for value in event.summary.value})
+            for index, value in enumerate(event.summary.value):
+                self._apply_value(event, value, BlobRef(path, offset, len(payload), index))
+        elif what == "file_version":
+            self._set_file_version(event.file_version)
+        elif what == "session_log":
+            if event.session_log.status == event_pb2.SessionLog.START and self._versioned:
+                self._restart(path, event.step)
+        elif what in ("graph_def", "meta_graph_def"):
+            if what == "meta_graph_def" and RUN_GRAPH_TAG in run.blobs:
+                return  # a GraphDef wins over the graph inside a MetaGraphDef
+            self._add_blob(RUN_GRAPH_TAG, "graphs", event, ref, 1)
+        elif what == "tagged_run_metadata":
+            tag = event.tagged_run_metadata.tag
+            self._add_blob(tag, graphs.PLUGIN_NAME_TAGGED_RUN_METADATA, event, ref, 1)
+
+    def _set_file_version(self, text: str) -> None:
+        try:
+            self.file_version = float(text.split(":", 1)[1])
+        except (IndexError, ValueError):
+            logger.warning("run %s: unknown file version %r", self.run.name, text)
+
+    def _apply_value(
+        self, event: event_pb2.Event, value: summary_pb2.Summary.Value, ref: BlobRef
+    ) -> None:
+        run = self.run
+        tag = value.tag
+        info = run.tags.get(tag)
+        plugin = base.plugin_data(info.plugin_name) if info else self._first_sight(value)
+        if plugin is None:
+            return
+        if plugin.migrate is not None:
+            upgraded = plugin.migrate(value)
+            if upgraded is None:
+                self._skip(tag, f"value of tag {tag!r} could not be read")
+                return
+            value = upgraded
+        if info is None:
+            info = self._remember(tag, plugin, value.metadata)
+        try:
+            self._store(event, value, plugin, ref)
+        except (ValueError, TypeError) as error:
+            self._skip(tag, f"value of tag {tag!r} at step {event.step}: {error}")
+
+    def _first_sight(self, value: summary_pb2.Summary.Value) -> PluginData | None:
+        name = value.metadata.plugin_data.plugin_name
+        if name:
+            return base.plugin_data(name)
+        return base.legacy_owners().get(value.WhichOneof("value") or "")
+
+    def _remember(
+        self, tag: str, plugin: PluginData, metadata: summary_pb2.SummaryMetadata
+    ) -> TagInfo:
+        info = TagInfo(
+            # The name written, as TensorBoard lists it: graphs reads several
+            # (``graph_keras_model``...) that its dashboard tells apart.
+            metadata.plugin_data.plugin_name or plugin.name,
+            plugin.data_class,
+            display_name=metadata.display_name or tag,
+            description=metadata.summary_description,
+            plugin_content=metadata.plugin_data.content,
+        )
+        self.run.tags[tag] = info
+        self.tag_kinds[tag] = (
+            scanner.SCALAR if plugin.data_class is DataClass.SCALAR else scanner.OTHER
+        )
+        return info
+
+    def _store(
+        self,
+        event: event_pb2.Event,
+        value: summary_pb2.Summary.Value,
+        plugin: PluginData,
+        ref: BlobRef,
+    ) -> None:
+        tag, run = value.tag, self.run
+        if plugin.data_class is DataClass.SCALAR:
+            array = decode_tensor(value.tensor)
+            if array.size != 1:
+                raise ValueError(f"a scalar holds one value, got shape {list(array.shape)}")
+            number = np.asarray([float(array.reshape(-1)[0])])
+            run.scalar_series(tag).append(
+                np.asarray([event.step]), np.asarray([event.wall_time]), number
+            )
+        elif plugin.data_class is DataClass.TENSOR:
+            convert = plugin.to_array or decode_tensor
+            point = TensorPoint(event.step, event.wall_time, convert(value.tensor))
+            self._reservoir(run.tensors, tag, plugin).add(point)
+        else:
+            count = plugin.blob_count(value.tensor) if plugin.blob_count else 1
+            self._reservoir(run.blobs, tag, plugin).add(
+                BlobPoint(event.step, event.wall_time, ref, count)
+            )
+
+    def _add_blob(
+        self, tag: str, plugin_name: str, event: event_pb2.Event, ref: BlobRef, count: int
+    ) -> None:
+        plugin = base.plugin_data(plugin_name)
+        if plugin is None:  # pragma: no cover - graphs is always registered
+            return
+        if tag not in self.run.tags:
+            self.run.tags[tag] = TagInfo(plugin_name, plugin.data_class, display_name=tag)
+        self._reservoir(self.run.blobs, tag, plugin).add(
+            BlobPoint(event.step, event.wall_time, ref, count)
+        )
+
+    def _reservoir(self, table: dict[str, Reservoir], tag: str, plugin: PluginData) -> Reservoir:  # type: ignore[type-arg]
+        reservoir = table.get(tag)
+        if reservoir is None:
+            size = self._samples.get(plugin.name, plugin.default_samples)
+            reservoir = table[tag] = Reservoir(size)
+        return reservoir
+
+    def _skip(self, tag: str, message: str) -> None:
+        self.run.count_skip(tag)
+        key = (tag, message.split(" at ", maxsplit=1)[0])
+        if key not in self._logged:
+            self._logged.add(key)
+            logger.warning("run %s: skipped %s", self.run.name, message)
+
+
+def _record_size(data: memoryview) -> int:
+    """Bytes of the record at the start of ``data``, at most all of them."""
+    if len(data) < _HEADER:
+        return len(data)
+    return min(len(data), _HEADER + int.from_bytes(data[:8], "little") + 4)

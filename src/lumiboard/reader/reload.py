@@ -1,0 +1,210 @@
+"""Loading a whole experiment: discover runs, read them in parallel, keep up.
+
+:class:`Reloader` owns one :class:`~lumiboard.reader.ingest.RunLoader` per
+run. Each :meth:`Reloader.reload` lists the runs again (new runs appear),
+then reads the new bytes of every run on a thread pool: the native scanner
+releases the GIL, so runs load in parallel on a machine with more cores.
+Data already loaded is queryable meanwhile (runs are locked one at a time),
+and :meth:`Reloader.progress` says how far the current pass is.
+
+With a ``cache_dir`` (see :mod:`lumiboard.store.cache`) a run seen for the
+first time is restored from its cache when the cache still matches its files,
+so only bytes written since are read; a run that changed is saved after its
+load (at most every ``SAVE_INTERVAL`` seconds while it keeps changing), and
+every changed run at :meth:`Reloader.stop`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from lumiboard.reader.discover import Logdir, Run, Source, list_runs, parse_logdir
+from lumiboard.reader.ingest import RunLoader
+from lumiboard.store.runs import RunData
+
+if TYPE_CHECKING:
+    from lumiboard.store.cache import RunCache
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """How far the current (or last) reload pass got."""
+
+    runs_total: int
+    runs_done: int
+    bytes_total: int
+    bytes_done: int
+    loading: bool
+    passes: int
+    last_duration: float | None
+
+
+class Reloader:
+    """Keeps a store of runs in step with one or many log directories."""
+
+    def __init__(
+        self,
+        logdir: Logdir | list[Source],
+        samples: dict[str, int | None] | None = None,
+        workers: int | None = None,
+        cache_dir: str | os.PathLike[str] | None = None,
+    ) -> None:
+        self.sources: list[Source] = (
+            list(logdir)  # type: ignore[arg-type]
+            if _is_sources(logdir)
+            else parse_logdir(logdir)  # type: ignore[arg-type]
+        )
+        self.runs: dict[str, RunData] = {}
+        self._loaders: dict[str, RunLoader] = {}
+        self._samples = samples or {}
+        self._workers = workers or min(32, os.cpu_count() or 1)
+        self._pass_lock = threading.Lock()
+        self._state_lock = threading.Lock()
+        self._progress = Progress(0, 0, 0, 0, False, 0, None)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        #: The persistent cache (None: disabled, the default).
+        self.cache: RunCache | None = None
+        self._locations: dict[str, str] = {}
+        if cache_dir is not None:
+            from lumiboard.store.cache import RunCache  # pyarrow: only when caching
+
+            self.cache = RunCache(cache_dir, self._samples)
+
+    def reload(self) -> None:
+        """One pass: list runs, read every run's new bytes. Passes never overlap."""
+        with self._pass_lock:
+            started = time.monotonic()
+            listed = list_runs(self.sources)
+            fresh = []
+            for name in listed:
+                if name not in self._loaders:
+                    run = RunData(name)
+                    self._loaders[name] = RunLoader(run, self._samples)
+                    fresh.append((self._loaders[name], listed[name]))
+                    with self._state_lock:
+                        self.runs[name] = run
+                self._locations[name] = listed[name].location
+            if self.cache is not None and fresh:
+                self._restore(self.cache, fresh)
+            todo = [(self._loaders[name], run) for name, run in listed.items()]
+            pending = sum(self._pending_bytes(loader, run) for loader, run in todo)
+            self._set_progress(len(todo), 0, pending, 0, loading=True)
+            with ThreadPoolExecutor(self._workers, thread_name_prefix="lumiboard-ingest") as pool:
+                for read in pool.map(self._load_one, todo):
+                    p = self._progress
+                    self._set_progress(
+                        p.runs_total,
+                        p.runs_done + 1,
+                        p.bytes_total,
+                        p.bytes_done + read,
+                        loading=True,
+                    )
+            p = self._progress
+            self._progress = Progress(
+                p.runs_total,
+                p.runs_total,
+                p.bytes_total,
+                p.bytes_done,
+                False,
+                p.passes + 1,
+                time.monotonic() - started,
+            )
+
+    @staticmethod
+    def _pending_bytes(loader: RunLoader, run: Run) -> int:
+        pending = 0
+        for event_file in run.files:
+            state = loader.files.get(event_file.path)
+            pending += max(0, event_file.size - (state.offset if state else 0))
+        return pending
+
+    def _load_one(self, item: tuple[RunLoader, Run]) -> int:
+        loader, run = item
+        try:
+            read = loader.load([(f.path, f.size) for f in run.files])
+        except OSError as error:
+            # A file vanished or became unreadable mid-pass: try again next pass.
+            logger.warning("run %s: %s", run.name, error)
+            return 0
+        if self.cache is not None:
+            # Here, on the pool, while other runs load: the run lock is held
+            # only to snapshot, the file is written outside it.
+            self.cache.save(loader, run.location)
+        return read
+
+    def _restore(self, cache: RunCache, fresh: list[tuple[RunLoader, Run]]) -> None:
+        with ThreadPoolExecutor(self._workers, thread_name_prefix="lumiboard-cache") as pool:
+            restored = sum(pool.map(lambda item: cache.restore(*item), fresh))
+        logger.info("%d of %d new runs restored from the cache", restored, len(fresh))
+
+    def save_cache(self) -> None:
+        """Save every run changed since its last save now (no-op without a cache)."""
+        if self.cache is None:
+            return
+        with self._pass_lock:
+            for name, loader in list(self._loaders.items()):
+                self.cache.save(loader, self._locations[name], force=True)
+
+    def _set_progress(
+        self, runs_total: int, runs_done: int, bytes_total: int, bytes_done: int, loading: bool
+    ) -> None:
+        self._progress = Progress(
+            runs_total,
+            runs_done,
+            bytes_total,
+            bytes_done,
+            loading,
+            self._progress.passes,
+            self._progress.last_duration,
+        )
+
+    def progress(self) -> Progress:
+        """A snapshot of the loading progress."""
+        return self._progress
+
+    def loader(self, run: str) -> RunLoader | None:
+        """The loader of ``run`` (its file states), if the run is known."""
+        return self._loaders.get(run)
+
+    # ---- background reloading ------------------------------------------------
+
+    def start(self, interval: float) -> None:
+        """Reload now and then every ``interval`` seconds on a daemon thread (0: once)."""
+        if self._thread is not None:
+            return
+        self._thread = threading.Thread(
+            target=self._loop, args=(interval,), name="lumiboard-reload", daemon=True
+        )
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop background reloading (the pass in progress finishes); save the cache."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join()
+            self._thread = None
+        self.save_cache()
+
+    def _loop(self, interval: float) -> None:
+        while not self._stop.is_set():
+            try:
+                self.reload()
+            except Exception:  # keep serving what is loaded; report and retry
+                logger.exception("reload failed")
+            if interval <= 0 or self._stop.wait(interval):
+                return
+
+
+def _is_sources(value: object) -> bool:
+    return (
+        isinstance(value, list) and all(isinstance(item, Source) for item in value) and bool(value)
+    )

@@ -1,0 +1,318 @@
+"""The persistent cache: a restart on an unchanged logdir maps columns instead of parsing.
+
+One Arrow IPC file per run (:mod:`lumiboard.store.cache_format`), named by a
+hash of the run's location, in a cache directory (:func:`default_dir` unless
+configured). It holds what a :class:`~lumiboard.reader.ingest.RunLoader` has
+built, so a restart restores the loader and reads only the bytes written since:
+scalar columns are memory-mapped, not parsed or copied.
+
+Nothing is trusted blindly:
+
+- a cache of another format or lumiboard version, or one that cannot be read
+  (pyarrow raises, a field is off), is logged once, deleted and rebuilt from
+  the event files;
+- a cache whose event files are gone, shorter than when it was written, or
+  hold other bytes (their identity: the masked CRC32C of each file's first
+  ``min(4096, offset)`` bytes and of the up to 4096 bytes after those before
+  ``offset``), or that was written with other ``--samples_per_plugin`` sizes,
+  is not used, and the run is read from its files.
+
+Files are written to a temporary name and renamed into place, so a reader
+never sees half a file, and a file mapped by a running process stays valid.
+Deleting the cache loses nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from lumiboard.format.tfrecord import masked_crc32c
+from lumiboard.plugins import base
+from lumiboard.reader.discover import Run
+from lumiboard.reader.ingest import RunLoader
+from lumiboard.reader.tail import read_range
+from lumiboard.store.cache_format import (
+    LOADER_FIELDS,
+    FileEntry,
+    Sampled,
+    Snapshot,
+    VersionError,
+    read_snapshot,
+    remove,
+    write_snapshot,
+)
+from lumiboard.store.columns import ScalarSeries
+from lumiboard.store.reservoir import Reservoir
+
+logger = logging.getLogger(__name__)
+
+#: Seconds between two saves of a run that keeps changing (a live run); the
+#: first change after a start, and :meth:`RunCache.save` with ``force``, save at once.
+SAVE_INTERVAL = 60.0
+#: Bytes of a file's start (and of the stretch before its offset) checked on restore.
+IDENTITY_BYTES = 4096
+
+_MT_STATE_WORDS = 625  # random.Random.getstate()[1]: 624 words and a position
+
+
+def default_dir() -> str:
+    """``$XDG_CACHE_HOME/lumiboard``, or ``~/.cache/lumiboard``."""
+    root = os.environ.get("XDG_CACHE_HOME", "")
+    if not os.path.isabs(root):  # the XDG spec says to ignore a relative path
+        root = os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(root, "lumiboard")
+
+
+def cache_path(directory: str | os.PathLike[str], location: str) -> str:
+    """The cache file of the run at ``location`` (a local path or a URL)."""
+    digest = hashlib.sha256(location.encode("utf-8", "surrogatepass")).hexdigest()
+    return os.path.join(os.fspath(directory), f"{digest[:32]}.arrow")
+
+
+class StaleError(Exception):
+    """The cache does not describe the files as they are now (not damage)."""
+
+
+def sample_sizes(samples: Mapping[str, int | None] | None) -> dict[str, int | None]:
+    """Points kept per series, for every plugin (a cache is only valid for the same)."""
+    samples = samples or {}
+    sizes: dict[str, int | None] = {}
+    for name in base.PLUGIN_NAMES:
+        declared = base.plugin_data(name)
+        if declared is not None:
+            sizes[name] = samples.get(name, declared.default_samples)
+    return sizes
+
+
+# ---- taking and installing snapshots ------------------------------------------------
+
+
+def take_snapshot(loader: RunLoader, location: str, samples: dict[str, int | None]) -> Snapshot:
+    """The state of ``loader``; call it while no load of this run is running.
+
+    The run lock is held only to collect references (a series' columns are
+    never changed in place, only replaced); identities are filled in later.
+    """
+    run = loader.run
+    with run.lock:
+        scalars = {tag: series.columns() for tag, series in run.scalars.items()}
+        tensors = {tag: _sampled(reservoir) for tag, reservoir in run.tensors.items()}
+        blobs = {tag: _sampled(reservoir) for tag, reservoir in run.blobs.items()}
+        tags, start_time, skipped = dict(run.tags), run.start_time, dict(run.skipped)
+    files = [FileEntry(replace(state), 0, 0) for state in loader.files.values()]
+    return Snapshot(
+        location,
+        samples,
+        files,
+        dict(loader.tag_kinds),
+        {name: getattr(loader, name) for name in LOADER_FIELDS},
+        start_time,
+        skipped,
+        tags,
+        scalars,
+        tensors,
+        blobs,
+    )
+
+
+def _sampled(reservoir: Reservoir[Any]) -> Sampled:
+    rng = None
+    if reservoir.size is not None and reservoir.seen > reservoir.size:
+        # Past its size a reservoir draws random numbers: keep the generator's
+        # state so that a restored run samples new points as a cold load would.
+        version, words, gauss = reservoir._random.getstate()
+        if version != 3 or gauss is not None or len(words) != _MT_STATE_WORDS:
+            raise TypeError("unexpected random state layout")
+        rng = np.asarray(words, dtype="<u4").tobytes()
+    return Sampled(reservoir.size, reservoir.seen, rng, list(reservoir.items))
+
+
+def install(snapshot: Snapshot, loader: RunLoader) -> None:
+    """Put ``snapshot`` into a loader that has read nothing yet."""
+    run = loader.run
+    scalars = {tag: _series(*columns) for tag, columns in snapshot.scalars.items()}
+    tensors = {tag: _reservoir(sampled) for tag, sampled in snapshot.tensors.items()}
+    blobs = {tag: _reservoir(sampled) for tag, sampled in snapshot.blobs.items()}
+    with run.lock:
+        run.tags, run.scalars, run.tensors, run.blobs = dict(snapshot.tags), scalars, tensors, blobs
+        run.start_time, run.skipped = snapshot.start_time, dict(snapshot.skipped)
+    loader.files.clear()
+    loader.files.update({entry.state.path: replace(entry.state) for entry in snapshot.files})
+    loader.tag_kinds.clear()  # the same dict: the scanner is handed this object
+    loader.tag_kinds.update(snapshot.tag_kinds)
+    for name, value in snapshot.loader.items():
+        setattr(loader, name, value)
+
+
+def _series(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> ScalarSeries:
+    series = ScalarSeries()
+    # Installed as the consolidated (sorted) columns rather than appended as a
+    # chunk: a chunk is concatenated, i.e. copied, on the first query, and the
+    # mapped pages would then be held twice. New points append as chunks.
+    series._step, series._wall_time, series._value = step, wall_time, value
+    return series
+
+
+def _reservoir(sampled: Sampled) -> Reservoir[Any]:
+    reservoir: Reservoir[Any] = Reservoir(sampled.size)
+    reservoir.items, reservoir.seen = sampled.items, sampled.seen
+    if sampled.rng is not None:
+        words = np.frombuffer(sampled.rng, dtype="<u4")
+        if len(words) != _MT_STATE_WORDS:
+            raise ValueError("bad random state")
+        reservoir._random.setstate((3, tuple(int(word) for word in words), None))
+    return reservoir
+
+
+# ---- file identity --------------------------------------------------------------
+
+
+def file_identity(path: str, offset: int) -> tuple[int, int]:
+    """Masked CRC32C of the file's first ``min(4096, offset)`` bytes, and of
+    the bytes from there (at most 4096) up to ``offset``: a file replaced by
+    another under the same name is caught even when both start alike."""
+    head_end = min(IDENTITY_BYTES, offset)
+    tail_start = max(head_end, offset - IDENTITY_BYTES)
+    if tail_start == head_end:  # one read: adjacent ranges
+        data = read_range(path, 0, offset)
+        head, tail = data[:head_end], data[head_end:]
+    else:
+        head, tail = read_range(path, 0, head_end), read_range(path, tail_start, offset)
+    if len(head) + len(tail) != head_end + offset - tail_start:
+        raise StaleError(f"{path} is shorter than when it was cached")
+    return masked_crc32c(head), masked_crc32c(tail)
+
+
+def check_files(snapshot: Snapshot, run: Run) -> None:
+    """Raise :class:`StaleError` unless every cached file is listed, no shorter, same bytes."""
+    listed = {event_file.path: event_file.size for event_file in run.files}
+    for entry in snapshot.files:
+        state = entry.state
+        size = listed.get(state.path)
+        if size is None:
+            raise StaleError(f"{state.path} is gone")
+        if size < state.size:
+            raise StaleError(f"{state.path} is shorter than when it was cached")
+        try:
+            identity = file_identity(state.path, state.offset)
+        except OSError as error:
+            raise StaleError(f"cannot read {state.path}: {error}") from error
+        if identity != (entry.head_crc, entry.tail_crc):
+            raise StaleError(f"{state.path} holds other bytes than when it was cached")
+
+
+# ---- the cache of a reloader ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Saved:
+    fingerprint: tuple[tuple[str, int, int, bool], ...]
+    when: float | None  # None: restored, not yet written by this process
+
+
+class RunCache:
+    """Restores runs from, and saves them to, one cache directory."""
+
+    def __init__(
+        self,
+        directory: str | os.PathLike[str],
+        samples: Mapping[str, int | None] | None = None,
+        save_interval: float = SAVE_INTERVAL,
+    ) -> None:
+        self.directory = os.path.abspath(os.path.expanduser(os.fspath(directory)))
+        self.samples = sample_sizes(samples)
+        self.save_interval = save_interval
+        self._saved: dict[str, _Saved] = {}
+        #: path -> (offset, identity there), so a save reads only files that grew.
+        self._identities: dict[str, tuple[int, tuple[int, int]]] = {}
+        self._reported: set[tuple[str, str]] = set()
+
+    def restore(self, loader: RunLoader, run: Run) -> bool:
+        """Fill ``loader`` (fresh) from the cache of ``run`` if it is still valid.
+
+        Returns True when restored; never raises: a cache that cannot be used
+        is logged, deleted when damaged, and the run is read from its files.
+        """
+        path = cache_path(self.directory, run.location)
+        try:
+            snapshot = read_snapshot(path)
+            if snapshot.location != run.location:
+                raise VersionError("written for another location")
+            if snapshot.samples != self.samples:
+                raise StaleError("written with other --samples_per_plugin sizes")
+            check_files(snapshot, run)
+            install(snapshot, loader)
+        except FileNotFoundError:
+            return False
+        except StaleError as error:
+            logger.info("run %s: cache not used, reading the event files: %s", run.name, error)
+            return False
+        except VersionError as error:
+            self._report("version", path, "run %s: ignoring cache %s: %s", run.name, path, error)
+            remove(path)
+            return False
+        except Exception as error:  # a cache must never stop a run from loading
+            self._report(
+                "corrupt", path, "run %s: damaged cache %s deleted: %r", run.name, path, error
+            )
+            remove(path)
+            return False
+        for entry in snapshot.files:
+            identity = (entry.head_crc, entry.tail_crc)
+            self._identities[entry.state.path] = (entry.state.offset, identity)
+        self._saved[run.location] = _Saved(_fingerprint(loader), None)
+        return True
+
+    def save(self, loader: RunLoader, location: str, force: bool = False) -> bool:
+        """Write the run's cache if it changed since it was restored or saved.
+
+        A run saved less than ``save_interval`` seconds ago waits, unless
+        ``force``. Call it while no load of this run is running. Returns True
+        when written; never raises (a failure is logged once).
+        """
+        fingerprint = _fingerprint(loader)
+        saved = self._saved.get(location)
+        if saved is not None and saved.fingerprint == fingerprint:
+            return False
+        now = time.monotonic()
+        last = saved.when if saved is not None else None
+        if not force and last is not None and now - last < self.save_interval:
+            return False
+        path = cache_path(self.directory, location)
+        try:
+            snapshot = take_snapshot(loader, location, self.samples)
+            files = [self._identified(entry) for entry in snapshot.files]
+            write_snapshot(path, replace(snapshot, files=files))
+        except Exception as error:  # e.g. a read-only cache dir: serve on, uncached
+            self._report("save", path, "cannot write cache %s: %r", path, error)
+            self._saved[location] = _Saved(fingerprint, now)  # do not retry every pass
+            return False
+        self._saved[location] = _Saved(fingerprint, now)
+        return True
+
+    def _identified(self, entry: FileEntry) -> FileEntry:
+        path, offset = entry.state.path, entry.state.offset
+        known = self._identities.get(path)
+        if known is not None and known[0] == offset:
+            identity = known[1]
+        else:
+            identity = file_identity(path, offset)
+            self._identities[path] = (offset, identity)
+        return replace(entry, head_crc=identity[0], tail_crc=identity[1])
+
+    def _report(self, kind: str, path: str, message: str, *args: object) -> None:
+        if (kind, path) not in self._reported:
+            self._reported.add((kind, path))
+            logger.warning(message, *args)
+
+
+def _fingerprint(loader: RunLoader) -> tuple[tuple[str, int, int, bool], ...]:
+    return tuple((s.path, s.offset, s.size, s.dead) for s in loader.files.values())
