@@ -1,26 +1,49 @@
-"""Build hook: compile lumiboard's native ingest core with the machine's C compiler.
+"""Build hook: compile lumiboard's native ingest core, and build the web app.
 
-The extension (``src/lumiboard/reader/_scan.c``) needs only the Python headers.
-It is built in place (``src/lumiboard/reader/_native<EXT_SUFFIX>``, gitignored),
-so editable installs use it too, and included in wheels, which then carry a
-platform tag. Without a compiler the build goes on and lumiboard falls back to
-its pure-Python scanner (about 100 times slower); set LUMIBOARD_REQUIRE_NATIVE=1
-to make that an error instead.
+Native core: the extension (``src/lumiboard/reader/_scan.c``) needs only the
+Python headers. It is built in place (``src/lumiboard/reader/_native<EXT_SUFFIX>``,
+gitignored), so editable installs use it too, and included in wheels, which then
+carry a platform tag. Without a compiler the build goes on and lumiboard falls
+back to its pure-Python scanner (about 100 times slower); set
+LUMIBOARD_REQUIRE_NATIVE=1 to make that an error instead.
+
+Web app: ``frontend/`` (TypeScript, Vite) is built with ``npm`` into
+``src/lumiboard/static/`` (gitignored; shipped in wheels and sdists through
+``[tool.hatch.build] artifacts``) whenever the built ``index.html`` is missing or
+older than any frontend source or package file: ``npm ci`` first when
+``node_modules`` is missing or older than ``package-lock.json``, then
+``npm run build``. Without npm (or on a failed build) the build goes on with a
+warning and the server shows its "not built" page; set
+LUMIBOARD_REQUIRE_FRONTEND=1 to make that an error, or LUMIBOARD_SKIP_FRONTEND=1
+to skip the web app. A wheel built from an sdist finds the web app already
+built (the sdist carries it) and needs no npm.
 """
 
 from __future__ import annotations
 
 import os
 import shlex
+import shutil
 import subprocess
 import sys
 import sysconfig
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
 SOURCE = Path("src/lumiboard/reader/_scan.c")
+FRONTEND = Path("frontend")
+STATIC_INDEX = Path("src/lumiboard/static/index.html")
+# What the built app depends on, besides everything under frontend/src.
+FRONTEND_FILES = (
+    "index.html",
+    "package.json",
+    "package-lock.json",
+    "vite.config.ts",
+    "tsconfig.json",
+)
 
 
 def native_target(root: Path) -> Path:
@@ -54,15 +77,82 @@ def compile_native(root: Path) -> Path:
     return target
 
 
+def frontend_inputs(frontend: Path) -> Iterator[Path]:
+    """The files the built web app is made from."""
+    for name in FRONTEND_FILES:
+        path = frontend / name
+        if path.is_file():
+            yield path
+    source = frontend / "src"
+    if source.is_dir():
+        yield from (path for path in source.rglob("*") if path.is_file())
+
+
+def frontend_stale(root: Path) -> bool:
+    """Whether the web app needs building: sources present, and newer than the build."""
+    frontend = root / FRONTEND
+    if not (frontend / "package.json").is_file():
+        return False  # e.g. a wheel built from an sdist, which carries the built app
+    index = root / STATIC_INDEX
+    if not index.is_file():
+        return True
+    built = index.stat().st_mtime
+    return any(path.stat().st_mtime > built for path in frontend_inputs(frontend))
+
+
+def _npm(npm: str, args: list[str], cwd: Path) -> None:
+    try:
+        subprocess.run([npm, *args], cwd=cwd, check=True, capture_output=True, text=True)
+    except subprocess.CalledProcessError as error:
+        output = (error.stdout or "") + (error.stderr or "")
+        raise RuntimeError(f"`npm {' '.join(args)}` failed:\n{output.strip()[-3000:]}") from error
+
+
+def build_frontend(root: Path) -> None:
+    """``npm ci`` when the dependencies are missing or stale, then ``npm run build``."""
+    frontend = root / FRONTEND
+    npm = shutil.which("npm")
+    if npm is None:
+        raise RuntimeError("npm is not on PATH (Node.js >= 20.19 builds the web app)")
+    modules = frontend / "node_modules"
+    lock = frontend / "package-lock.json"
+    # npm writes node_modules/.package-lock.json on every install: its age is the install's.
+    installed = modules / ".package-lock.json"
+    if not installed.is_file() or (
+        lock.is_file() and lock.stat().st_mtime > installed.stat().st_mtime
+    ):
+        _npm(npm, ["ci", "--no-audit", "--no-fund"], frontend)
+    _npm(npm, ["run", "build"], frontend)
+
+
+def ensure_frontend(root: Path) -> None:
+    """Build the web app if it is stale; warn (or raise, if required) when that fails."""
+    if os.environ.get("LUMIBOARD_SKIP_FRONTEND") == "1" or not frontend_stale(root):
+        return
+    try:
+        build_frontend(root)
+    except (OSError, RuntimeError) as error:
+        if os.environ.get("LUMIBOARD_REQUIRE_FRONTEND") == "1":
+            raise RuntimeError(f"building the web app failed: {error}") from error
+        print(
+            f"lumiboard: web app not built ({str(error).strip()[:800]}); the server will show "
+            "its 'not built' page. Install Node.js and npm, then reinstall.",
+            file=sys.stderr,
+        )
+
+
 class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]
-    """Compiles the native scanner before hatchling collects the files."""
+    """Builds the web app and compiles the native scanner before hatchling collects the files."""
 
     PLUGIN_NAME = "custom"
 
     def initialize(self, version: str, build_data: dict[str, Any]) -> None:
-        if self.target_name not in {"wheel", "editable"}:
+        if self.target_name not in {"wheel", "editable", "sdist"}:
             return
         root = Path(self.root)
+        ensure_frontend(root)
+        if self.target_name == "sdist":
+            return
         try:
             target = compile_native(root)
         except (OSError, subprocess.CalledProcessError) as error:

@@ -12,8 +12,20 @@ PY="$VENV/bin/python"
 "$PY" -m pip install --quiet --upgrade pip
 # torch 2.13.0 CPU: a local wheel on these machines (see ../shared/reference/TOOLCHAIN.md).
 "$PY" -m pip install --quiet "torch==2.13.0"
-export LUMIBOARD_REQUIRE_NATIVE=1
+# Browser tests drive Debian's chromium (a downloaded browser is never used).
+if [ ! -x /usr/bin/chromium ]; then
+  if [ "$(id -u)" = 0 ]; then
+    apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+  else
+    echo "browser tests need Debian's chromium: sudo apt-get install chromium" >&2
+    exit 1
+  fi
+fi
+# The install builds the native scanner (C) and the web app (npm ci + vite build).
+export LUMIBOARD_REQUIRE_NATIVE=1 LUMIBOARD_REQUIRE_FRONTEND=1
 "$PY" -m pip install --quiet -e ".[test]"
+(cd frontend && npm run --silent typecheck && npm test --silent)
 
 "$VENV/bin/ruff" check src tests scripts benchmarks hatch_build.py
 "$VENV/bin/ruff" format --check src tests scripts benchmarks hatch_build.py

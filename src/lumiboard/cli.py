@@ -1,43 +1,278 @@
-"""The ``lumiboard`` command."""
+"""The ``lumiboard`` command: serve (the default), demo.
+
+``lumiboard --logdir runs`` takes TensorBoard's flags, so existing launch
+scripts keep working: flags that do not apply to lumiboard are accepted with a
+one-line note, and a truly unknown flag is a usage error.
+"""
 
 from __future__ import annotations
 
 import argparse
+import logging
+import os
+import signal
+import socket
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any
+from urllib.parse import quote
 
 from lumiboard import __version__
 
+#: TensorBoard flags with no meaning here (lumiboard always reads every file,
+#: in parallel, natively): accepted, noted, ignored.
+IGNORED_FLAGS = {
+    "--load_fast": "lumiboard always uses its native loader",
+    "--reload_multifile": "lumiboard always tails every event file of a run",
+    "--reload_multifile_inactive_secs": "lumiboard always tails every event file of a run",
+    "--max_reload_threads": "lumiboard loads runs in parallel on every core",
+    "--reload_task": "lumiboard reloads on a background thread",
+    "--purge_orphaned_data": "lumiboard purges orphaned data, as TensorBoard does by default",
+    "--detect_file_replacement": "lumiboard always detects replaced files",
+    "--generic_data": "lumiboard serves every plugin from its own store",
+    "--grpc_data_provider": "lumiboard reads event files itself",
+    "--grpc_creds_type": "lumiboard reads event files itself",
+    "--extra_data_server_flags": "lumiboard has no separate data server",
+    "--reuse_port": "not needed",
+    "--db": "not supported",
+    "--db_import": "not supported",
+    "--master_tpu_unsecure_channel": "not supported",
+}
 
-def _demo(args: argparse.Namespace) -> int:
-    from lumiboard.demo import write_demo
+COMMANDS = ("serve", "demo")
 
-    path = write_demo(args.logdir, steps=args.steps)
-    print(f"lumiboard {__version__}: demo log directory written to {path.resolve()}")
-    print("It holds scalars, histograms, images, video, audio, text, PR curves, hparams,")
-    print("custom scalars, a mesh, an embedding and (with torch installed) a model graph.")
-    return 0
+
+def _port(text: str) -> int:
+    if text == "default":
+        return 6006
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"port must be in [0, 65535], got {port}")
+    return port
+
+
+def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--logdir", help="log directory (or a comma list of them)")
+    parser.add_argument(
+        "--logdir_spec", help="TensorBoard's name1:/path1,name2:/path2 (one name per directory)"
+    )
+    parser.add_argument(
+        "--port",
+        type=_port,
+        default=6006,
+        help="port (default 6006; when taken, the next free one; 0: any free port)",
+    )
+    parser.add_argument("--host", default=None, help="address to listen on (default localhost)")
+    parser.add_argument(
+        "--bind_all", action="store_true", help="listen on every interface (IPv4 and IPv6)"
+    )
+    parser.add_argument(
+        "--path_prefix", default="", help="serve under this URL path, e.g. /tensorboard"
+    )
+    parser.add_argument(
+        "--reload_interval",
+        type=float,
+        default=5.0,
+        help="seconds between reloads (default 5; 0: load once)",
+    )
+    parser.add_argument(
+        "--samples_per_plugin",
+        default="",
+        help="points kept per series, e.g. images=100,histograms=all (scalars: always all)",
+    )
+    parser.add_argument("--window_title", default="", help="the browser window's title")
+    parser.add_argument(
+        "--auth-token",
+        "--auth_token",
+        dest="auth_token",
+        default=os.environ.get("LUMIBOARD_AUTH_TOKEN"),
+        help="require this token on every request (or set LUMIBOARD_AUTH_TOKEN)",
+    )
+    parser.add_argument(
+        "--no-cache",
+        "--no_cache",
+        dest="no_cache",
+        action="store_true",
+        help="do not use the persistent cache",
+    )
+    parser.add_argument(
+        "--cache-dir",
+        "--cache_dir",
+        dest="cache_dir",
+        default=None,
+        help="where the persistent cache lives",
+    )
+    parser.add_argument(
+        "--version_tb", "--version", action="version", version=f"lumiboard {__version__}"
+    )
+    for flag, reason in IGNORED_FLAGS.items():
+        parser.add_argument(flag, nargs="?", const="true", default=None, help=f"ignored: {reason}")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of the ``lumiboard`` command."""
+    """The argument parser of ``lumiboard [serve|demo]``."""
     parser = argparse.ArgumentParser(
-        prog="lumiboard", description="Training visualization compatible with TensorBoard."
+        prog="lumiboard",
+        description="Training visualization compatible with TensorBoard. "
+        "`lumiboard --logdir runs` serves the web app; `lumiboard demo` serves a demo.",
     )
     parser.add_argument("--version", action="version", version=f"lumiboard {__version__}")
-    commands = parser.add_subparsers(dest="command", required=True)
-    demo = commands.add_parser("demo", help="write a demo log directory with every kind of data")
-    demo.add_argument("--logdir", default="demo_logs", help="where to write (default: demo_logs)")
+    commands = parser.add_subparsers(dest="command")
+    serve = commands.add_parser("serve", help="serve a log directory (the default command)")
+    _add_serve_flags(serve)
+    demo = commands.add_parser("demo", help="write a demo log directory and serve it")
+    _add_serve_flags(demo)
+    demo.set_defaults(logdir="demo_logs")
     demo.add_argument("--steps", type=int, default=200, help="training steps per run")
-    demo.set_defaults(handler=_demo)
+    demo.add_argument(
+        "--no-serve", dest="no_serve", action="store_true", help="only write the demo log directory"
+    )
     return parser
+
+
+def parse(argv: Sequence[str]) -> argparse.Namespace:
+    """Parse ``argv``; without a command, ``serve`` is meant.
+
+    Only the first argument can name the command (``lumiboard --logdir demo``
+    serves the directory ``demo``); ``lumiboard --help`` and ``--version`` alone
+    are the top-level parser's.
+    """
+    arguments = list(argv)
+    if not arguments or (arguments[0] not in COMMANDS and arguments[0] not in _TOP_LEVEL):
+        arguments.insert(0, "serve")
+    return build_parser().parse_args(arguments)
+
+
+_TOP_LEVEL = ("-h", "--help", "--version")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = build_parser().parse_args(argv)
-    status: int = args.handler(args)
-    return status
+    args = parse(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    notes = [
+        f"note: {flag} is ignored ({IGNORED_FLAGS[flag]})"
+        for flag in IGNORED_FLAGS
+        if getattr(args, flag.lstrip("-"), None) is not None
+    ]
+    for note in notes:
+        print(note, file=sys.stderr)
+    if args.command == "demo":
+        return _demo(args, notes)
+    return _serve(args, notes)
+
+
+def _logdir(args: argparse.Namespace) -> str:
+    if args.logdir and args.logdir_spec:
+        raise SystemExit("lumiboard: --logdir and --logdir_spec cannot be combined")
+    logdir = args.logdir or args.logdir_spec
+    if not logdir:
+        raise SystemExit("lumiboard: a log directory is required: lumiboard --logdir PATH")
+    return str(logdir)
+
+
+def _demo(args: argparse.Namespace, notes: list[str]) -> int:
+    from lumiboard.demo import start_live_run, write_demo
+
+    path = write_demo(args.logdir, steps=args.steps)
+    print(f"lumiboard {__version__}: demo log directory written to {path.resolve()}")
+    if args.no_serve:
+        return 0
+    live = start_live_run(path)
+    try:
+        return _serve(args, notes)
+    finally:
+        live.stop()
+
+
+def _serve(args: argparse.Namespace, notes: list[str]) -> int:
+    import uvicorn
+
+    from lumiboard.reader.discover import parse_logdir
+    from lumiboard.reader.reload import Reloader, parse_samples
+    from lumiboard.server.app import create_app
+    from lumiboard.server.context import ServerOptions
+
+    logdir = _logdir(args)
+    prefix = args.path_prefix.rstrip("/")
+    if prefix and not prefix.startswith("/"):
+        raise SystemExit("lumiboard: --path_prefix must start with '/'")
+    try:
+        samples = parse_samples(args.samples_per_plugin)
+        sources = parse_logdir(logdir)
+    except ValueError as error:
+        raise SystemExit(f"lumiboard: {error}") from None
+    host = "::" if args.bind_all else (args.host or "localhost")
+    port = _free_port(host, args.port)
+    cache_dir = None
+    if not args.no_cache:
+        from lumiboard.store.cache import default_dir
+
+        cache_dir = args.cache_dir or default_dir()
+    reloader = Reloader(sources, samples=samples, cache_dir=cache_dir)
+    options = ServerOptions(
+        data_location=logdir,
+        window_title=args.window_title,
+        reload_interval=args.reload_interval,
+        notes=notes,
+    )
+    app = create_app(reloader, options, auth_token=args.auth_token, path_prefix=prefix)
+    shown = "localhost" if host in ("localhost", "::", "0.0.0.0") else host
+    if ":" in shown:
+        shown = f"[{shown}]"  # an IPv6 address in a URL
+    url = f"http://{shown}:{port}{prefix}/"
+    if args.auth_token:
+        url += f"?token={quote(args.auth_token, safe='')}"
+    print(f"lumiboard {__version__} at {url} (Press CTRL+C to quit)", flush=True)
+    if host == "localhost" and not args.bind_all:
+        print(
+            "Serving on localhost only; use --bind_all to expose it to the network", file=sys.stderr
+        )
+    reloader.start(args.reload_interval)
+    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again; by
+    # default SIGTERM would then kill the process before the cache is saved. Treated as
+    # Ctrl+C instead, both end here: the reloader stops, the cache is saved, the exit is 0.
+    previous = _on_sigterm(_interrupt)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level="warning")
+    except KeyboardInterrupt:
+        pass
+    finally:
+        reloader.stop()
+        _on_sigterm(previous)
+    return 0
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
+
+
+_Handler = Callable[[int, FrameType | None], Any] | int | None
+
+
+def _on_sigterm(handler: _Handler) -> _Handler:
+    """Install ``handler`` for SIGTERM (main thread only); return the previous one."""
+    if threading.current_thread() is not threading.main_thread() or handler is None:
+        return None
+    return signal.signal(signal.SIGTERM, handler)
+
+
+def _free_port(host: str, wanted: int) -> int:
+    """``wanted`` if free, else the next free one of the 99 after it (TensorBoard's rule).
+
+    0 picks any free port (asked of the OS, so the printed URL is right).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    for port in range(wanted, min(wanted + 100, 65536)) if wanted else [0]:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            try:
+                probe.bind((host if host != "localhost" else "127.0.0.1", port))
+            except OSError:
+                continue
+            return int(probe.getsockname()[1])
+    raise SystemExit(f"lumiboard: no free port in {wanted}..{wanted + 99}")
 
 
 if __name__ == "__main__":

@@ -134,3 +134,36 @@ def _write_tf2_style(run: Path, steps: int, rng: np.random.Generator) -> None:
                 summary.image("tf2/noise", rng.random((2, 16, 16, 1)), step=step, max_outputs=2)
                 summary.text("tf2/table", np.array([["a", "b"], ["1", "2"]]), step=step)
     writer.close()
+
+
+class LiveRun:
+    """A run that keeps training while the demo is served: new points every half second."""
+
+    def __init__(self, root: Path, interval: float = 0.5) -> None:
+        import threading
+
+        self._stop = threading.Event()
+        self._interval = interval
+        self._writer = SummaryWriter(root / "live", flush_secs=1)
+        self._thread = threading.Thread(target=self._run, name="lumiboard-demo-live", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        rng = np.random.default_rng(1)
+        step = 0
+        while not self._stop.wait(self._interval):
+            loss = 1.5 * math.exp(-step / 150) + 0.05 * rng.standard_normal() + 0.2
+            self._writer.add_scalar("loss", loss, step)
+            self._writer.add_scalar("accuracy", 1.0 - loss / 2, step)
+            step += 1
+
+    def stop(self) -> None:
+        """Stop writing and close the run's event file."""
+        self._stop.set()
+        self._thread.join()
+        self._writer.close()
+
+
+def start_live_run(root: str | Path) -> LiveRun:
+    """Start writing the demo's ``live`` run in the background."""
+    return LiveRun(Path(root))

@@ -14,11 +14,15 @@ from typing import Any
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pyarrow import ipc
 
 from lumiboard.demo import write_demo
 from lumiboard.format.proto import event_pb2
 from lumiboard.format.tfrecord import encode_record
 from lumiboard.reader import scan as scanner
+from lumiboard.reader.discover import Run, list_runs, parse_logdir
 from lumiboard.reader.ingest import RunLoader
 from lumiboard.reader.reload import Reloader
 from lumiboard.store import cache, cache_format
@@ -192,6 +196,23 @@ def test_other_sample_sizes_rebuild(logdir: Path, tmp_path: Path) -> None:
     load(logdir, cache_dir, samples={"histograms": 2})
     warm = load(logdir, cache_dir, samples={"histograms": 5})
     assert dump(warm) == cold(logdir, samples={"histograms": 5})
+
+
+@pytest.mark.parametrize("rows", [1, 25, cache_format.BATCH_ROWS])
+def test_series_are_batched_whole_and_readable_by_any_arrow_reader(
+    logdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int
+) -> None:
+    monkeypatch.setattr(cache_format, "BATCH_ROWS", rows)
+    cache_dir = tmp_path / "cache"
+    load(logdir, cache_dir)
+    warm = load(logdir, cache_dir)
+    assert dump(warm) == cold(logdir)
+    # One table of every point, rows grouped by tag, for DuckDB, Polars...
+    table = ipc.open_file(str(cache_file(cache_dir, logdir, "eval"))).read_all()
+    assert table.column_names == ["tag", "step", "wall_time", "value"]
+    tags = table.column("tag").to_pylist()
+    assert tags == sorted(tags, key=["loss", "lr"].index)
+    assert table.column("step").to_pylist() == [*range(10), *range(10)]
 
 
 # ---- only new bytes ----------------------------------------------------------------------
@@ -543,3 +564,33 @@ def test_warm_restart_memory_stays_under_32_bytes_per_point(tmp_path: Path) -> N
     points, per_point = done.stdout.split()
     assert int(points) == 1_000_000
     assert float(per_point) < 32, f"{per_point} bytes resident per point"
+
+
+@pytest.fixture(scope="module")
+def cached_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Run, bytes]:
+    root = tmp_path_factory.mktemp("fuzz")
+    write_run(root / "logs" / "train")
+    load(root / "logs", root / "cache")
+    (run,) = list_runs(parse_logdir(str(root / "logs"))).values()
+    return root / "cache", run, Path(cache.cache_path(root / "cache", run.location)).read_bytes()
+
+
+@given(st.data())
+@settings(max_examples=150, deadline=None)
+def test_damaged_cache_never_raises(
+    cached_run: tuple[Path, Run, bytes], data: st.DataObject
+) -> None:
+    cache_dir, run, original = cached_run
+    damaged = bytearray(original)
+    for _ in range(data.draw(st.integers(1, 8), label="flips")):
+        position = data.draw(st.integers(0, len(damaged) - 1), label="at")
+        damaged[position] = data.draw(st.integers(0, 255), label="byte")
+    cut = data.draw(st.integers(0, len(damaged)), label="cut")
+    Path(cache.cache_path(cache_dir, run.location)).write_bytes(bytes(damaged[:cut]))
+    loader = RunLoader(RunData("train"))
+    if cache.RunCache(cache_dir).restore(loader, run):
+        for series in loader.run.scalars.values():
+            series.columns()
+    else:  # untouched: read from the event files
+        assert not loader.files
+        assert not loader.run.tags

@@ -37,5 +37,5 @@ def test_demo_has_every_kind(tmp_path: Path) -> None:
 
 
 def test_cli_demo(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    assert main(["demo", "--logdir", str(tmp_path / "d"), "--steps", "5"]) == 0
+    assert main(["demo", "--logdir", str(tmp_path / "d"), "--steps", "5", "--no-serve"]) == 0
     assert str((tmp_path / "d").resolve()) in capsys.readouterr().out

@@ -39,7 +39,7 @@ from lumiboard.experiment.tables import (
 )
 from lumiboard.plugins.base import PLUGIN_NAMES, DataClass
 from lumiboard.reader.discover import Logdir
-from lumiboard.reader.reload import Reloader
+from lumiboard.reader.reload import Reloader, parse_samples
 from lumiboard.store.provider import Provider
 
 __all__ = ["AudioRef", "Experiment", "ImageRef", "MediaRef", "read"]
@@ -93,28 +93,10 @@ def read(
 
 
 def _parse_samples(samples: Samples | None) -> dict[str, int | None]:
+    # Unlike the server, read() keeps every value of plugins not named.
     sizes: dict[str, int | None] = dict.fromkeys(PLUGIN_NAMES)
-    if samples is None:
-        return sizes
-    if isinstance(samples, str):
-        pairs = [item.split("=", 1) for item in samples.split(",") if item.strip()]
-        if any(len(pair) != 2 for pair in pairs):
-            raise ValueError(f"samples_per_plugin must be 'name=n,...', got {samples!r}")
-        given: dict[str, int | str | None] = {name.strip(): n.strip() for name, n in pairs}
-    else:
-        given = dict(samples)
-    for name, size in given.items():
-        if name not in sizes:
-            raise ValueError(f"unknown plugin {name!r} in samples_per_plugin")
-        if size is None or size == "all":
-            continue
-        try:
-            count = int(size)
-        except ValueError:
-            raise ValueError(f"samples_per_plugin[{name!r}] must be a count or 'all'") from None
-        if count < 0:
-            raise ValueError(f"samples_per_plugin[{name!r}] must not be negative")
-        sizes[name] = count or None  # 0 keeps everything, as in TensorBoard
+    if samples is not None:
+        sizes.update(parse_samples(samples))
     return sizes
 
 

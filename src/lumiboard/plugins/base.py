@@ -186,3 +186,33 @@ def with_data_class(value: Value, data_class: DataClass) -> Value:
     fixed.CopyFrom(value)
     fixed.metadata.data_class = data_class.value
     return fixed
+
+
+# ---- serving side ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServedPlugin:
+    """A plugin with a dashboard: its tab and its routes (``routes.py``).
+
+    ``routes.py`` defines ``TAB_NAME`` and ``ROUTES``, a list of Starlette
+    routes whose paths are relative to ``/data/plugin/<name>``.
+    """
+
+    name: str
+    tab_name: str
+    routes: list[object]
+
+
+#: Plugins with a dashboard, in TensorBoard's tab order. One line per plugin.
+SERVED_PLUGIN_NAMES = ("scalars",)
+
+
+@cache
+def served_plugins() -> tuple[ServedPlugin, ...]:
+    """The served plugins, their routes imported (this loads the web framework)."""
+    served = []
+    for name in SERVED_PLUGIN_NAMES:
+        module = importlib.import_module(f"lumiboard.plugins.{name}.routes")
+        served.append(ServedPlugin(name, module.TAB_NAME, list(module.ROUTES)))
+    return tuple(served)

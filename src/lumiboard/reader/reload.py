@@ -20,10 +20,12 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from lumiboard.plugins.base import PLUGIN_NAMES
 from lumiboard.reader.discover import Logdir, Run, Source, list_runs, parse_logdir
 from lumiboard.reader.ingest import RunLoader
 from lumiboard.store.runs import RunData
@@ -208,3 +210,34 @@ def _is_sources(value: object) -> bool:
     return (
         isinstance(value, list) and all(isinstance(item, Source) for item in value) and bool(value)
     )
+
+
+def parse_samples(samples: Mapping[str, int | str | None] | str) -> dict[str, int | None]:
+    """``--samples_per_plugin``: ``"images=100,histograms=all"`` or a mapping.
+
+    Returns only the plugins named: a count, or None for ``all`` / ``0``
+    (keep everything, as in TensorBoard). Unknown plugin names and bad counts
+    are a ``ValueError`` naming them.
+    """
+    if isinstance(samples, str):
+        pairs = [item.split("=", 1) for item in samples.split(",") if item.strip()]
+        if any(len(pair) != 2 for pair in pairs):
+            raise ValueError(f"samples_per_plugin must be 'name=n,...', got {samples!r}")
+        given: dict[str, int | str | None] = {name.strip(): n.strip() for name, n in pairs}
+    else:
+        given = dict(samples)
+    sizes: dict[str, int | None] = {}
+    for name, size in given.items():
+        if name not in PLUGIN_NAMES:
+            raise ValueError(f"unknown plugin {name!r} in samples_per_plugin")
+        if size is None or size == "all":
+            sizes[name] = None
+            continue
+        try:
+            count = int(size)
+        except ValueError:
+            raise ValueError(f"samples_per_plugin[{name!r}] must be a count or 'all'") from None
+        if count < 0:
+            raise ValueError(f"samples_per_plugin[{name!r}] must not be negative")
+        sizes[name] = count or None  # 0 keeps everything, as in TensorBoard
+    return sizes

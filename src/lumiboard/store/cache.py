@@ -14,7 +14,7 @@ Nothing is trusted blindly:
 - a cache whose event files are gone, shorter than when it was written, or
   hold other bytes (their identity: the masked CRC32C of each file's first
   ``min(4096, offset)`` bytes and of the up to 4096 bytes after those before
-  ``offset``), or that was written with other ``--samples_per_plugin`` sizes,
+  ``offset``), or that was written under another ``--samples_per_plugin``,
   is not used, and the run is read from its files.
 
 Files are written to a temporary name and renamed into place, so a reader
@@ -35,7 +35,6 @@ from typing import Any
 import numpy as np
 
 from lumiboard.format.tfrecord import masked_crc32c
-from lumiboard.plugins import base
 from lumiboard.reader.discover import Run
 from lumiboard.reader.ingest import RunLoader
 from lumiboard.reader.tail import read_range
@@ -79,17 +78,6 @@ def cache_path(directory: str | os.PathLike[str], location: str) -> str:
 
 class StaleError(Exception):
     """The cache does not describe the files as they are now (not damage)."""
-
-
-def sample_sizes(samples: Mapping[str, int | None] | None) -> dict[str, int | None]:
-    """Points kept per series, for every plugin (a cache is only valid for the same)."""
-    samples = samples or {}
-    sizes: dict[str, int | None] = {}
-    for name in base.PLUGIN_NAMES:
-        declared = base.plugin_data(name)
-        if declared is not None:
-            sizes[name] = samples.get(name, declared.default_samples)
-    return sizes
 
 
 # ---- taking and installing snapshots ------------------------------------------------
@@ -228,7 +216,10 @@ class RunCache:
         save_interval: float = SAVE_INTERVAL,
     ) -> None:
         self.directory = os.path.abspath(os.path.expanduser(os.fspath(directory)))
-        self.samples = sample_sizes(samples)
+        # As given: the defaults behind it can only change with lumiboard's
+        # version, which the cache checks too (and resolving them would
+        # import every plugin on a restart).
+        self.samples = dict(samples or {})
         self.save_interval = save_interval
         self._saved: dict[str, _Saved] = {}
         #: path -> (offset, identity there), so a save reads only files that grew.
@@ -247,7 +238,7 @@ class RunCache:
             if snapshot.location != run.location:
                 raise VersionError("written for another location")
             if snapshot.samples != self.samples:
-                raise StaleError("written with other --samples_per_plugin sizes")
+                raise StaleError("written under another --samples_per_plugin")
             check_files(snapshot, run)
             install(snapshot, loader)
         except FileNotFoundError:

@@ -25,6 +25,7 @@ format or lumiboard version, and some other exception (pyarrow's, ``KeyError``,
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import os
@@ -111,8 +112,17 @@ def remove(path: str) -> None:
 
 # ---- the Arrow file ---------------------------------------------------------------
 #
-# Arrays are built from buffers, never with ``pa.array``: that imports pandas
-# (half a second and 40 MB), which a restart must not pay for.
+# Arrays are built from buffers, never with ``pa.array``, and read back as
+# buffers, never with ``to_numpy``: both import pandas (half a second and
+# 40 MB), which a restart must not pay for. Small things (tag infos, the
+# reservoirs' state) go in the JSON header: a restart opens one file per run,
+# and parsing them there costs less than opening an Arrow stream for each.
+
+#: Scalar series are written in batches of whole series, of about this many
+#: rows: few batches to open on a restart, and a bounded copy when saving.
+BATCH_ROWS = 1 << 20
+
+_AUX = {"tensors": b"lumiboard.tensors", "blobs": b"lumiboard.blobs"}
 
 
 def write_snapshot(path: str, snapshot: Snapshot) -> None:
@@ -131,9 +141,17 @@ def write_snapshot(path: str, snapshot: Snapshot) -> None:
 
 
 def _write(sink: Any, snapshot: Snapshot) -> None:
-    tags = list(snapshot.scalars)
-    index = np.int8 if len(tags) < 2**7 else np.int16 if len(tags) < 2**15 else np.int32
-    dictionary = _texts(tags)
+    columns = list(snapshot.scalars.values())
+    groups = _groups([len(step) for step, _, _ in columns])
+    index = np.int8 if len(columns) < 2**7 else np.int16 if len(columns) < 2**15 else np.int32
+    dictionary = _texts(list(snapshot.scalars))
+    tables = {
+        "tensors": _tensor_table([(t, p) for t, s in snapshot.tensors.items() for p in s.items]),
+        "blobs": _blob_table([(t, p) for t, s in snapshot.blobs.items() for p in s.items]),
+    }
+    names = [name for name, table in tables.items() if len(table["step"])]
+    aux = {_AUX[name]: _stream(tables[name]) for name in names}
+    header = _header(snapshot, [len(group) for group in groups], names)
     schema = pa.schema(
         [
             ("tag", pa.dictionary(pa.from_numpy_dtype(index), pa.large_string())),
@@ -141,27 +159,57 @@ def _write(sink: Any, snapshot: Snapshot) -> None:
             ("wall_time", pa.float64()),
             ("value", pa.float64()),
         ],
-        metadata={_HEADER_KEY: json.dumps(_header(snapshot)).encode()},
+        metadata={_HEADER_KEY: json.dumps(header).encode()},
     )
 
-    def batch(position: int, columns: tuple[np.ndarray, ...]) -> Any:
-        codes = _numbers(np.full(len(columns[0]), position, dtype=index))
-        tag = pa.DictionaryArray.from_arrays(codes, dictionary)
+    def batch(positions: range) -> Any:
+        parts = [columns[position] for position in positions]
+        counts = [len(part[0]) for part in parts]
+        codes = np.repeat(np.arange(positions.start, positions.stop, dtype=index), counts)
         dtypes = (np.int64, np.float64, np.float64)
-        return pa.record_batch(
-            [tag, *map(_numbers, columns, dtypes)],
-            schema=schema,  # zero-copy views
+        # One series: its columns as they are (no copy); several: concatenated.
+        merged = (
+            parts[0]
+            if len(parts) == 1
+            else [
+                np.concatenate([np.empty(0, dtype), *(part[i] for part in parts)])
+                for i, dtype in enumerate(dtypes)
+            ]
         )
+        values = map(_numbers, merged, dtypes)
+        tag = pa.DictionaryArray.from_arrays(_numbers(codes), dictionary)
+        return pa.record_batch([tag, *values], schema=schema)
 
     with ipc.new_file(sink, schema) as writer:
-        for position, tag in enumerate(tags):
-            writer.write_batch(batch(position, snapshot.scalars[tag]))
-        aux = (_tag_table(snapshot.tags), *_sampled_tables(snapshot))
-        metadata = {key: _stream(table) for key, table in zip(_AUX_KEYS, aux, strict=True)}
-        writer.write_batch(batch(0, (np.empty(0),) * 3), custom_metadata=metadata)
+        for group in groups:
+            writer.write_batch(batch(group))
+        # Last, an empty batch carrying the tensor and blob tables, if any.
+        writer.write_batch(batch(range(0)), custom_metadata=aux)
 
 
-def _header(snapshot: Snapshot) -> dict[str, Any]:
+def _groups(counts: list[int]) -> list[range]:
+    """Consecutive series, grouped into batches of about BATCH_ROWS rows."""
+    groups, start, rows = [], 0, 0
+    for position, count in enumerate(counts):
+        if rows and rows + count > BATCH_ROWS:
+            groups.append(range(start, position))
+            start, rows = position, 0
+        rows += count
+    if start < len(counts):
+        groups.append(range(start, len(counts)))
+    return groups
+
+
+def _text(info: TagInfo) -> str:
+    return base64.b64encode(info.plugin_content).decode()
+
+
+def _header(snapshot: Snapshot, batches: list[int], aux: list[str]) -> dict[str, Any]:
+    sampled = [
+        (kind, tag, reservoir)
+        for kind, table in (("tensors", snapshot.tensors), ("blobs", snapshot.blobs))
+        for tag, reservoir in table.items()
+    ]
     return {
         "format": FORMAT_VERSION,
         "lumiboard": __version__,
@@ -175,7 +223,19 @@ def _header(snapshot: Snapshot) -> dict[str, Any]:
             [e.state.path, e.state.offset, e.state.size, e.state.dead, e.head_crc, e.tail_crc]
             for e in snapshot.files
         ],
+        "tags": [
+            [tag, i.plugin_name, i.data_class.value, i.display_name, i.description, _text(i)]
+            for tag, i in snapshot.tags.items()
+        ],
         "scalar_tags": list(snapshot.scalars),
+        "scalar_counts": [len(step) for step, _, _ in snapshot.scalars.values()],
+        "scalar_batches": batches,
+        # The generator's state only once it has been drawn from (see cache._sampled).
+        "reservoirs": [
+            [kind, tag, s.size, s.seen, len(s.items), s.rng and base64.b64encode(s.rng).decode()]
+            for kind, tag, s in sampled
+        ],
+        "aux": aux,
     }
 
 
@@ -202,56 +262,12 @@ def _lists(lengths: list[int], values: pa.Array) -> pa.Array:
     return pa.LargeListArray.from_arrays(_numbers(offsets), values)
 
 
-def _optional_ints(values: list[int | None]) -> pa.Array:
-    valid = np.packbits(
-        np.asarray([value is not None for value in values], bool), bitorder="little"
-    )
-    data = np.asarray([value or 0 for value in values], dtype=np.int64)
-    return pa.Array.from_buffers(pa.int64(), len(values), [pa.py_buffer(valid), pa.py_buffer(data)])
-
-
 def _stream(columns: dict[str, pa.Array]) -> bytes:
     batch = pa.record_batch(list(columns.values()), names=list(columns))
     sink = pa.BufferOutputStream()
     with ipc.new_stream(sink, batch.schema) as writer:
         writer.write_batch(batch)  # one batch, even when empty
     return bytes(sink.getvalue())
-
-
-def _tag_table(tags: dict[str, TagInfo]) -> dict[str, pa.Array]:
-    infos = list(tags.values())
-    return {
-        "tag": _texts(list(tags)),
-        "plugin_name": _texts([info.plugin_name for info in infos]),
-        "data_class": _numbers([info.data_class.value for info in infos], np.int32),
-        "display_name": _texts([info.display_name for info in infos]),
-        "description": _texts([info.description for info in infos]),
-        "plugin_content": _binaries([info.plugin_content for info in infos]),
-    }
-
-
-def _sampled_tables(snapshot: Snapshot) -> list[dict[str, pa.Array]]:
-    """Tensor points and blob points (rows grouped by tag), and one row per reservoir."""
-    reservoirs = [
-        (kind, tag, sampled)
-        for kind, table in (("tensors", snapshot.tensors), ("blobs", snapshot.blobs))
-        for tag, sampled in table.items()
-    ]
-    tensors = [(t, p) for k, t, s in reservoirs if k == "tensors" for p in s.items]
-    blobs = [(t, p) for k, t, s in reservoirs if k == "blobs" for p in s.items]
-    return [
-        _tensor_table(tensors),
-        _blob_table(blobs),
-        {
-            "kind": _texts([kind for kind, _, _ in reservoirs]).dictionary_encode(),
-            "tag": _texts([tag for _, tag, _ in reservoirs]),
-            "size": _optional_ints([s.size for _, _, s in reservoirs]),
-            "seen": _numbers([s.seen for _, _, s in reservoirs], np.int64),
-            "count": _numbers([len(s.items) for _, _, s in reservoirs], np.int64),
-            # b"": the generator is still in its seeded state (see _sampled).
-            "rng": _binaries([s.rng or b"" for _, _, s in reservoirs]),
-        },
-    ]
 
 
 def _tensor_table(rows: list[tuple[str, TensorPoint]]) -> dict[str, pa.Array]:
@@ -313,15 +329,16 @@ def read_snapshot(path: str) -> Snapshot:
             )
         if [field.type for field in reader.schema][1:] != [pa.int64(), pa.float64(), pa.float64()]:
             raise ValueError("unexpected scalar columns")
-        scalar_tags = [str(tag) for tag in header["scalar_tags"]]
-        if reader.num_record_batches != len(scalar_tags) + 1:
-            raise ValueError("scalar batches and tags differ in number")
-        scalars = {tag: _columns(reader.get_batch(i)) for i, tag in enumerate(scalar_tags)}
-        _, custom = reader.get_batch_with_custom_metadata(len(scalar_tags))
-        tag_table, tensor_table, blob_table, reservoirs = map(_aux, (custom[k] for k in _AUX_KEYS))
+        scalars = _read_scalars(reader, header)
+        aux = [str(name) for name in header["aux"]]
+        custom = (
+            reader.get_batch_with_custom_metadata(reader.num_record_batches - 1)[1] if aux else {}
+        )
+        tensors = _read_tensors(_aux(custom[_AUX["tensors"]])) if "tensors" in aux else []
+        blobs = _read_blobs(_aux(custom[_AUX["blobs"]])) if "blobs" in aux else []
     finally:
         source.close()
-    tensors, blobs = _read_sampled(reservoirs, _read_tensors(tensor_table), _read_blobs(blob_table))
+    sampled = _read_sampled(header["reservoirs"], {"tensors": tensors, "blobs": blobs})
     return Snapshot(
         location=str(header["location"]),
         samples={str(k): None if v is None else int(v) for k, v in header["samples"].items()},
@@ -330,11 +347,45 @@ def read_snapshot(path: str) -> Snapshot:
         loader={name: read(header["loader"][name]) for name, read in LOADER_FIELDS.items()},
         start_time=_optional_float(header["start_time"]),
         skipped={str(tag): int(count) for tag, count in header["skipped"].items()},
-        tags=_read_tags(tag_table),
+        tags={
+            str(tag): TagInfo(str(plugin), DataClass(int(kind)), str(name), str(text), _bytes(blob))
+            for tag, plugin, kind, name, text, blob in header["tags"]
+        },
         scalars=scalars,
-        tensors=tensors,
-        blobs=blobs,
+        tensors=sampled["tensors"],
+        blobs=sampled["blobs"],
     )
+
+
+Columns = tuple[np.ndarray, np.ndarray, np.ndarray]
+
+
+def _read_scalars(reader: Any, header: dict[str, Any]) -> dict[str, Columns]:
+    tags = [str(tag) for tag in header["scalar_tags"]]
+    counts = [int(count) for count in header["scalar_counts"]]
+    batches = [int(size) for size in header["scalar_batches"]]
+    if sum(batches) != len(tags) or min(counts, default=0) < 0:
+        raise ValueError("bad scalar series lengths")
+    series = list(zip(tags, counts, strict=True))
+    if reader.num_record_batches != len(batches) + 1:
+        raise ValueError("unexpected number of batches")
+    scalars: dict[str, Columns] = {}
+    position = 0
+    for number, size in enumerate(batches):
+        step, wall_time, value = _columns(reader.get_batch(number))
+        start = 0
+        for tag, count in series[position : position + size]:
+            end = start + count
+            scalars[tag] = step[start:end], wall_time[start:end], value[start:end]
+            start = end
+        if start != len(step):
+            raise ValueError("a batch's rows and its series' lengths differ")
+        position += size
+    return scalars
+
+
+def _bytes(text: object) -> bytes:
+    return base64.b64decode(str(text), validate=True)
 
 
 def _aux(data: bytes) -> Any:
@@ -364,14 +415,6 @@ def _file_entry(item: list[Any]) -> FileEntry:
     if not 0 <= state.offset <= state.size:
         raise ValueError(f"bad offset {state.offset} for {state.path}")
     return FileEntry(state, int(head_crc), int(tail_crc))
-
-
-def _read_tags(table: Any) -> dict[str, TagInfo]:
-    columns = table.to_pydict()
-    return {
-        str(tag): TagInfo(str(plugin), DataClass(data_class), str(display), str(text), bytes(blob))
-        for tag, plugin, data_class, display, text, blob in zip(*columns.values(), strict=True)
-    }
 
 
 def _read_tensors(table: Any) -> list[TensorPoint]:
@@ -410,16 +453,17 @@ def _read_blobs(table: Any) -> list[BlobPoint]:
 
 
 def _read_sampled(
-    table: Any, tensors: list[TensorPoint], blobs: list[BlobPoint]
-) -> tuple[dict[str, Sampled], dict[str, Sampled]]:
+    reservoirs: list[list[Any]], points: dict[str, list[Any]]
+) -> dict[str, dict[str, Sampled]]:
     """Deal the points out to their reservoirs, in the order they were written."""
-    points: dict[str, list[Any]] = {"tensors": list(tensors), "blobs": list(blobs)}
     result: dict[str, dict[str, Sampled]] = {"tensors": {}, "blobs": {}}
     taken = {"tensors": 0, "blobs": 0}
-    for kind, tag, size, seen, count, rng in zip(*table.to_pydict().values(), strict=True):
+    for kind, tag, size, seen, count, rng in reservoirs:
         start = taken[kind]
         taken[kind] = end = start + int(count)
-        result[kind][str(tag)] = Sampled(size, int(seen), rng or None, points[kind][start:end])
+        items = points[kind][start:end]
+        kept = None if size is None else int(size)
+        result[kind][str(tag)] = Sampled(kept, int(seen), rng and _bytes(rng), items)
     if taken != {kind: len(items) for kind, items in points.items()}:
         raise ValueError("reservoirs and points differ in number")
-    return result["tensors"], result["blobs"]
+    return result

@@ -1,0 +1,400 @@
+/**
+ * A line chart on uPlot: many lines, each with its own x values (uPlot's "mode 2", so runs
+ * logged at different steps or times are never joined into one sparse table), optional bands,
+ * box zoom (drag), pan (shift or alt + drag), alt + wheel zoom, double-click reset, and a
+ * tooltip with TensorBoard's columns and sort modes.
+ *
+ * The chart draws what it is given: the caller computes the ranges (zoom, outliers, typed
+ * limits), and learns about interactions through `ChartHost`.
+ */
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+
+import type { XAxis } from '../core/api';
+import { cancelFrame, scheduleFrame } from '../core/frame';
+import type { TooltipSort } from '../core/settings';
+import { axes } from './axes';
+import { bandPath, dotsPath } from './paths';
+import { nearestIndex, sortRows, type TooltipRow } from './tooltip';
+import { TooltipView } from './tooltipView';
+
+export interface LineSpec {
+  /** Stable identity of the line (a run, a group's mean, a band ...). */
+  key: string;
+  color: string;
+  width: number;
+  alpha: number;
+  /** Ascending x. */
+  x: ArrayLike<number>;
+  /** null: a gap (non-finite values, or non-positive ones on a log axis). */
+  y: ArrayLike<number | null>;
+  /** A filled band between `lo` and `hi` (drawn instead of a line). */
+  band?: { lo: ArrayLike<number>; hi: ArrayLike<number> };
+}
+
+/** A line the tooltip reports on (runs and group means; not raw or band helpers). */
+export interface HoverLine {
+  name: string;
+  color: string;
+  x: ArrayLike<number>;
+  /** The drawn value: smoothed when smoothing is on. */
+  y: ArrayLike<number>;
+  value: ArrayLike<number>;
+  smoothed: ArrayLike<number> | null;
+  step: ArrayLike<number> | null;
+  wallTime: ArrayLike<number> | null;
+  /** Relative time per point; when null, `wallTime - relativeOrigin`. */
+  relative: ArrayLike<number> | null;
+  relativeOrigin: number | null;
+}
+
+export interface ChartModel {
+  lines: LineSpec[];
+  hover: HoverLine[];
+  xAxis: XAxis;
+  logY: boolean;
+  xRange: [number, number];
+  yRange: [number, number];
+}
+
+export interface ChartHost {
+  /** A box zoom, pan or wheel zoom ended: the new x range, and y range (null: fit y). */
+  onZoom(x: [number, number], y: [number, number] | null): void;
+  /** Double-click: back to the full extent. */
+  onReset(): void;
+  /** The plot's width in CSS pixels changed (the caller sizes its server requests by it). */
+  onWidth(width: number): void;
+  tooltipSort(): TooltipSort;
+  smoothingOn(): boolean;
+}
+
+function signatureOf(model: ChartModel): string {
+  return [
+    model.xAxis,
+    model.logY,
+    ...model.lines.map(
+      (l) => `${l.key}|${l.color}|${l.width}|${l.alpha}|${l.band ? 1 : 0}|${l.x.length <= 2 ? 1 : 0}`,
+    ),
+  ].join('\n');
+}
+
+function dataOf(model: ChartModel): uPlot.AlignedData {
+  const data: unknown[] = [null];
+  for (const line of model.lines) data.push([line.x, line.band ? line.band.hi : line.y]);
+  // uPlot's typings describe mode 1 only; mode 2 takes [null, [x, y], [x, y], ...].
+  return data as unknown as uPlot.AlignedData;
+}
+
+export class LineChart {
+  private plot: uPlot | null = null;
+  private model: ChartModel | null = null;
+  private signature = '';
+  private width: number;
+  private readonly tooltip = new TooltipView();
+  private readonly resizeObserver: ResizeObserver;
+  private readonly tooltipKey = {};
+  private readonly resizeKey = {};
+  private cursorAt: { left: number; top: number } | null = null;
+
+  constructor(
+    private readonly container: HTMLElement,
+    private readonly host: ChartHost,
+    private height: number,
+  ) {
+    this.width = Math.max(100, container.clientWidth);
+    this.resizeObserver = new ResizeObserver(() =>
+      scheduleFrame(this.resizeKey, () => this.resize()),
+    );
+    this.resizeObserver.observe(container);
+  }
+
+  /** Draw `model`: new data and ranges reuse the chart; new lines or axis kinds rebuild it. */
+  update(model: ChartModel): void {
+    this.model = model;
+    if (model.lines.length === 0) {
+      this.destroyPlot();
+      return;
+    }
+    const signature = signatureOf(model);
+    const plot = this.plot;
+    if (!plot || signature !== this.signature) {
+      this.build(model);
+      this.signature = signature;
+      return;
+    }
+    plot.batch(() => {
+      plot.setData(dataOf(model), false);
+      plot.setScale('x', { min: model.xRange[0], max: model.xRange[1] });
+      plot.setScale('y', { min: model.yRange[0], max: model.yRange[1] });
+    });
+    if (this.cursorAt) this.renderTooltip(this.cursorAt.left, this.cursorAt.top);
+  }
+
+  setHeight(height: number): void {
+    if (height === this.height) return;
+    this.height = height;
+    this.plot?.setSize({ width: this.width, height });
+  }
+
+  /** Repaint with the current theme's colours. */
+  redraw(): void {
+    this.plot?.redraw(false, true);
+  }
+
+  destroy(): void {
+    this.resizeObserver.disconnect();
+    cancelFrame(this.tooltipKey);
+    cancelFrame(this.resizeKey);
+    this.destroyPlot();
+    this.tooltip.destroy();
+  }
+
+  private destroyPlot(): void {
+    if (!this.plot) return;
+    this.plot.root.removeEventListener('mousedown', this.onMouseDown, true);
+    this.plot.root.removeEventListener('wheel', this.onWheel);
+    this.plot.destroy();
+    this.plot = null;
+    this.signature = '';
+    this.tooltip.detach();
+  }
+
+  private resize(): void {
+    const width = Math.max(100, this.container.clientWidth);
+    if (width === this.width && this.plot) return;
+    this.width = width;
+    this.plot?.setSize({ width, height: this.height });
+    this.reportWidth();
+  }
+
+  private reportWidth(): void {
+    const plotWidth = this.plot ? this.plot.over.clientWidth : this.width - 60;
+    this.host.onWidth(Math.max(50, Math.round(plotWidth)));
+  }
+
+  private build(model: ChartModel): void {
+    this.destroyPlot();
+    const xAxis = model.xAxis;
+    const series: uPlot.Series[] = [{}];
+    model.lines.forEach((line) => {
+      const spec: uPlot.Series = {
+        stroke: line.color,
+        width: line.band ? 0 : line.width,
+        alpha: line.alpha,
+        // A line of one or two points would be invisible: draw its points. (Our own path:
+        // uPlot's points builder expects mode 1's in-view indices.)
+        points: {
+          show: !line.band && line.x.length <= 2 && line.alpha >= 0.5,
+          fill: line.color,
+          stroke: line.color,
+          paths: (u: uPlot, seriesIdx: number) => {
+            const current = this.model?.lines[seriesIdx - 1] ?? line;
+            return dotsPath(u, current.x, current.y);
+          },
+        } as uPlot.Series.Points,
+        spanGaps: false,
+        facets: [
+          { scale: 'x', auto: false },
+          { scale: 'y', auto: false },
+        ],
+      } as uPlot.Series;
+      if (line.band) {
+        spec.fill = line.color;
+        spec.paths = (u, seriesIdx) => {
+          // The current model's band: data changes without a rebuild (same signature).
+          const current = this.model?.lines[seriesIdx - 1] ?? line;
+          const band = current.band ?? line.band!;
+          return bandPath(u, current.x, band.lo, band.hi, this.model?.logY ?? false);
+        };
+      }
+      series.push(spec);
+    });
+
+    const options: uPlot.Options = {
+      mode: 2,
+      width: this.width,
+      height: this.height,
+      padding: [10, 16, 0, 2],
+      legend: { show: false },
+      series,
+      scales: {
+        x: {
+          time: xAxis === 'wall_time',
+          auto: false,
+          range: () => this.model?.xRange ?? [0, 1],
+        },
+        y: {
+          auto: false,
+          distr: model.logY ? 3 : 1,
+          log: 10,
+          range: () => this.model?.yRange ?? [0, 1],
+        },
+      },
+      axes: axes(xAxis, model.logY),
+      cursor: {
+        y: false,
+        points: { show: false },
+        dataIdx: () => null as unknown as number,
+        drag: { x: true, y: true, uni: 24, dist: 6, setScale: false },
+        bind: {
+          dblclick: () => () => {
+            this.host.onReset();
+            return null;
+          },
+        },
+      },
+      hooks: {
+        setSelect: [(u) => this.onSelect(u)],
+        setCursor: [(u) => this.onCursor(u)],
+      },
+    };
+    const plot = new uPlot(options, dataOf(model), this.container);
+    this.plot = plot;
+    plot.batch(() => {
+      plot.setScale('x', { min: model.xRange[0], max: model.xRange[1] });
+      plot.setScale('y', { min: model.yRange[0], max: model.yRange[1] });
+    });
+    const canvas = plot.root.querySelector('canvas');
+    if (canvas) canvas.dataset.testid = 'chart-canvas';
+    plot.root.addEventListener('mousedown', this.onMouseDown, true);
+    plot.root.addEventListener('wheel', this.onWheel, { passive: false });
+    plot.over.addEventListener('mouseleave', () => this.hideTooltip());
+    this.reportWidth();
+  }
+
+  private onSelect(u: uPlot): void {
+    const { left, top, width, height } = u.select;
+    if (width < 4 && height < 4) return;
+    const plotHeight = u.over.clientHeight;
+    const plotWidth = u.over.clientWidth;
+    const x: [number, number] =
+      width >= plotWidth - 1
+        ? [u.scales.x.min!, u.scales.x.max!]
+        : [u.posToVal(left, 'x'), u.posToVal(left + width, 'x')];
+    // A mostly horizontal drag selects the full height: zoom x only and fit y to what is left.
+    const y: [number, number] | null =
+      height >= plotHeight - 1 ? null : [u.posToVal(top + height, 'y'), u.posToVal(top, 'y')];
+    u.setSelect({ left: 0, top: 0, width: 0, height: 0 }, false);
+    if (x[1] > x[0]) this.host.onZoom(x, y);
+  }
+
+  private readonly onMouseDown = (event: MouseEvent): void => {
+    const plot = this.plot;
+    if (!plot || event.button !== 0 || !(event.shiftKey || event.altKey)) return;
+    // Ours, not uPlot's: a shift/alt drag pans instead of selecting a box.
+    event.stopPropagation();
+    event.preventDefault();
+    const x0 = plot.scales.x.min!;
+    const x1 = plot.scales.x.max!;
+    const y0 = plot.scales.y.min!;
+    const y1 = plot.scales.y.max!;
+    const log = this.model?.logY ?? false;
+    const width = plot.over.clientWidth;
+    const height = plot.over.clientHeight;
+    const startX = event.clientX;
+    const startY = event.clientY;
+    let moved: { x: [number, number]; y: [number, number] } | null = null;
+    plot.over.style.cursor = 'grabbing';
+    const move = (e: MouseEvent) => {
+      const dx = ((e.clientX - startX) / width) * (x1 - x0);
+      const fy = (e.clientY - startY) / height;
+      let y: [number, number];
+      if (log) {
+        const a = Math.log10(y0);
+        const b = Math.log10(y1);
+        const d = fy * (b - a);
+        y = [10 ** (a + d), 10 ** (b + d)];
+      } else {
+        const d = fy * (y1 - y0);
+        y = [y0 + d, y1 + d];
+      }
+      moved = { x: [x0 - dx, x1 - dx], y };
+      const m = moved;
+      plot.batch(() => {
+        plot.setScale('x', { min: m.x[0], max: m.x[1] });
+        plot.setScale('y', { min: m.y[0], max: m.y[1] });
+      });
+    };
+    const up = () => {
+      window.removeEventListener('mousemove', move);
+      window.removeEventListener('mouseup', up);
+      plot.over.style.cursor = '';
+      if (moved) this.host.onZoom(moved.x, moved.y);
+    };
+    window.addEventListener('mousemove', move);
+    window.addEventListener('mouseup', up);
+  };
+
+  private readonly onWheel = (event: WheelEvent): void => {
+    const plot = this.plot;
+    if (!plot || !event.altKey) return;
+    event.preventDefault();
+    const rect = plot.over.getBoundingClientRect();
+    const at = plot.posToVal(event.clientX - rect.left, 'x');
+    const factor = event.deltaY > 0 ? 1.25 : 1 / 1.25;
+    const x0 = plot.scales.x.min!;
+    const x1 = plot.scales.x.max!;
+    this.host.onZoom([at - (at - x0) * factor, at + (x1 - at) * factor], null);
+  };
+
+  private onCursor(u: uPlot): void {
+    const left = u.cursor.left ?? -1;
+    const top = u.cursor.top ?? -1;
+    if (left < 0 || top < 0) {
+      this.cursorAt = null;
+      cancelFrame(this.tooltipKey);
+      this.hideTooltip();
+      return;
+    }
+    this.cursorAt = { left, top };
+    scheduleFrame(this.tooltipKey, () => {
+      if (this.cursorAt) this.renderTooltip(this.cursorAt.left, this.cursorAt.top);
+    });
+  }
+
+  private hideTooltip(): void {
+    this.tooltip.hide();
+  }
+
+  private renderTooltip(left: number, top: number): void {
+    const plot = this.plot;
+    if (!plot) return;
+    this.tooltip.show(this.tooltipRows(left, top), this.host.smoothingOn(), plot.over, left, top);
+  }
+
+  private tooltipRows(left: number, top: number): TooltipRow[] {
+    const plot = this.plot;
+    const model = this.model;
+    if (!plot || !model) return [];
+    const at = plot.posToVal(left, 'x');
+    const [xMin, xMax] = [plot.scales.x.min!, plot.scales.x.max!];
+    const rows: TooltipRow[] = [];
+    for (const line of model.hover) {
+      const i = nearestIndex(line.x, at);
+      if (i < 0) continue;
+      const x = line.x[i]!;
+      if (x < xMin || x > xMax) continue;
+      const y = line.y[i]!;
+      const drawable = Number.isFinite(y) && (!model.logY || y > 0);
+      rows.push({
+        name: line.name,
+        color: line.color,
+        y,
+        value: line.value[i]!,
+        smoothed: line.smoothed ? line.smoothed[i]! : null,
+        step: line.step ? line.step[i]! : null,
+        wallTime: line.wallTime ? line.wallTime[i]! : null,
+        relative: line.relative
+          ? line.relative[i]!
+          : line.wallTime && line.relativeOrigin !== null
+            ? line.wallTime[i]! - line.relativeOrigin
+            : null,
+        xPx: plot.valToPos(x, 'x'),
+        yPx: drawable ? plot.valToPos(y, 'y') : NaN,
+        distance: Infinity,
+        closest: false,
+      });
+    }
+    return sortRows(rows, this.host.tooltipSort(), { xPx: left, yPx: top });
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * One colour per run, the same in every dashboard and after every reload: the run name hashed
+ * into a palette, moved to the next free palette slot when an earlier run (in the server's stable
+ * run order) already holds it, unless the user picked a colour, which is kept in localStorage.
+ */
+import { Store } from './store';
+
+/** Mid-luminance colours, distinct from each other and readable on light and dark backgrounds. */
+export const PALETTE: readonly string[] = [
+  '#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#9467bd', '#17becf', '#d4a72c', '#e377c2',
+  '#8c564b', '#2a9d8f', '#9ccc3d', '#5b5fc7', '#c2185b', '#8a8a2a', '#64b5f6',
+];
+
+/** 32-bit FNV-1a of the UTF-16 code units: fast, and stable across browsers and sessions. */
+export function hashString(text: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+export function defaultColor(name: string): string {
+  return PALETTE[hashString(name) % PALETTE.length]!;
+}
+
+const STORAGE_KEY = 'lumiboard.runColors';
+const HEX = /^#[0-9a-f]{6}$/i;
+
+export interface StorageLike {
+  getItem(key: string): string | null;
+  setItem(key: string, value: string): void;
+}
+
+export function loadOverrides(storage: StorageLike | null): Record<string, string> {
+  if (!storage) return {};
+  try {
+    const parsed: unknown = JSON.parse(storage.getItem(STORAGE_KEY) ?? '{}');
+    if (!parsed || typeof parsed !== 'object') return {};
+    const out: Record<string, string> = {};
+    for (const [run, color] of Object.entries(parsed)) {
+      if (typeof color === 'string' && HEX.test(color)) out[run] = color;
+    }
+    return out;
+  } catch {
+    return {};
+  }
+}
+
+/**
+ * Palette colours for `runs`, given in the server's order (first event time, then name): each run
+ * takes its hashed slot, or the next free one if an earlier run holds it, so the runs on screen
+ * rarely share a colour. A run keeps its colour when later runs appear (they are assigned after
+ * it); once every slot is taken, runs share by hash.
+ */
+export function assignColors(runs: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  const taken = new Set<number>();
+  for (const run of runs) {
+    if (out.has(run)) continue;
+    let slot = hashString(run) % PALETTE.length;
+    if (taken.size < PALETTE.length) {
+      while (taken.has(slot)) slot = (slot + 1) % PALETTE.length;
+      taken.add(slot);
+    }
+    out.set(run, PALETTE[slot]!);
+  }
+  return out;
+}
+
+/** Run colours with the user's choices; subscribe through `store` (its `version` changes). */
+export class RunColors {
+  readonly store: Store<{ version: number }>;
+  private overrides: Record<string, string>;
+  private assigned = new Map<string, string>();
+  private assignedFor = '';
+
+  constructor(private storage: StorageLike | null) {
+    this.overrides = loadOverrides(storage);
+    this.store = new Store({ version: 0 });
+  }
+
+  get(run: string): string {
+    return this.overrides[run] ?? this.assigned.get(run) ?? defaultColor(run);
+  }
+
+  /** The default colour of a run (its palette slot), whatever the user picked. */
+  defaultOf(run: string): string {
+    return this.assigned.get(run) ?? defaultColor(run);
+  }
+
+  /** Assign palette slots to the log directory's runs (see `assignColors`). */
+  setRuns(runs: readonly string[]): void {
+    const key = runs.join('\u0000');
+    if (key === this.assignedFor) return;
+    this.assignedFor = key;
+    const next = assignColors(runs);
+    const changed = runs.some((run) => next.get(run) !== this.assigned.get(run));
+    this.assigned = next;
+    if (changed) this.store.set({ version: this.store.get().version + 1 });
+  }
+
+  isCustom(run: string): boolean {
+    return run in this.overrides;
+  }
+
+  set(run: string, color: string | null): void {
+    if (color === null || color.toLowerCase() === this.defaultOf(run)) delete this.overrides[run];
+    else this.overrides[run] = color.toLowerCase();
+    try {
+      this.storage?.setItem(STORAGE_KEY, JSON.stringify(this.overrides));
+    } catch {
+      // storage full or disabled: the colour still applies for this session
+    }
+    this.store.set({ version: this.store.get().version + 1 });
+  }
+}
+
+/** `#rrggbb` with an alpha, for faded lines and bands. */
+export function withAlpha(hex: string, alpha: number): string {
+  const value = parseInt(hex.slice(1), 16);
+  return `rgba(${(value >> 16) & 255}, ${(value >> 8) & 255}, ${value & 255}, ${alpha})`;
+}

@@ -1,0 +1,33 @@
+/** Regex filters for runs and tags, as TensorBoard's: case-insensitive, invalid ones flagged. */
+
+export interface Filter {
+  /** The text the user typed. */
+  source: string;
+  /** null when the text is empty (everything matches) or invalid. */
+  regex: RegExp | null;
+  /** "Invalid regex" (with the browser's reason) when the text does not compile. */
+  error: string | null;
+}
+
+export function parseFilter(source: string): Filter {
+  if (source === '') return { source, regex: null, error: null };
+  try {
+    // No 'g' flag: RegExp.test is then stateless (no lastIndex carried between runs).
+    return { source, regex: new RegExp(source, 'i'), error: null };
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return { source, regex: null, error: `Invalid regex: ${reason}` };
+  }
+}
+
+/**
+ * The regex to apply while the user types: the new one when valid, else the last valid one
+ * (TensorBoard: "Invalid regex filter. The result may be stale.").
+ */
+export function effectiveRegex(filter: Filter, lastValid: RegExp | null): RegExp | null {
+  return filter.error ? lastValid : filter.regex;
+}
+
+export function matches(regex: RegExp | null, text: string): boolean {
+  return regex === null || regex.test(text);
+}

@@ -1,0 +1,318 @@
+/** One tag's card: header with actions, the chart, and what the chart shows of the data. */
+import type { JSX } from 'preact';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+
+import type { XAxis } from '../../core/api';
+import type { DashboardApi } from '../../core/dashboard';
+import { formatStep } from '../../core/format';
+import { scheduleFrame, cancelFrame } from '../../core/frame';
+import type { TooltipSort } from '../../core/settings';
+import { toggleIn, type Band } from '../../core/state';
+import { useVisible } from '../../core/visible';
+import { LineChart, type ChartHost } from '../../charts/lineChart';
+import {
+  CollapseIcon,
+  ExpandIcon,
+  FitIcon,
+  LogIcon,
+  PinIcon,
+  RulerIcon,
+} from '../../components/icons';
+import { useSeries } from './cardData';
+import { DownloadMenu } from './DownloadMenu';
+import { LimitsForm, NO_LIMITS, type Limits } from './LimitsForm';
+import { buildModel, stepRange, type CompiledGroupBy, type RunData } from './model';
+
+/** Everything shared by all cards that changes how they draw. */
+export interface CardLook {
+  xAxis: XAxis;
+  smoothing: number;
+  ignoreOutliers: boolean;
+  groupBy: CompiledGroupBy;
+  /** `groupBy` as text, for change detection. */
+  groupByKey: string;
+  /** Colours of the aggregation groups (distinct palette slots). */
+  groupColors: Map<string, string>;
+  band: Band;
+  showMembers: boolean;
+  tooltipSort: TooltipSort;
+  colorsVersion: number;
+  dark: boolean;
+  generation: number;
+}
+
+export interface CardProps {
+  api: DashboardApi;
+  tag: string;
+  description: string;
+  runs: string[];
+  look: CardLook;
+  pinned: boolean;
+  wide: boolean;
+  logY: boolean;
+  /** Distinguishes the pinned copy of a card from the one in its group. */
+  section: 'pinned' | 'group';
+}
+
+const HEIGHT = 236;
+const WIDE_HEIGHT = 340;
+
+function bucketsFor(width: number): number {
+  // Rounded up so small resizes do not refetch.
+  return Math.min(4000, Math.max(100, Math.ceil(width / 100) * 100));
+}
+
+export function ScalarCard(props: CardProps): JSX.Element {
+  const { api, tag, description, runs, look, pinned, wide, logY, section } = props;
+  const cardRef = useRef<HTMLDivElement>(null);
+  const chartRef = useRef<HTMLDivElement>(null);
+  const chart = useRef<LineChart | null>(null);
+  const visible = useVisible(cardRef);
+
+  const [limits, setLimits] = useState<Limits>(NO_LIMITS);
+  const [fetchRange, setFetchRange] = useState<[number, number] | null>(null);
+  const [buckets, setBuckets] = useState(() => bucketsFor(api.settings.get().cardWidth - 60));
+  const [points, setPoints] = useState<{ shown: number; total: number } | null>(null);
+  const [ranges, setRanges] = useState<{ x: [number, number]; y: [number, number] } | null>(null);
+  const [showLimits, setShowLimits] = useState(false);
+
+  const series = useSeries(api.client, tag, runs, look.xAxis, fetchRange, buckets, look.generation, visible);
+  const dataRef = useRef<RunData[]>([]);
+  dataRef.current = series.runs;
+
+  // Zoom state belongs to one axis kind and scale.
+  useEffect(() => {
+    setLimits(NO_LIMITS);
+    setFetchRange(null);
+  }, [look.xAxis]);
+  useEffect(() => setLimits((l) => ({ ...l, y: [null, null] })), [logY]);
+
+  const hostState = useRef({ look, xAxis: look.xAxis });
+  hostState.current = { look, xAxis: look.xAxis };
+
+  useLayoutEffect(() => {
+    const el = chartRef.current;
+    if (!el) return undefined;
+    setBuckets(bucketsFor(el.clientWidth - 60));
+    const host: ChartHost = {
+      onZoom(x, y) {
+        setLimits({ x, y: y ?? [null, null] });
+        setFetchRange(stepRange(dataRef.current, hostState.current.xAxis, x));
+      },
+      onReset() {
+        setLimits(NO_LIMITS);
+        setFetchRange(null);
+      },
+      onWidth(width) {
+        setBuckets(bucketsFor(width));
+      },
+      tooltipSort: () => hostState.current.look.tooltipSort,
+      smoothingOn: () => hostState.current.look.smoothing > 0,
+    };
+    const instance = new LineChart(el, host, HEIGHT);
+    chart.current = instance;
+    return () => {
+      cancelFrame(instance);
+      instance.destroy();
+      chart.current = null;
+    };
+  }, []);
+
+  useEffect(() => chart.current?.setHeight(wide ? WIDE_HEIGHT : HEIGHT), [wide]);
+  useEffect(() => chart.current?.redraw(), [look.dark]);
+
+  // Redraw, batched per animation frame across all cards.
+  useEffect(() => {
+    const instance = chart.current;
+    if (!instance) return;
+    const data = series.runs;
+    scheduleFrame(instance, () => {
+      const model = buildModel(data, {
+        xAxis: look.xAxis,
+        smoothing: look.smoothing,
+        logY,
+        ignoreOutliers: look.ignoreOutliers,
+        groupBy: look.groupBy,
+        band: look.band,
+        showMembers: look.showMembers,
+        color: (name) => api.colors.get(name),
+        groupColor: (key) => look.groupColors.get(key) ?? api.colors.get(key),
+        xLimits: limits.x,
+        yLimits: limits.y,
+      });
+      instance.update(model);
+      // For tests and scripts: how many lines (runs or groups) and points are drawn.
+      const el = chartRef.current;
+      if (el) {
+        el.dataset.runs = String(model.hover.length);
+        el.dataset.points = String(model.pointsShown);
+      }
+      setPoints({ shown: model.pointsShown, total: model.pointsTotal });
+      setRanges({ x: model.xRange, y: model.yRange });
+    });
+    // series.version stands for series.runs.
+  }, [
+    series.version,
+    runs.join('\u0000'),
+    look.xAxis,
+    look.smoothing,
+    look.ignoreOutliers,
+    look.groupByKey,
+    look.groupColors,
+    look.band,
+    look.showMembers,
+    look.colorsVersion,
+    logY,
+    limits,
+  ]);
+
+  const zoomed = limits.x.some((b) => b !== null) || limits.y.some((b) => b !== null);
+  const hasData = series.runs.some((r) => r.columns.step.length > 0);
+  const reduced = points !== null && points.shown < points.total;
+
+  const setView = (patch: (v: ReturnType<typeof api.view.get>) => Partial<ReturnType<typeof api.view.get>>) =>
+    api.view.set(patch);
+
+  return (
+    <div
+      class={`card ${wide ? 'card--wide' : ''}`}
+      ref={cardRef}
+      data-testid="scalar-card"
+      data-tag={tag}
+      data-section={section}
+    >
+      <div class="card__head">
+        <div class="card__titles">
+          <div class="card__title" title={tag} data-testid="card-title">
+            {tag}
+          </div>
+          {description ? (
+            <div class="card__description" title={description}>
+              {description.replace(/<[^>]*>/g, '')}
+            </div>
+          ) : null}
+          <div class="card__badges" hidden={!(look.ignoreOutliers || logY || zoomed)}>
+            {look.ignoreOutliers ? (
+              <span
+                class="badge badge--warn"
+                data-testid="outliers-badge"
+                title="The y axis shows the 5th–95th percentile of the values: points beyond it are off the chart. Turn off “Ignore outliers” in Settings to see everything."
+              >
+                Outliers hidden
+              </span>
+            ) : null}
+            {logY ? (
+              <span class="badge" data-testid="log-badge" title="Log-scale y axis">
+                log
+              </span>
+            ) : null}
+            {zoomed ? (
+              <span class="badge" data-testid="zoom-badge" title="Double-click the chart to reset">
+                zoomed
+              </span>
+            ) : null}
+          </div>
+        </div>
+        <div class="card__actions">
+          <button
+            type="button"
+            class={`icon-button ${pinned ? 'icon-button--on' : ''}`}
+            title={pinned ? 'Unpin' : 'Pin to the top'}
+            aria-label={pinned ? 'Unpin' : 'Pin'}
+            aria-pressed={pinned}
+            data-testid="card-pin"
+            onClick={() => setView((v) => ({ pinned: toggleIn(v.pinned, tag, !pinned) }))}
+          >
+            <PinIcon />
+          </button>
+          <button
+            type="button"
+            class={`icon-button ${logY ? 'icon-button--on' : ''}`}
+            title="Toggle log-scale y axis"
+            aria-label="Log-scale y axis"
+            aria-pressed={logY}
+            data-testid="card-logy"
+            onClick={() => setView((v) => ({ logY: toggleIn(v.logY, tag, !logY) }))}
+          >
+            <LogIcon />
+          </button>
+          <button
+            type="button"
+            class="icon-button"
+            title="Fit to data (or double-click the chart)"
+            aria-label="Fit to data"
+            data-testid="card-reset"
+            onClick={() => {
+              setLimits(NO_LIMITS);
+              setFetchRange(null);
+            }}
+          >
+            <FitIcon />
+          </button>
+          <button
+            type="button"
+            class={`icon-button ${showLimits ? 'icon-button--on' : ''}`}
+            title="Set axis limits"
+            aria-label="Set axis limits"
+            aria-pressed={showLimits}
+            data-testid="card-limits"
+            onClick={() => setShowLimits(!showLimits)}
+          >
+            <RulerIcon />
+          </button>
+          <DownloadMenu api={api} tag={tag} runs={runs} />
+          <button
+            type="button"
+            class={`icon-button ${wide ? 'icon-button--on' : ''}`}
+            title={wide ? 'Normal width' : 'Full width'}
+            aria-label="Full width"
+            aria-pressed={wide}
+            data-testid="card-fullwidth"
+            onClick={() => setView((v) => ({ wide: toggleIn(v.wide, tag, !wide) }))}
+          >
+            {wide ? <CollapseIcon /> : <ExpandIcon />}
+          </button>
+        </div>
+      </div>
+      {showLimits ? (
+        <LimitsForm
+          xAxis={look.xAxis}
+          limits={limits}
+          ranges={ranges}
+          onApply={(next) => {
+            setLimits(next);
+            const x = next.x;
+            setFetchRange(x[0] === null && x[1] === null ? null : stepRange(dataRef.current, look.xAxis, x));
+          }}
+        />
+      ) : null}
+      <div class="card__chart" data-testid="chart" ref={chartRef}>
+        {!hasData ? (
+          <div class="card__placeholder">
+            {series.error
+              ? `Could not load: ${series.error}`
+              : series.pending || series.loading || !visible
+                ? 'Loading…'
+                : 'No data'}
+          </div>
+        ) : null}
+      </div>
+      <div class="card__foot">
+        {points && reduced ? (
+          <span
+            data-testid="card-points"
+            title="The server sent each pixel column's first, last, lowest and highest point, so no spike is hidden. Zoom in for every point."
+          >
+            {formatStep(points.shown)} of {formatStep(points.total)} points
+          </span>
+        ) : points && hasData ? (
+          <span data-testid="card-points">{formatStep(points.total)} points</span>
+        ) : (
+          <span />
+        )}
+        {series.error && hasData ? <span class="card__error">{series.error}</span> : null}
+        {series.loading ? <span class="card__loading" aria-label="Loading" /> : null}
+      </div>
+    </div>
+  );
+}

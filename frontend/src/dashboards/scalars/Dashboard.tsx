@@ -1,0 +1,336 @@
+/**
+ * The Scalars dashboard: a tag filter, a Pinned section, cards grouped by tag prefix (each group
+ * collapsible and paginated), and the Settings pane.
+ */
+import type { JSX } from 'preact';
+import { useCallback, useLayoutEffect, useMemo, useState } from 'preact/hooks';
+
+import { ApiError, type ScalarTags } from '../../core/api';
+import type { DashboardApi } from '../../core/dashboard';
+import { matches, parseFilter } from '../../core/regex';
+import { shownRuns } from '../../core/runs';
+import { encodeGroupBy, type GroupBy } from '../../core/state';
+import { useStore } from '../../core/store';
+import { compareTags, groupTags } from '../../core/tags';
+import { assignColors } from '../../core/colors';
+import { groupKey } from '../../charts/aggregate';
+import { EmptyState } from '../../components/EmptyState';
+import { FilterInput } from '../../components/FilterInput';
+import { ChevronIcon, SettingsIcon } from '../../components/icons';
+import { ScalarCard, type CardLook } from './Card';
+import type { CompiledGroupBy } from './model';
+import { SettingsPane, type GroupPreview } from './SettingsPane';
+
+function compileGroupBy(groupBy: GroupBy): CompiledGroupBy {
+  switch (groupBy.kind) {
+    case 'none':
+      return groupBy;
+    case 'part':
+      return groupBy;
+    case 'regex': {
+      const regex = groupBy.pattern ? parseFilter(groupBy.pattern).regex : null;
+      return regex ? { kind: 'regex', regex } : { kind: 'none' };
+    }
+  }
+}
+
+interface TagIndex {
+  /** Tag -> the runs that log it. */
+  runsByTag: Map<string, string[]>;
+  descriptions: Map<string, string>;
+}
+
+function indexTags(tags: ScalarTags): TagIndex {
+  const runsByTag = new Map<string, string[]>();
+  const descriptions = new Map<string, string>();
+  for (const [run, byTag] of Object.entries(tags)) {
+    for (const [tag, info] of Object.entries(byTag)) {
+      let list = runsByTag.get(tag);
+      if (!list) runsByTag.set(tag, (list = []));
+      list.push(run);
+      if (info.description && !descriptions.has(tag)) descriptions.set(tag, info.description);
+    }
+  }
+  return { runsByTag, descriptions };
+}
+
+export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
+  const generation = useStore(api.data, (d) => d.generation);
+  const loaded = useStore(api.data, (d) => d.loaded);
+  const allRuns = useStore(api.data, (d) => d.runs);
+  const loading = useStore(api.data, (d) => d.status?.loading ?? false);
+  const dataLocation = useStore(api.data, (d) => d.environment?.data_location);
+  const view = useStore(api.view, (v) => v);
+  const settings = useStore(api.settings, (s) => s);
+  const colorsVersion = useStore(api.colors.store, (c) => c.version);
+  const dark = useStore(api.theme, (t) => t.dark);
+
+  const [tags, setTags] = useState<ScalarTags | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  // A layout effect: the request starts right after the first render, not after a paint.
+  useLayoutEffect(() => {
+    const controller = new AbortController();
+    api.client
+      .scalarTags(controller.signal)
+      .then((next) => {
+        setTags(next);
+        setError(null);
+      })
+      .catch((e: unknown) => {
+        if (controller.signal.aborted) return;
+        setError(e instanceof ApiError || e instanceof Error ? e.message : String(e));
+      });
+    return () => controller.abort();
+  }, [api, generation]);
+
+  const index = useMemo(() => indexTags(tags ?? {}), [tags]);
+  const shown = useMemo(
+    () => shownRuns(allRuns, view.runFilter, view.selection),
+    [allRuns, view.runFilter, view.selection],
+  );
+  const shownSet = useMemo(() => new Set(shown), [shown]);
+  const tagRegex = parseFilter(view.tagFilter).regex;
+
+  // Cards show the tags that some shown run logs (TensorBoard hides empty cards).
+  const cardRuns = useMemo(() => {
+    const out = new Map<string, string[]>();
+    for (const [tag, runs] of index.runsByTag) {
+      // In the runs panel's order (first event time, then name), as TensorBoard lists them.
+      const present = shown.filter((run) => runs.includes(run));
+      if (present.length) out.set(tag, present);
+    }
+    return out;
+  }, [index, shown]);
+  const visibleTags = [...cardRuns.keys()].filter((tag) => matches(tagRegex, tag)).sort(compareTags);
+
+  const groupByKey = encodeGroupBy(view.groupBy);
+  const compiled = useMemo(() => compileGroupBy(view.groupBy), [groupByKey]);
+  const preview: GroupPreview | null = useMemo(() => {
+    if (compiled.kind === 'none' && view.groupBy.kind === 'none') return null;
+    const sizes = new Map<string, number>();
+    let ungrouped = 0;
+    for (const run of shown) {
+      const key = groupKey(run, compiled);
+      if (key === null) ungrouped++;
+      else sizes.set(key, (sizes.get(key) ?? 0) + 1);
+    }
+    return { groups: [...sizes].map(([key, size]) => ({ key, size })), ungrouped };
+  }, [compiled, shown, view.groupBy.kind]);
+
+  // Over all runs, not the shown ones: a group keeps its colour while runs are toggled.
+  const groupColors = useMemo(() => {
+    if (compiled.kind === 'none') return new Map<string, string>();
+    const keys = new Set<string>();
+    for (const run of allRuns) {
+      const key = groupKey(run, compiled);
+      if (key !== null) keys.add(key);
+    }
+    return assignColors([...keys]);
+  }, [compiled, allRuns]);
+  const look: CardLook = useMemo(
+    () => ({
+      xAxis: view.xAxis,
+      smoothing: view.smoothing,
+      ignoreOutliers: view.ignoreOutliers,
+      groupBy: compiled,
+      groupByKey,
+      groupColors,
+      band: view.band,
+      showMembers: view.showMembers,
+      tooltipSort: settings.tooltipSort,
+      colorsVersion,
+      dark,
+      generation,
+    }),
+    [view.xAxis, view.smoothing, view.ignoreOutliers, compiled, groupByKey, groupColors, view.band, view.showMembers,
+      settings.tooltipSort, colorsVersion, dark, generation],
+  );
+
+  const onTagFilter = useCallback((text: string) => api.view.set({ tagFilter: text }), [api]);
+  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+
+  const card = (tag: string, section: 'pinned' | 'group') => (
+    <ScalarCard
+      key={`${section}:${tag}`}
+      api={api}
+      tag={tag}
+      description={index.descriptions.get(tag) ?? ''}
+      runs={cardRuns.get(tag) ?? []}
+      look={look}
+      pinned={view.pinned.includes(tag)}
+      wide={view.wide.includes(tag)}
+      logY={view.logY.includes(tag)}
+      section={section}
+    />
+  );
+
+  let body: JSX.Element;
+  if (tags === null || !loaded) {
+    body = error ? (
+      <div class="notice notice--error">Could not load the scalar tags: {error}</div>
+    ) : (
+      <div class="notice">Loading tags…</div>
+    );
+  } else if (index.runsByTag.size === 0) {
+    body = <EmptyState title="No scalar data yet" dataLocation={dataLocation} loading={loading} />;
+  } else if (shown.length === 0 || shownSet.size === 0) {
+    body = (
+      <div class="notice" data-testid="no-runs-selected">
+        No run is selected. Pick runs on the left, or{' '}
+        <button type="button" class="link-button" onClick={() => api.view.set({ selection: { mode: 'all', runs: [] }, runFilter: '' })}>
+          show all runs
+        </button>
+        .
+      </div>
+    );
+  } else {
+    const pinned = view.pinned.filter((tag) => cardRuns.has(tag));
+    const filtered = view.tagFilter !== '';
+    const groups = filtered
+      ? [{ name: `Tags matching /${view.tagFilter}/`, tags: visibleTags }]
+      : groupTags(visibleTags);
+    body = (
+      <>
+        {pinned.length ? (
+          <section class="group group--pinned" data-testid="pinned-section">
+            <div class="group__head">
+              <span class="group__name">Pinned</span>
+              <span class="group__count">{pinned.length}</span>
+            </div>
+            <div class="cards">{pinned.map((tag) => card(tag, 'pinned'))}</div>
+          </section>
+        ) : null}
+        {visibleTags.length === 0 ? (
+          <div class="notice" data-testid="no-tags-match">
+            No tag matches <code>{view.tagFilter}</code>.
+          </div>
+        ) : (
+          groups.map((group) => (
+            <CardGroup
+              key={group.name}
+              name={group.name}
+              tags={group.tags}
+              pageSize={settings.pageSize}
+              collapsed={collapsed.has(group.name)}
+              onToggle={() => {
+                const next = new Set(collapsed);
+                if (next.has(group.name)) next.delete(group.name);
+                else next.add(group.name);
+                setCollapsed(next);
+              }}
+              render={(tag) => card(tag, 'group')}
+            />
+          ))
+        )}
+      </>
+    );
+  }
+
+  return (
+    <div class="scalars" style={{ '--card-width': `${settings.cardWidth}px` }}>
+      <div class="scalars__main">
+        <div class="toolbar">
+          <FilterInput
+            value={view.tagFilter}
+            onCommit={onTagFilter}
+            placeholder="Filter tags (regex)"
+            label="Filter tags (regex)"
+            testid="tag-filter"
+          />
+          <span class="toolbar__count" data-testid="tag-count">
+            {tags ? `${visibleTags.length} of ${cardRuns.size} tags` : ''}
+          </span>
+          <button
+            type="button"
+            class={`button ${settings.settingsOpen ? 'button--on' : ''}`}
+            data-testid="settings-toggle"
+            aria-pressed={settings.settingsOpen}
+            onClick={() => api.settings.set({ settingsOpen: !settings.settingsOpen })}
+          >
+            <SettingsIcon /> Settings
+          </button>
+        </div>
+        <div class="scalars__cards">{body}</div>
+      </div>
+      {settings.settingsOpen && index.runsByTag.size > 0 ? (
+        <SettingsPane api={api} preview={preview} groupColors={groupColors} />
+      ) : null}
+    </div>
+  );
+}
+
+function CardGroup({
+  name,
+  tags,
+  pageSize,
+  collapsed,
+  onToggle,
+  render,
+}: {
+  name: string;
+  tags: string[];
+  pageSize: number;
+  collapsed: boolean;
+  onToggle(): void;
+  render(tag: string): JSX.Element;
+}): JSX.Element {
+  const [page, setPage] = useState(0);
+  const pages = Math.max(1, Math.ceil(tags.length / pageSize));
+  const current = Math.min(page, pages - 1);
+  const slice = tags.slice(current * pageSize, (current + 1) * pageSize);
+  return (
+    <section class={`group ${collapsed ? 'group--collapsed' : ''}`} data-testid="card-group" data-group={name}>
+      <div class="group__head">
+        <button
+          type="button"
+          class="group__toggle"
+          aria-expanded={!collapsed}
+          data-testid="group-toggle"
+          onClick={onToggle}
+        >
+          <ChevronIcon />
+          <span class="group__name">{name}</span>
+          <span class="group__count">{tags.length}</span>
+        </button>
+        {pages > 1 && !collapsed ? (
+          <div class="pager" data-testid="pager">
+            <button
+              type="button"
+              class="button"
+              disabled={current === 0}
+              data-testid="page-prev"
+              onClick={() => setPage(current - 1)}
+            >
+              Prev
+            </button>
+            <span>
+              Page{' '}
+              <input
+                type="number"
+                min={1}
+                max={pages}
+                value={current + 1}
+                data-testid="page-input"
+                onChange={(e) => {
+                  const n = Math.round(Number(e.currentTarget.value));
+                  if (n >= 1 && n <= pages) setPage(n - 1);
+                }}
+              />{' '}
+              of {pages}
+            </span>
+            <button
+              type="button"
+              class="button"
+              disabled={current >= pages - 1}
+              data-testid="page-next"
+              onClick={() => setPage(current + 1)}
+            >
+              Next
+            </button>
+          </div>
+        ) : null}
+      </div>
+      {collapsed ? null : <div class="cards">{slice.map(render)}</div>}
+    </section>
+  );
+}

@@ -1,0 +1,109 @@
+/**
+ * A card's data: one `series` request per change, for the runs it lacks. The server reduces each
+ * run to about 4 points per pixel column (first, min, max, last: no spike hidden), so `buckets`
+ * follows the chart's width; a zoom narrows the step range and the server refines it. Runs
+ * already fetched for the same (x axis, range, width, reload) are reused, so toggling a run is
+ * instant; until new data arrives the chart keeps showing the previous.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+
+import { ApiError, type Client, type XAxis } from '../../core/api';
+import { seriesStart, type RunData } from './model';
+
+export interface SeriesState {
+  runs: RunData[];
+  /** Changes whenever `runs` holds new data. */
+  version: number;
+  /** Data for the current request is still to come (not yet answered). */
+  pending: boolean;
+  loading: boolean;
+  error: string | null;
+}
+
+interface Cache {
+  key: string;
+  byRun: Map<string, RunData | null>;
+}
+
+export function useSeries(
+  client: Client,
+  tag: string,
+  runs: readonly string[],
+  xAxis: XAxis,
+  range: [number, number] | null,
+  buckets: number,
+  generation: number,
+  active: boolean,
+): SeriesState {
+  const cache = useRef<Cache>({ key: '', byRun: new Map() });
+  // Relative time counts from each series' first point, which a zoomed response lacks.
+  const starts = useRef(new Map<string, number>());
+  const [version, setVersion] = useState(0);
+  const [loading, setLoading] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+
+  const rangeText = range ? range.join(':') : '';
+  const key = `${xAxis}|${rangeText}|${buckets}|${generation}`;
+  const runsKey = runs.join('\u0000');
+
+  useEffect(() => {
+    if (!active) return undefined;
+    const current = cache.current;
+    const fresh = current.key !== key;
+    const need = fresh ? [...runs] : runs.filter((run) => !current.byRun.has(run));
+    if (need.length === 0) return undefined;
+    const controller = new AbortController();
+    // A burst of zooms (alt + wheel) fetches once, after the last.
+    const [previousX, previousRange] = current.key.split('|');
+    const delay = fresh && previousX === xAxis && previousRange !== rangeText ? 120 : 0;
+    const run = async () => {
+      setLoading(true);
+      try {
+        const response = await client.scalarSeries(
+          {
+            tag,
+            runs: need,
+            buckets,
+            x: xAxis,
+            ...(range ? { min_step: range[0], max_step: range[1] } : {}),
+          },
+          controller.signal,
+        );
+        const byRun = cache.current.key === key ? cache.current.byRun : new Map<string, RunData | null>();
+        for (const run of need) {
+          const columns = response.runs[run];
+          if (!columns) {
+            byRun.set(run, null); // the run lacks this tag: do not ask again
+            continue;
+          }
+          if (!range) starts.current.set(run, seriesStart(columns));
+          byRun.set(run, { run, columns, start: starts.current.get(run) ?? seriesStart(columns) });
+        }
+        cache.current = { key, byRun };
+        setError(null);
+        setVersion((v) => v + 1);
+      } catch (e) {
+        if (controller.signal.aborted) return;
+        setError(e instanceof ApiError || e instanceof Error ? e.message : String(e));
+      } finally {
+        if (!controller.signal.aborted) setLoading(false);
+      }
+    };
+    const timer = delay > 0 ? setTimeout(() => void run(), delay) : undefined;
+    if (delay === 0) void run();
+    return () => {
+      if (timer !== undefined) clearTimeout(timer);
+      controller.abort();
+    };
+    // runsKey stands for runs; range is part of key.
+  }, [client, tag, key, runsKey, active]);
+
+  const out: RunData[] = [];
+  for (const run of runs) {
+    const data = cache.current.byRun.get(run);
+    if (data) out.push(data);
+  }
+  const settled =
+    cache.current.key === key && runs.every((run) => cache.current.byRun.has(run));
+  return { runs: out, version, pending: !settled && error === null, loading, error };
+}

@@ -1,0 +1,138 @@
+/** The header: dashboard tabs (inactive ones in a menu), loading progress, reload, theme. */
+import type { JSX } from 'preact';
+
+import type { DashboardApi } from '../core/dashboard';
+import { formatBytes } from '../core/format';
+import type { DarkMode } from '../core/state';
+import { useStore } from '../core/store';
+import { ChevronIcon, ReloadIcon } from '../components/icons';
+
+export interface HeaderProps {
+  api: DashboardApi;
+  plugins: string[];
+  current: string;
+  onReload(): void;
+}
+
+function Progress({ api }: { api: DashboardApi }): JSX.Element | null {
+  const status = useStore(api.data, (d) => d.status);
+  if (!status?.loading) return null;
+  const fraction =
+    status.bytes_total > 0
+      ? status.bytes_done / status.bytes_total
+      : status.runs_total > 0
+        ? status.runs_done / status.runs_total
+        : 0;
+  const percent = Math.round(Math.min(1, fraction) * 100);
+  return (
+    <div class="progress" data-testid="loading-progress" title="Reading the log directory">
+      <span class="progress__text">
+        Loading {status.runs_done}/{status.runs_total} runs
+        {status.bytes_total > 0 ? ` · ${formatBytes(status.bytes_done)} of ${formatBytes(status.bytes_total)}` : ''}
+      </span>
+      <span class="progress__bar">
+        <span class="progress__fill" style={{ width: `${percent}%` }} />
+      </span>
+    </div>
+  );
+}
+
+export function Header({ api, plugins, current, onReload }: HeaderProps): JSX.Element {
+  const listing = useStore(api.data, (d) => d.listing);
+  const environment = useStore(api.data, (d) => d.environment);
+  const reloading = useStore(api.data, (d) => d.reloading);
+  const error = useStore(api.data, (d) => d.error);
+  const autoReload = useStore(api.settings, (s) => s.autoReload);
+  const darkMode = useStore(api.view, (v) => v.darkMode);
+
+  const active = plugins.filter((name) => listing?.[name]?.enabled);
+  const inactive = plugins.filter((name) => !listing?.[name]?.enabled);
+  const label = (name: string) => listing?.[name]?.tab_name || name;
+  const select = (name: string) => api.view.set({ tab: name });
+
+  return (
+    <header class="header">
+      <div class="brand">
+        <span class="brand__logo" aria-hidden="true" />
+        <span class="brand__name">lumiboard</span>
+        {environment?.window_title ? (
+          <span class="brand__title" data-testid="window-title">{environment.window_title}</span>
+        ) : null}
+      </div>
+      <nav class="tabs" aria-label="Dashboards">
+        {active.map((name) => (
+          <button
+            type="button"
+            class={`tab ${name === current ? 'tab--active' : ''}`}
+            aria-current={name === current ? 'page' : undefined}
+            data-testid={`tab-${name}`}
+            onClick={() => select(name)}
+          >
+            {label(name)}
+          </button>
+        ))}
+        {inactive.length ? (
+          <details class="menu inactive" data-testid="inactive-menu">
+            <summary class={`tab ${inactive.includes(current) ? 'tab--active' : ''}`}>
+              {inactive.includes(current) ? label(current) : 'Inactive'} <ChevronIcon />
+            </summary>
+            <div class="menu__list">
+              {inactive.map((name) => (
+                <button
+                  type="button"
+                  class="menu__item"
+                  data-testid={`tab-${name}`}
+                  onClick={(e) => {
+                    select(name);
+                    (e.currentTarget.closest('details') as HTMLDetailsElement).open = false;
+                  }}
+                >
+                  {label(name)}
+                </button>
+              ))}
+            </div>
+          </details>
+        ) : null}
+      </nav>
+      <div class="header__spacer" />
+      <Progress api={api} />
+      {error ? (
+        <span class="header__error" role="status" data-testid="reload-error" title={error}>
+          {error}
+        </span>
+      ) : null}
+      <button
+        type="button"
+        class={`icon-button header__button ${reloading ? 'spinning' : ''}`}
+        title="Reload data"
+        aria-label="Reload data"
+        data-testid="reload-button"
+        onClick={onReload}
+      >
+        <ReloadIcon />
+      </button>
+      <label class="header__toggle" title="Reload data periodically">
+        <input
+          type="checkbox"
+          checked={autoReload}
+          data-testid="auto-reload"
+          onChange={(e) => api.settings.set({ autoReload: e.currentTarget.checked })}
+        />
+        Auto-reload
+      </label>
+      <label class="header__theme">
+        <span class="visually-hidden">Theme</span>
+        <select
+          value={darkMode}
+          data-testid="dark-mode"
+          aria-label="Theme"
+          onChange={(e) => api.view.set({ darkMode: e.currentTarget.value as DarkMode })}
+        >
+          <option value="auto">Browser default</option>
+          <option value="light">Light</option>
+          <option value="dark">Dark</option>
+        </select>
+      </label>
+    </header>
+  );
+}

@@ -1,0 +1,115 @@
+/**
+ * The runs panel: regex filter, select all / none, a checkbox and a colour per run;
+ * double-click a run to show only it.
+ */
+import type { JSX } from 'preact';
+import { useCallback } from 'preact/hooks';
+
+import { FilterInput } from '../components/FilterInput';
+import type { DashboardApi } from '../core/dashboard';
+import { filterRuns } from '../core/runs';
+import { isSelected, selectAll, setSelected, solo } from '../core/selection';
+import { useStore } from '../core/store';
+
+export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
+  const runs = useStore(api.data, (d) => d.runs);
+  const runFilter = useStore(api.view, (v) => v.runFilter);
+  const selection = useStore(api.view, (v) => v.selection);
+  useStore(api.colors.store, (c) => c.version);
+
+  const visible = filterRuns(runs, runFilter);
+  const selectedCount = runs.filter((run) => isSelected(selection, run)).length;
+  const visibleSelected = visible.filter((run) => isSelected(selection, run)).length;
+  const onFilter = useCallback((text: string) => api.view.set({ runFilter: text }), [api]);
+  const setAll = (on: boolean) =>
+    api.view.set({ selection: selectAll(selection, visible, runs, on) });
+
+  return (
+    <aside class="runs" aria-label="Runs" data-testid="runs-panel">
+      <div class="panel-title">
+        <span>Runs</span>
+        <span class="panel-title__count" data-testid="runs-count">
+          {selectedCount} of {runs.length} selected
+        </span>
+      </div>
+      <FilterInput
+        value={runFilter}
+        onCommit={onFilter}
+        placeholder="Filter runs (regex)"
+        label="Filter runs (regex)"
+        testid="run-filter"
+      />
+      <div class="runs__actions">
+        <label class="runs__all">
+          <input
+            type="checkbox"
+            data-testid="runs-toggle-all"
+            checked={visible.length > 0 && visibleSelected === visible.length}
+            ref={(el) => {
+              if (el) el.indeterminate = visibleSelected > 0 && visibleSelected < visible.length;
+            }}
+            onChange={(e) => setAll(e.currentTarget.checked)}
+          />
+          {runFilter ? `${visible.length} matching` : 'All runs'}
+        </label>
+        <span class="runs__links">
+          <button type="button" class="link-button" data-testid="runs-select-all" onClick={() => setAll(true)}>
+            all
+          </button>
+          <button type="button" class="link-button" data-testid="runs-select-none" onClick={() => setAll(false)}>
+            none
+          </button>
+        </span>
+      </div>
+      <ul class="runs__list" data-testid="runs-list">
+        {visible.map((run) => {
+          const on = isSelected(selection, run);
+          const color = api.colors.get(run);
+          return (
+            <li class={`run ${on ? '' : 'run--off'}`} data-testid="run-row" data-run={run} key={run}>
+              <input
+                type="checkbox"
+                checked={on}
+                aria-label={`Show run ${run}`}
+                data-testid="run-checkbox"
+                data-run={run}
+                onChange={(e) =>
+                  api.view.set({ selection: setSelected(selection, [run], e.currentTarget.checked) })
+                }
+              />
+              <label class="run__swatch" style={{ background: color }} title="Change colour">
+                <input
+                  type="color"
+                  value={color}
+                  aria-label={`Colour of run ${run}`}
+                  data-testid="run-color"
+                  data-run={run}
+                  onChange={(e) => api.colors.set(run, e.currentTarget.value)}
+                />
+              </label>
+              <span
+                class="run__name"
+                title={`${run}\nDouble-click to show only this run`}
+                data-testid="run-name"
+                onClick={() =>
+                  api.view.set({ selection: setSelected(selection, [run], !on) })
+                }
+                onDblClick={(e) => {
+                  e.preventDefault();
+                  window.getSelection()?.removeAllRanges();
+                  api.view.set({ selection: solo(run) });
+                }}
+              >
+                {run}
+              </span>
+            </li>
+          );
+        })}
+        {runs.length === 0 ? <li class="runs__empty">No runs yet.</li> : null}
+        {runs.length > 0 && visible.length === 0 ? (
+          <li class="runs__empty">No run matches this filter.</li>
+        ) : null}
+      </ul>
+    </aside>
+  );
+}

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+
+import { smooth } from '../src/charts/smoothing';
+
+/**
+ * TensorBoard's `classicSmoothing` (tensorboard/webapp/widgets/line_chart_v2/data_transformer.ts),
+ * transcribed point for point as the reference our typed-array version must equal.
+ */
+function tensorboardSmoothing(ys: number[], weight: number): number[] {
+  const w = Math.min(Math.max(weight, 0), 1);
+  if (!ys.length) return [];
+  const result: number[] = [];
+  let last = ys.length > 0 ? 0 : NaN;
+  let numAccum = 0;
+  const isConstant = ys.every((v) => v == ys[0]);
+  for (const nextVal of ys) {
+    if (isConstant || !Number.isFinite(nextVal)) {
+      result.push(nextVal);
+    } else {
+      last = last * w + (1 - w) * nextVal;
+      numAccum++;
+      let debiasWeight = 1;
+      if (w !== 1) debiasWeight = 1 - Math.pow(w, numAccum);
+      result.push(last / debiasWeight);
+    }
+  }
+  return result;
+}
+
+function random(seed: number, n: number): number[] {
+  let s = seed;
+  return Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return (s / 2 ** 32) * 10 - 5;
+  });
+}
+
+describe('smooth (TensorBoard debiased EMA)', () => {
+  it.each([0, 0.3, 0.6, 0.9, 0.99, 0.999, 1])('equals TensorBoard for weight %s', (w) => {
+    const ys = random(7, 500);
+    const ours = Array.from(smooth(Float64Array.from(ys), w));
+    const theirs = tensorboardSmoothing(ys, w);
+    expect(ours).toHaveLength(theirs.length);
+    ours.forEach((v, i) => expect(v).toBeCloseTo(theirs[i]!, 12));
+  });
+
+  it('debiases: the first smoothed point is the first value', () => {
+    expect(smooth([4, 8], 0.6)[0]).toBe(4);
+    // second: last = (0.4*4)*0.6 + 0.4*8 = 4.16; debias 1 - 0.36 = 0.64 -> 6.5
+    expect(smooth([4, 8], 0.6)[1]).toBeCloseTo(6.5, 12);
+  });
+
+  it('weight 0 returns the values unchanged', () => {
+    const ys = random(3, 50);
+    expect(Array.from(smooth(ys, 0))).toEqual(ys.map((y) => y / 1));
+  });
+
+  it('leaves a constant series unsmoothed (tensorflow/tensorboard#786)', () => {
+    const out = smooth([0.1, 0.1, 0.1, 0.1], 0.9);
+    expect(Array.from(out)).toEqual([0.1, 0.1, 0.1, 0.1]);
+  });
+
+  it('passes non-finite points through without advancing n', () => {
+    const ys = [1, NaN, 3, Infinity, -Infinity, 5];
+    const out = Array.from(smooth(ys, 0.5));
+    expect(out[1]).toBeNaN();
+    expect(out[3]).toBe(Infinity);
+    expect(out[4]).toBe(-Infinity);
+    // Equal to smoothing the finite values alone.
+    const finite = Array.from(smooth([1, 3, 5], 0.5));
+    expect([out[0], out[2], out[5]]).toEqual(finite);
+    expect(out).toEqual(tensorboardSmoothing(ys, 0.5));
+  });
+
+  it('a NaN first value is never "constant"', () => {
+    const out = Array.from(smooth([NaN, NaN], 0.6));
+    expect(out).toEqual([NaN, NaN]);
+    expect(Array.from(smooth([NaN, 2, 2], 0.6))).toEqual(tensorboardSmoothing([NaN, 2, 2], 0.6));
+  });
+
+  it('clamps the weight to [0, 1]', () => {
+    const ys = random(11, 20);
+    expect(Array.from(smooth(ys, -3))).toEqual(Array.from(smooth(ys, 0)));
+    expect(Array.from(smooth(ys, 7))).toEqual(Array.from(smooth(ys, 1)));
+  });
+
+  it('handles empty and single-point series', () => {
+    expect(smooth([], 0.6)).toHaveLength(0);
+    expect(Array.from(smooth([42], 0.6))).toEqual([42]);
+  });
+});

@@ -1,0 +1,151 @@
+"""HTTP routes of the scalars plugin, under ``/data/plugin/scalars``.
+
+TensorBoard's routes (``/tags``, ``/scalars`` with ``format=json|csv``,
+``POST /scalars_multirun``) keep their paths and shapes, and every point is
+served (TensorBoard serves a 1,000-point sample). lumiboard's dashboard uses
+``/series``: columns for many runs of one tag at once, reduced server-side to
+what a chart of a given width can show without hiding a spike, and refined
+when a step range (a zoom) is given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
+
+from lumiboard.server.context import context, query
+from lumiboard.server.errors import BadRequestError
+from lumiboard.server.responses import (
+    attachment,
+    float64_base64,
+    json_response,
+    tensorboard_csv,
+    tensorboard_triples,
+)
+from lumiboard.store.downsample import XAxis
+from lumiboard.store.provider import NotFoundError
+
+TAB_NAME = "Scalars"
+MAX_BUCKETS = 20_000
+
+
+async def tags(request: Request) -> Response:
+    """``{run: {tag: {displayName, description}}}`` for every scalar tag."""
+    listing = context(request).provider.list_tags(plugin="scalars")
+    return json_response(
+        {
+            run: {
+                tag: {"displayName": info.display_name, "description": info.description}
+                for tag, info in tags.items()
+            }
+            for run, tags in listing.items()
+        }
+    )
+
+
+async def scalars(request: Request) -> Response:
+    """Every point of one series: ``[[wall_time, step, value], ...]`` or CSV."""
+    run, tag = query(request, "run"), query(request, "tag")
+    columns = context(request).provider.read_scalars(run, tag)
+    fmt = request.query_params.get("format", "json")
+    if fmt == "csv":
+        body = tensorboard_csv(columns.wall_time, columns.step, columns.value)
+        return PlainTextResponse(
+            body,
+            media_type="text/csv",
+            headers={"Content-Disposition": attachment(f"{run}_{tag}.csv")},
+        )
+    if fmt != "json":
+        raise BadRequestError(f"format must be json or csv, got {fmt!r}")
+    body_json = tensorboard_triples(columns.wall_time, columns.step, columns.value)
+    return Response(body_json, media_type="application/json")
+
+
+async def scalars_multirun(request: Request) -> Response:
+    """TensorBoard's POST form (``tag``, repeated ``runs``): ``{run: [[wt, step, v], ...]}``."""
+    # As a context manager: files uploaded in a (hostile) multipart form are closed.
+    async with request.form() as form:
+        tag = form.get("tag")
+        runs = [run for run in form.getlist("runs") if isinstance(run, str)]
+    if not isinstance(tag, str):
+        raise BadRequestError("missing form field 'tag'")
+    provider = context(request).provider
+    parts = []
+    for run in runs:
+        try:
+            columns = provider.read_scalars(run, tag)
+        except NotFoundError:
+            continue
+        triples = tensorboard_triples(columns.wall_time, columns.step, columns.value)
+        parts.append(orjson.dumps(run) + b":" + triples)
+    return Response(b"{" + b",".join(parts) + b"}", media_type="application/json")
+
+
+async def series(request: Request) -> Response:
+    """Reduced columns of one tag for many runs (lumiboard's dashboard route).
+
+    JSON body: ``{"tag": str, "runs": [str], "buckets": int, "min_step": int?,
+    "max_step": int?, "x": "step"|"wall_time"|"relative"}``. Each run's
+    columns come as base64 little-endian float64 (exact, NaN and Inf kept);
+    runs without the tag are left out.
+    """
+    try:
+        body: Any = orjson.loads(await request.body())
+    except orjson.JSONDecodeError as error:
+        raise BadRequestError(f"the body must be JSON: {error}") from None
+    if not isinstance(body, dict) or not isinstance(body.get("tag"), str):
+        raise BadRequestError("the body must be an object with a string 'tag'")
+    runs = body.get("runs", [])
+    if not isinstance(runs, list) or not all(isinstance(run, str) for run in runs):
+        raise BadRequestError("'runs' must be a list of run names")
+    buckets = _int(body.get("buckets", 1000), "buckets")
+    if not 1 <= buckets <= MAX_BUCKETS:
+        raise BadRequestError(f"'buckets' must be in [1, {MAX_BUCKETS}]")
+    min_step = _optional_int(body.get("min_step"), "min_step")
+    max_step = _optional_int(body.get("max_step"), "max_step")
+    if min_step is not None and max_step is not None and min_step > max_step:
+        raise BadRequestError("'min_step' must not exceed 'max_step'")
+    step_range = (min_step, max_step)
+    x = body.get("x", "step")
+    if x not in ("step", "wall_time", "relative"):
+        raise BadRequestError("'x' must be step, wall_time or relative")
+    axis: XAxis = x
+    provider = context(request).provider
+    result = {}
+    for run in runs:
+        try:
+            reduced = provider.read_scalars_reduced(run, body["tag"], buckets, step_range, axis)
+        except NotFoundError:
+            continue
+        except ValueError as error:  # e.g. x=wall_time over non-finite wall times
+            raise BadRequestError(f"run {run!r}: {error}") from None
+        result[run] = {
+            "total": reduced.total,
+            "step": float64_base64(reduced.step),
+            "wall_time": float64_base64(reduced.wall_time),
+            "value": float64_base64(reduced.value),
+        }
+    return json_response({"tag": body["tag"], "runs": result})
+
+
+def _int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequestError(f"{name!r} must be an integer")
+    return value
+
+
+def _optional_int(value: object, name: str) -> int | None:
+    # Steps are int64: a bound beyond that range selects the same points as its limit.
+    return None if value is None else min(max(_int(value, name), -(2**63)), 2**63 - 1)
+
+
+ROUTES = [
+    Route("/tags", tags),
+    Route("/scalars", scalars),
+    Route("/scalars_multirun", scalars_multirun, methods=["POST"]),
+    Route("/series", series, methods=["POST"]),
+]

@@ -1,0 +1,1 @@
+"""The HTTP server: an ASGI app over the store, plus the built web app."""

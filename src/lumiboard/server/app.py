@@ -1,0 +1,95 @@
+"""The ASGI application: core routes, plugin routes, the web app, auth, prefix."""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from lumiboard.plugins import base
+from lumiboard.reader.reload import Reloader
+from lumiboard.server import core, errors, static
+from lumiboard.server.auth import TokenAuth
+from lumiboard.server.context import Context, ServerOptions
+from lumiboard.store.provider import Provider
+
+
+class SecurityHeaders:
+    """``X-Content-Type-Options: nosniff`` on every response, as TensorBoard sends."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def wrapped(message: dict) -> None:  # type: ignore[type-arg]
+            if message["type"] == "http.response.start":
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-content-type-options", b"nosniff"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, wrapped)  # type: ignore[arg-type]
+
+
+async def index(request: Request) -> Response:
+    page = static.index_page()
+    return page if page is not None else await static.not_built(request)
+
+
+def _routes() -> list[BaseRoute]:
+    routes: list[BaseRoute] = [Route("/", index), *core.ROUTES]
+    routes.extend(
+        Mount(f"/data/plugin/{plugin.name}", routes=plugin.routes)  # type: ignore[arg-type]
+        for plugin in base.served_plugins()
+    )
+    directory = static.static_dir()
+    if directory is not None and (directory / "assets").is_dir():
+        routes.append(Mount("/assets", app=static.AssetFiles(directory=directory / "assets")))
+    return routes
+
+
+def create_app(
+    reloader: Reloader,
+    options: ServerOptions | None = None,
+    auth_token: str | None = None,
+    path_prefix: str = "",
+) -> Starlette:
+    """The app serving ``reloader``'s data.
+
+    ``path_prefix`` (e.g. ``/tb``) mounts everything under it, for reverse
+    proxies; the web app builds only relative URLs, so it works at any prefix.
+    """
+    inner = Starlette(routes=_routes(), exception_handlers=errors.HANDLERS)
+    if options is None:
+        location = ",".join(
+            source.location if source.name is None else f"{source.name}:{source.location}"
+            for source in reloader.sources
+        )
+        options = ServerOptions(data_location=location)
+    inner.state.context = Context(reloader, Provider(reloader.runs), options)
+    middleware = [Middleware(SecurityHeaders)]
+    if auth_token:
+        middleware.append(Middleware(TokenAuth, token=auth_token))
+    prefix = path_prefix.rstrip("/")
+    if not prefix:
+        outer = Starlette(routes=[Mount("/", app=inner)], middleware=middleware)
+    else:
+
+        async def to_prefix(request: Request) -> Response:
+            query = request.url.query
+            return RedirectResponse(prefix + "/" + (f"?{query}" if query else ""))
+
+        outer = Starlette(
+            routes=[Route(prefix, to_prefix), Mount(prefix, app=inner), Route("/", to_prefix)],
+            middleware=middleware,
+            # Paths outside the prefix get the same JSON 404 as those inside
+            # (500s are the inner app's: handled, and logged, once).
+            exception_handlers={HTTPException: errors.http_error},
+        )
+    outer.state.context = inner.state.context
+    return outer

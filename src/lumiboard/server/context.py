@@ -1,0 +1,57 @@
+"""What every route handler can reach: the data, the loader and the options."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from starlette.requests import Request
+
+from lumiboard.reader.reload import Reloader
+from lumiboard.server.errors import BadRequestError
+from lumiboard.store.provider import Provider
+
+
+@dataclass
+class ServerOptions:
+    """Options the server shows in /data/environment and uses for requests."""
+
+    data_location: str = ""
+    window_title: str = ""
+    reload_interval: float = 5.0
+    notes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Context:
+    """The state shared by all routes."""
+
+    reloader: Reloader
+    provider: Provider
+    options: ServerOptions
+
+
+def context(request: Request) -> Context:
+    """The :class:`Context` of the app serving ``request``."""
+    found: Context = request.app.state.context
+    return found
+
+
+def query(request: Request, name: str) -> str:
+    """A required query parameter; 400 naming it when missing."""
+    value = request.query_params.get(name)
+    if value is None:
+        raise BadRequestError(f"missing query parameter {name!r}")
+    return value
+
+
+def query_int(request: Request, name: str, default: int | None = None) -> int | None:
+    """An optional integer query parameter; 400 when it is not an integer."""
+    text = request.query_params.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        return int(text)
+    except ValueError:
+        raise BadRequestError(
+            f"query parameter {name!r} must be an integer, got {text!r}"
+        ) from None

@@ -1,0 +1,97 @@
+"""TensorBoard's core routes (same paths and shapes) and lumiboard's status route."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from lumiboard import __version__
+from lumiboard.plugins import base
+from lumiboard.reader import scan
+from lumiboard.server.context import context
+from lumiboard.server.responses import json_response
+
+
+async def runs(request: Request) -> Response:
+    """``["run", ...]`` ordered by first event time, then name (as TensorBoard)."""
+    return json_response(context(request).provider.list_runs())
+
+
+async def plugins_listing(request: Request) -> Response:
+    """``{plugin: {enabled, tab_name, ...}}``: every served plugin, enabled when it has data."""
+    provider = context(request).provider
+    listing = {}
+    for plugin in base.served_plugins():
+        enabled = bool(provider.list_tags(plugin=plugin.name))
+        listing[plugin.name] = {
+            "enabled": enabled,
+            "tab_name": plugin.tab_name,
+            "disable_reload": False,
+            "remove_dom": False,
+            "loading_mechanism": {"type": "NG_COMPONENT"},
+        }
+    return json_response(listing)
+
+
+async def environment(request: Request) -> Response:
+    """TensorBoard's environment: version, data location, window title."""
+    options = context(request).options
+    return json_response(
+        {
+            "version": __version__,
+            "data_location": options.data_location,
+            "window_title": options.window_title,
+            "experiment_name": "",
+            "experiment_description": "",
+            "creation_time": 0,
+            "reload_interval": options.reload_interval,
+        }
+    )
+
+
+async def logdir(request: Request) -> Response:
+    """Legacy TensorBoard route."""
+    return json_response({"logdir": context(request).options.data_location})
+
+
+async def window_properties(request: Request) -> Response:
+    """Legacy TensorBoard route."""
+    return json_response({"window_title": context(request).options.window_title})
+
+
+async def status(request: Request) -> Response:
+    """Ingestion progress and the records skipped per run and tag."""
+    ctx = context(request)
+    progress = ctx.reloader.progress()
+    skipped = {}
+    for name in ctx.provider.list_runs():
+        run = ctx.provider.run(name)
+        with run.lock:  # the loader thread counts into it
+            counts = dict(run.skipped)
+        if counts:
+            skipped[name] = counts
+    return json_response(
+        {
+            "loading": progress.loading,
+            "runs_total": progress.runs_total,
+            "runs_done": progress.runs_done,
+            "bytes_total": progress.bytes_total,
+            "bytes_done": progress.bytes_done,
+            "passes": progress.passes,
+            "last_reload_seconds": progress.last_duration,
+            "native_scanner": scan.NATIVE,
+            "skipped": skipped,
+            "notes": ctx.options.notes,
+        }
+    )
+
+
+ROUTES = [
+    Route("/data/runs", runs),
+    Route("/data/plugins_listing", plugins_listing),
+    Route("/data/environment", environment),
+    Route("/data/logdir", logdir),
+    Route("/data/window_properties", window_properties),
+    Route("/data/status", status),
+]
