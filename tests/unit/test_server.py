@@ -654,3 +654,45 @@ def test_new_points_are_served_after_a_reload(tmp_path: Path) -> None:
         assert set(live.get(f"{SCALARS}/tags").json()["live"]) == {"loss", "new_tag"}
         assert live.get("/data/status").json()["passes"] == 2
     writer.close()
+
+
+def test_download_all_runs_of_a_tag(tmp_path: Path) -> None:
+    import csv
+    import io
+    import json
+
+    from starlette.testclient import TestClient
+
+    from lumiboard.reader.reload import Reloader
+    from lumiboard.server.app import create_app
+    from lumiboard.writer.summary_writer import SummaryWriter
+
+    for run, offset in (("a,b", 0.0), ("c", 10.0)):
+        with SummaryWriter(tmp_path / run) as writer:
+            for step in range(1500):
+                writer.add_scalar("loss", offset + step, step)
+            writer.add_scalar("other", 1.0, 0)
+    reloader = Reloader(str(tmp_path))
+    reloader.reload()
+    client = TestClient(create_app(reloader))
+    response = client.get("/data/plugin/scalars/download", params={"tag": "loss"})
+    assert response.status_code == 200
+    assert "loss_all_runs.csv" in response.headers["content-disposition"]
+    rows = list(csv.reader(io.StringIO(response.text)))
+    assert rows[0] == ["run", "step", "wall_time", "value"]
+    assert len(rows) == 1 + 2 * 1500
+    assert {row[0] for row in rows[1:]} == {"a,b", "c"}
+    assert [float(r[3]) for r in rows[1:] if r[0] == "c"] == [10.0 + s for s in range(1500)]
+    only = client.get(
+        "/data/plugin/scalars/download", params={"tag": "loss", "runs": ["c"], "format": "json"}
+    )
+    data = json.loads(only.text)
+    assert list(data) == ["c"]
+    assert [point[1] for point in data["c"]] == list(range(1500))
+    assert client.get("/data/plugin/scalars/download", params={"tag": "nope"}).status_code == 404
+    assert (
+        client.get(
+            "/data/plugin/scalars/download", params={"tag": "loss", "format": "xml"}
+        ).status_code
+        == 400
+    )

@@ -10,6 +10,8 @@ when a step range (a zoom) is given.
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import orjson
@@ -132,6 +134,54 @@ async def series(request: Request) -> Response:
     return json_response({"tag": body["tag"], "runs": result})
 
 
+async def download(request: Request) -> Response:
+    """Every point of one tag for many runs, as one file (never sampled).
+
+    ``?tag=T[&runs=a&runs=b...]&format=csv|json``: no ``runs`` means every run
+    with the tag. CSV is long (``run,step,wall_time,value``, properly quoted);
+    JSON is ``{run: [[wall_time, step, value], ...]}`` (``scalars_multirun``'s shape).
+    """
+    tag = query(request, "tag")
+    fmt = request.query_params.get("format", "csv")
+    if fmt not in ("csv", "json"):
+        raise BadRequestError(f"format must be csv or json, got {fmt!r}")
+    provider = context(request).provider
+    runs = request.query_params.getlist("runs") or [
+        run for run, tags in provider.list_tags(plugin="scalars").items() if tag in tags
+    ]
+    found = []
+    for run in runs:
+        try:
+            found.append((run, provider.read_scalars(run, tag)))
+        except NotFoundError:
+            continue
+    if not found:
+        raise NotFoundError(f"no run has the scalar tag {tag!r}")
+    headers = {"Content-Disposition": attachment(f"{tag}_all_runs.{fmt}")}
+    if fmt == "json":
+        parts = [
+            orjson.dumps(run) + b":" + tensorboard_triples(c.wall_time, c.step, c.value)
+            for run, c in found
+        ]
+        return Response(
+            b"{" + b",".join(parts) + b"}", media_type="application/json", headers=headers
+        )
+    buffer = io.StringIO()
+    out = csv.writer(buffer, lineterminator="\r\n")
+    out.writerow(["run", "step", "wall_time", "value"])
+    for run, columns in found:
+        out.writerows(
+            (run, step, repr(wall), repr(value))
+            for step, wall, value in zip(
+                columns.step.tolist(),
+                columns.wall_time.tolist(),
+                columns.value.tolist(),
+                strict=True,
+            )
+        )
+    return Response(buffer.getvalue(), media_type="text/csv", headers=headers)
+
+
 def _int(value: object, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadRequestError(f"{name!r} must be an integer")
@@ -148,4 +198,5 @@ ROUTES = [
     Route("/scalars", scalars),
     Route("/scalars_multirun", scalars_multirun, methods=["POST"]),
     Route("/series", series, methods=["POST"]),
+    Route("/download", download),
 ]
