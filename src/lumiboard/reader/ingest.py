@@ -85,6 +85,12 @@ class RunLoader:
             if state.dead or size == state.offset:
                 continue
             total += self._read_file(state)
+        if total:
+            # Merge each series' chunks here, on the loading thread: merged
+            # later by a query's thread, the freed chunks would stay in this
+            # thread's malloc arena and double the resident memory per point.
+            for series in list(self.run.scalars.values()):
+                series.columns()
         return total
 
     def _reset(self) -> None:
@@ -219,7 +225,9 @@ class RunLoader:
             self._scalar_tag(result.tags[0])
             run.scalars[result.tags[0]].append(result.steps, result.wall_times, result.values)
             return
-        order = np.argsort(ids, kind="stable")
+        # Sorting int16 codes is ~2.5x faster than int32 (a run rarely has 32k tags).
+        codes = ids.astype(np.int16) if len(result.tags) < 2**15 else ids
+        order = np.argsort(codes, kind="stable")
         sorted_ids = ids[order]
         bounds = np.flatnonzero(np.diff(sorted_ids)) + 1
         for segment in np.split(order, bounds):

@@ -145,12 +145,15 @@ def _write(sink: Any, snapshot: Snapshot) -> None:
     groups = _groups([len(step) for step, _, _ in columns])
     index = np.int8 if len(columns) < 2**7 else np.int16 if len(columns) < 2**15 else np.int32
     dictionary = _texts(list(snapshot.scalars))
-    tables = {
-        "tensors": _tensor_table([(t, p) for t, s in snapshot.tensors.items() for p in s.items]),
-        "blobs": _blob_table([(t, p) for t, s in snapshot.blobs.items() for p in s.items]),
+    rows = {
+        "tensors": [(t, p) for t, s in snapshot.tensors.items() for p in s.items],
+        "blobs": [(t, p) for t, s in snapshot.blobs.items() for p in s.items],
     }
-    names = [name for name, table in tables.items() if len(table["step"])]
-    aux = {_AUX[name]: _stream(tables[name]) for name in names}
+    builders = {"tensors": _tensor_table, "blobs": _blob_table}
+    # Empty tables are not built at all: dictionary_encode loads pyarrow.compute
+    # (~80 ms, ~20 MB), a cost a scalars-only run should not pay.
+    names = [name for name, found in rows.items() if found]
+    aux = {_AUX[name]: _stream(builders[name](rows[name])) for name in names}  # type: ignore[operator]
     header = _header(snapshot, [len(group) for group in groups], names)
     schema = pa.schema(
         [

@@ -84,16 +84,19 @@ class ScalarSeries:
             return None
         return int(step[-1]), float(wall_time[-1]), float(value[-1])
 
-    def _consolidate(self, sort: bool = True) -> None:
-        if self._chunks:
-            steps = [self._step, *(chunk[0] for chunk in self._chunks)]
-            walls = [self._wall_time, *(chunk[1] for chunk in self._chunks)]
-            values = [self._value, *(chunk[2] for chunk in self._chunks)]
-            self._step = np.concatenate(steps)
-            self._wall_time = np.concatenate(walls)
-            self._value = np.concatenate(values)
-            self._chunks = []
-        if sort and len(self._step) > 1 and np.any(self._step[1:] < self._step[:-1]):
+    def _consolidate(self) -> None:
+        # The consolidated columns are always sorted (every change below keeps
+        # or restores that), so with no new chunk there is nothing to do.
+        if not self._chunks:
+            return
+        steps = [self._step, *(chunk[0] for chunk in self._chunks)]
+        walls = [self._wall_time, *(chunk[1] for chunk in self._chunks)]
+        values = [self._value, *(chunk[2] for chunk in self._chunks)]
+        self._step = np.concatenate(steps)
+        self._wall_time = np.concatenate(walls)
+        self._value = np.concatenate(values)
+        self._chunks = []
+        if len(self._step) > 1 and np.any(self._step[1:] < self._step[:-1]):
             order = np.argsort(self._step, kind="stable")
             self._step = self._step[order]
             self._wall_time = self._wall_time[order]

@@ -1,0 +1,129 @@
+"""Data that changes under the page: a live writer's new points, and zoom refinement of a
+200,000-point series. Each test has its own log directory and server."""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from e2e_support import UI, Server, non_background
+from playwright.sync_api import expect
+
+from lumiboard import SummaryWriter
+
+
+def test_live_writer_points_appear_without_reload(
+    ui: UI, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    root = tmp_path / "live"
+    writer = SummaryWriter(str(root / "training"), flush_secs=0.5)
+    stop = threading.Event()
+    thread: threading.Thread | None = None
+    try:
+        first, more = 50, 40
+        for step in range(first):
+            writer.add_scalar("loss", 1 / (step + 1), step)
+        writer.flush()
+        server = serve(root)
+        ui.open(server.url)
+        ui.wait_charts(cards=1, runs=1)
+        page = ui.page
+        points = ui.card("loss").get_by_test_id("card-points")
+        expect(points).to_have_text(f"{first} points")
+        assert ui.points_drawn("loss") == first
+        ui.screenshot("before")
+        before = ui.canvas("loss")
+        page.evaluate("() => { window.__samePage = true; }")
+
+        def train() -> None:
+            # Training goes on: the writer flushes by itself (flush_secs), nobody calls flush().
+            for step in range(first, first + more):
+                if stop.wait(0.02):
+                    return
+                writer.add_scalar("loss", 1 / (step + 1) + 0.3 * math.sin(step), step)
+
+        thread = threading.Thread(target=train, daemon=True)
+        thread.start()
+        # The card's count grows to every written point, with no reload of the page.
+        expect(points).to_have_text(f"{first + more} points", timeout=30_000)
+        page.wait_for_function(
+            f"() => document.querySelector('[data-testid=chart]').dataset.points === "
+            f"'{first + more}'"
+        )
+        ui.settle()
+        assert page.evaluate("() => window.__samePage") is True
+        assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
+        after = ui.canvas("loss", shot="after")
+        assert non_background(after, ui.background("loss")) > 1_000
+        # The new, wiggly steps widen the x axis and change the line.
+        assert (abs(after - before).max(axis=2) > 24).sum() > 500
+    finally:
+        stop.set()
+        if thread is not None:
+            thread.join(10)
+        writer.close()
+
+
+def _points(text: str) -> tuple[int, int]:
+    """``"3,972 of 200,000 points"`` (or ``"2,000 points"``) as (shown, total)."""
+    numbers = [int(n.replace(",", "")) for n in re.findall(r"[\d,]+", text)]
+    return (numbers[0], numbers[1]) if len(numbers) == 2 else (numbers[0], numbers[0])
+
+
+def test_box_zoom_refines_a_reduced_series(
+    ui: UI, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    total = 200_000
+    root = tmp_path / "big"
+    with SummaryWriter(str(root / "long_run")) as writer:
+        for step in range(total):
+            writer.add_scalar("loss", math.sin(step / 4_000) + 0.2 * math.sin(step * 0.37), step)
+    server = serve(root)
+    ui.open(server.url)
+    ui.wait_charts(cards=1, runs=1)
+    page = ui.page
+    card = ui.card("loss")
+    label = card.get_by_test_id("card-points")
+    expect(label).to_contain_text(f"of {total:,} points")
+    text = label.inner_text()
+    shown, in_range = _points(text)
+    assert in_range == total
+    assert 100 < shown < total // 10  # reduced to the chart's width
+    assert ui.points_drawn("loss") == shown
+    ui.canvas("loss", shot="full")
+
+    # Drag across a tenth of the plot (flat: x only), as a user box-zooms.
+    box = card.locator(".u-over").bounding_box()
+    assert box is not None
+    y = box["y"] + box["height"] / 2
+    x0, x1 = box["x"] + 0.45 * box["width"], box["x"] + 0.55 * box["width"]
+    with page.expect_request(
+        lambda r: r.url.endswith("/series") and "min_step" in (r.post_data or "")
+    ) as request:
+        page.mouse.move(x0, y)
+        page.mouse.down()
+        page.mouse.move((x0 + x1) / 2, y + 3, steps=5)
+        page.mouse.move(x1, y + 5, steps=5)
+        page.mouse.up()
+    body = request.value.post_data_json
+    lo, hi = body["min_step"], body["max_step"]
+    assert 0.4 * total < lo < hi < 0.6 * total, body
+    expect(card.get_by_test_id("zoom-badge")).to_be_visible()
+    expect(label).not_to_have_text(text)
+    zoomed_shown, zoomed_total = _points(label.inner_text())
+    ui.settle()
+    ui.canvas("loss", shot="zoomed")
+    ui.screenshot("zoomed")
+    # The card now counts the points of the zoomed steps only ...
+    assert zoomed_total == hi - lo + 1
+    # ... and draws them in much more detail: more points per step than before.
+    assert zoomed_shown / zoomed_total > 4 * shown / total
+    assert ui.points_drawn("loss") == zoomed_shown
+
+    # Double-click: back to the whole series, reduced again.
+    card.locator(".u-over").dblclick()
+    expect(label).to_have_text(text)
+    expect(card.get_by_test_id("zoom-badge")).to_have_count(0)

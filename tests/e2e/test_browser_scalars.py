@@ -1,0 +1,285 @@
+"""The Scalars dashboard in a real browser, on the session's log directory: what the user sees."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from pathlib import Path
+
+import numpy as np
+from e2e_support import (
+    EVAL_EVERY,
+    GROUPS,
+    RUNS,
+    TAGS,
+    TRAIN_STEPS,
+    UI,
+    Server,
+    chromatic,
+    color_pixels,
+    differing,
+    loss_value,
+    non_background,
+    rgb,
+)
+from playwright.sync_api import expect
+
+#: A drawn chart has at least this many pixels off the card's background (lines, axes, labels).
+MIN_DRAWN = 2_000
+#: A run's solid line covers at least this many pixels of its own colour.
+MIN_LINE = 200
+
+
+def test_charts_drawn_with_one_line_per_run(ui: UI, board: Server) -> None:
+    ui.open(board.url)
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+
+    page = ui.page
+    cards = page.get_by_test_id("scalar-card")
+    assert sorted(cards.evaluate_all("els => els.map((e) => e.dataset.tag)")) == TAGS
+    expect(page.get_by_test_id("tag-count")).to_have_text(f"{len(TAGS)} of {len(TAGS)} tags")
+    expect(page.get_by_test_id("run-row")).to_have_count(len(RUNS))
+    expect(page.get_by_test_id("runs-count")).to_have_text(f"{len(RUNS)} of {len(RUNS)} selected")
+    # Every point, not sampled: 5 runs x 1,500 steps.
+    expect(ui.card("loss/train").get_by_test_id("card-points")).to_have_text(
+        f"{len(RUNS) * TRAIN_STEPS:,} points"
+    )
+    expect(ui.card("accuracy").get_by_test_id("card-points")).to_have_text(
+        f"{len(RUNS) * TRAIN_STEPS // EVAL_EVERY:,} points"
+    )
+
+    colors = {run: ui.run_color(run) for run in RUNS}
+    assert len(set(colors.values())) == len(RUNS), colors
+    for tag in TAGS:
+        image = ui.canvas(tag, shot=tag.replace("/", "_"))
+        assert non_background(image, ui.background(tag)) > MIN_DRAWN, tag
+        for run, color in colors.items():
+            assert color_pixels(image, color) > MIN_LINE, (tag, run, color)
+
+
+def test_smoothing_slider_changes_the_line(ui: UI, board: Server) -> None:
+    ui.open(board.url)
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    page = ui.page
+    slider = page.get_by_test_id("smoothing-slider")
+    value = page.get_by_test_id("smoothing-input")
+    color = ui.run_color("beta_seed2")
+
+    slider.fill("0")
+    expect(value).to_have_value("0")
+    ui.settle()
+    raw = ui.canvas("loss/train", shot="smoothing-0")
+
+    slider.fill("0.95")
+    expect(value).to_have_value("0.95")
+    ui.settle()
+    smooth = ui.canvas("loss/train", shot="smoothing-0.95")
+
+    background = ui.background("loss/train")
+    for image in (raw, smooth):
+        assert non_background(image, background) > MIN_DRAWN
+        assert chromatic(image) > MIN_DRAWN
+    assert differing(raw, smooth) > 1_000
+    # Unsmoothed, the noisy line zigzags over many more pixels than the smoothed one does (the
+    # raw line behind it is faded, so not in the run's solid colour).
+    assert color_pixels(raw, color) > 1.5 * color_pixels(smooth, color) > MIN_LINE
+
+    # Typing the value does the same as the slider: back to 0 draws the unsmoothed line again.
+    value.fill("0")
+    value.press("Enter")
+    expect(slider).to_have_value("0")
+    page.wait_for_url(re.compile(r"[?&]smoothing=0(&|$)"))
+    ui.settle()
+    assert differing(ui.canvas("loss/train"), raw) < 50
+
+
+def test_run_filter_and_checkbox_hide_lines(ui: UI, board: Server) -> None:
+    ui.open(board.url)
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    page = ui.page
+    alphas = [run for run in RUNS if run.startswith("alpha")]
+    colors = {run: ui.run_color(run) for run in RUNS}
+
+    run_filter = page.get_by_test_id("run-filter")
+    run_filter.fill("^alpha")
+    run_filter.press("Enter")
+    expect(page.get_by_test_id("run-row")).to_have_count(len(alphas))
+    ui.wait_charts(cards=len(TAGS), runs=len(alphas))
+    image = ui.canvas("loss/train", shot="filtered")
+    for run in RUNS:
+        drawn = color_pixels(image, colors[run])
+        assert drawn > MIN_LINE if run in alphas else drawn < 5, (run, drawn)
+
+    # An invalid regex is flagged and not applied: the last valid filter stays.
+    run_filter.fill("^alpha(")
+    expect(page.get_by_test_id("run-filter-error")).to_be_visible()
+    ui.screenshot("invalid-regex")
+    expect(page.get_by_test_id("run-row")).to_have_count(len(alphas))
+    assert ui.runs_drawn("loss/train") == len(alphas)
+
+    run_filter.fill("")
+    run_filter.press("Enter")
+    expect(page.get_by_test_id("run-filter-error")).to_have_count(0)
+    expect(page.get_by_test_id("run-row")).to_have_count(len(RUNS))
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+
+    # Unchecking a run removes its line from every chart.
+    hidden = "beta_seed2"
+    assert color_pixels(ui.canvas("loss/train"), colors[hidden]) > MIN_LINE
+    page.locator(f"[data-testid=run-checkbox][data-run={hidden}]").uncheck()
+    expect(page.get_by_test_id("runs-count")).to_have_text(
+        f"{len(RUNS) - 1} of {len(RUNS)} selected"
+    )
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS) - 1)
+    image = ui.canvas("loss/train", shot="unchecked")
+    assert color_pixels(image, colors[hidden]) < 5
+    for run in RUNS:
+        if run != hidden:
+            assert color_pixels(image, colors[run]) > MIN_LINE, run
+
+    # "none" hides every line, "all" brings them back.
+    page.get_by_test_id("runs-select-none").click()
+    expect(page.get_by_test_id("no-runs-selected")).to_be_visible()
+    expect(page.get_by_test_id("scalar-card")).to_have_count(0)
+    page.get_by_test_id("runs-select-all").click()
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+
+
+def _grey_text(image: np.ndarray, background: tuple[int, int, int], darker: bool) -> int:
+    """Grey (axis label) pixels much darker, or much lighter, than the background."""
+    grey = image.max(axis=2) - image.min(axis=2) < 24
+    delta = image.mean(axis=2) - np.mean(background)
+    return int((grey & ((delta < -60) if darker else (delta > 60))).sum())
+
+
+def test_dark_mode_switches_colours(ui: UI, board: Server) -> None:
+    ui.open(board.url)
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    page = ui.page
+    body_color = "() => getComputedStyle(document.body).backgroundColor"
+
+    light_css = page.evaluate(body_color)
+    light_page = rgb(light_css)
+    light_card = ui.background("loss/train")
+    light = ui.canvas("loss/train", shot="light-chart")
+    ui.screenshot("light")
+
+    page.get_by_test_id("dark-mode").select_option("dark")
+    page.wait_for_function(f"() => ({body_color})() !== {light_css!r}")
+    ui.settle()
+    dark_page = rgb(page.evaluate(body_color))
+    dark_card = ui.background("loss/train")
+    dark = ui.canvas("loss/train", shot="dark-chart")
+    ui.screenshot("dark")
+
+    assert sum(light_page) / 3 > 200, light_page
+    assert sum(dark_page) / 3 < 60, dark_page
+    assert sum(light_card) / 3 > 200
+    assert sum(dark_card) / 3 < 60
+    # The chart is still drawn, on the dark card, with every run's line.
+    assert non_background(dark, dark_card) > MIN_DRAWN
+    assert chromatic(dark) > MIN_DRAWN
+    for run in RUNS:
+        assert color_pixels(dark, ui.run_color(run)) > MIN_LINE, run
+    # The axis labels follow the theme: grey text darker than the card on light, lighter on dark.
+    assert _grey_text(light, light_card, darker=True) > 100
+    assert _grey_text(light, light_card, darker=False) == 0
+    assert _grey_text(dark, dark_card, darker=False) > 100
+    assert _grey_text(dark, dark_card, darker=True) == 0
+    assert differing(light, dark) > 10_000
+
+    # The choice is in the URL (TensorBoard's darkMode key), so a copied link keeps it.
+    page.wait_for_url(re.compile(r"[?&]darkMode=true"))
+    page.get_by_test_id("dark-mode").select_option("light")
+    page.wait_for_function(f"() => ({body_color})() === {light_css!r}")
+    page.wait_for_url(re.compile(r"[?&]darkMode=false"))
+
+
+def test_csv_download_holds_every_point(ui: UI, board: Server, tmp_path: Path) -> None:
+    ui.open(board.url)
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    page = ui.page
+    card = ui.card("loss/train")
+    run = "beta_seed1"
+
+    card.get_by_test_id("card-download").click()
+    menu = card.get_by_test_id("download-menu")
+    expect(menu).to_be_visible()
+    menu.get_by_test_id("download-run-select").select_option(run)
+    expect(menu.get_by_test_id("download-run-csv")).to_have_attribute("data-run", run)
+    ui.screenshot("menu")
+    with page.expect_download() as download:
+        menu.get_by_test_id("download-run-csv").click()
+    path = tmp_path / "one.csv"
+    download.value.save_as(path)
+    rows = list(csv.reader(io.StringIO(path.read_text())))
+    assert rows[0] == ["Wall time", "Step", "Value"]
+    body = rows[1:]
+    assert len(body) == TRAIN_STEPS > 1_000
+    assert [int(step) for _, step, _ in body] == list(range(TRAIN_STEPS))
+    values = np.array([float(value) for _, _, value in body])
+    expected = np.array([loss_value(run, s) for s in range(TRAIN_STEPS)], dtype=np.float32)
+    np.testing.assert_allclose(values, expected, rtol=1e-6)
+
+    with page.expect_download() as download:
+        menu.get_by_test_id("download-all-csv").click()
+    path = tmp_path / "all.csv"
+    download.value.save_as(path)
+    assert download.value.suggested_filename.endswith(".csv")
+    rows = list(csv.reader(io.StringIO(path.read_text())))
+    assert rows[0] == ["run", "step", "wall_time", "value"]
+    body = rows[1:]
+    assert len(body) == len(RUNS) * TRAIN_STEPS
+    for name in RUNS:
+        mine = [row for row in body if row[0] == name]
+        assert [int(row[1]) for row in mine] == list(range(TRAIN_STEPS)), name
+        expected = np.array([loss_value(name, s) for s in range(TRAIN_STEPS)], dtype=np.float32)
+        np.testing.assert_allclose([float(row[3]) for row in mine], expected, rtol=1e-6)
+
+
+def test_run_aggregation_draws_a_band(ui: UI, board: Server) -> None:
+    # Unsmoothed: the band (alpha 0.2) is then the only faded fill of a group's colour.
+    ui.open(board.base + "?smoothing=0")
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    page = ui.page
+    pane = page.get_by_test_id("aggregation")
+    pane.get_by_test_id("group-by").select_option("regex")
+    regex = pane.get_by_test_id("group-regex")
+    regex.fill(r"(.*)_seed\d+")
+    regex.press("Enter")
+    expect(pane.get_by_test_id("group-band")).to_have_value("std")
+    expect(pane.get_by_test_id("group-preview")).to_contain_text(f"{len(GROUPS)} groups")
+    ui.wait_charts(cards=len(TAGS), runs=len(GROUPS))
+
+    names = pane.locator(".group-preview__name").all_inner_texts()
+    assert sorted(names) == GROUPS
+    swatches = pane.locator("[data-testid=group-preview] .swatch").evaluate_all(
+        "els => els.map((e) => getComputedStyle(e).backgroundColor)"
+    )
+    image = ui.canvas("loss/train", shot="groups")
+    background = np.array(ui.background("loss/train"))
+    for name, css in zip(names, swatches, strict=True):
+        color = np.array(rgb(css))
+        assert color_pixels(image, tuple(color)) > MIN_LINE, name  # the mean line
+        band = tuple(np.rint(0.2 * color + 0.8 * background).astype(int))
+        assert color_pixels(image, band, tol=6) > 2_000, (name, band)  # the ± std band
+    # The member runs' own lines are gone.
+    for run in RUNS:
+        if ui.run_color(run) not in [rgb(css) for css in swatches]:
+            assert color_pixels(image, ui.run_color(run)) < 5, run
+
+
+def test_deep_link_opens_the_view(ui: UI, board: Server) -> None:
+    ui.open(board.base + "?tagFilter=loss&smoothing=0.9")
+    matching = [tag for tag in TAGS if "loss" in tag]
+    ui.wait_charts(cards=len(matching), runs=len(RUNS))
+    page = ui.page
+    tags = page.get_by_test_id("scalar-card").evaluate_all("els => els.map((e) => e.dataset.tag)")
+    assert sorted(tags) == matching
+    expect(page.get_by_test_id("tag-filter")).to_have_value("loss")
+    expect(page.get_by_test_id("tag-count")).to_have_text(f"{len(matching)} of {len(TAGS)} tags")
+    expect(page.get_by_test_id("smoothing-input")).to_have_value("0.9")
+    expect(page.get_by_test_id("smoothing-slider")).to_have_value("0.9")
+    for tag in matching:
+        assert non_background(ui.canvas(tag), ui.background(tag)) > MIN_DRAWN
