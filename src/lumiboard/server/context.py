@@ -42,16 +42,3 @@ def query(request: Request, name: str) -> str:
     if value is None:
         raise BadRequestError(f"missing query parameter {name!r}")
     return value
-
-
-def query_int(request: Request, name: str, default: int | None = None) -> int | None:
-    """An optional integer query parameter; 400 when it is not an integer."""
-    text = request.query_params.get(name)
-    if text is None or text == "":
-        return default
-    try:
-        return int(text)
-    except ValueError:
-        raise BadRequestError(
-            f"query parameter {name!r} must be an integer, got {text!r}"
-        ) from None

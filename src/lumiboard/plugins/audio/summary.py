@@ -22,6 +22,7 @@ import numpy.typing as npt
 
 from lumiboard.format.proto import plugin_data_pb2, summary_pb2, tensor_pb2, types_pb2
 from lumiboard.format.tensors import encode_shape
+from lumiboard.format.values import make_metadata
 
 PLUGIN_NAME = "audio"
 CONTENT_TYPE = "audio/wav"
@@ -149,14 +150,9 @@ def audio_tensor_value(
     content = plugin_data_pb2.AudioPluginData(
         version=0, encoding=plugin_data_pb2.AudioPluginData.WAV
     )
-    metadata = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(
-            plugin_name=PLUGIN_NAME, content=content.SerializeToString()
-        ),
-        summary_description=description or "",
-        # data_class left unset, as TensorFlow does: TensorBoard's reader
-        # (dataclass_compat._migrate_audio_value) projects [n, 2] onto the clips
-        # only when it is unset; with BLOB_SEQUENCE set it would serve each
-        # empty label as a clip of its own.
-    )
+    # data_class left unset, as TensorFlow does: TensorBoard's reader
+    # (dataclass_compat._migrate_audio_value) projects [n, 2] onto the clips
+    # only when it is unset; with BLOB_SEQUENCE set it would serve each
+    # empty label as a clip of its own.
+    metadata = make_metadata(PLUGIN_NAME, content.SerializeToString(), description=description)
     return summary_pb2.Summary.Value(tag=name, tensor=tensor, metadata=metadata)

@@ -21,6 +21,7 @@ import numpy.typing as npt
 
 from lumiboard.format.proto import plugin_data_pb2, summary_pb2, tensor_pb2, types_pb2
 from lumiboard.format.tensors import encode_shape
+from lumiboard.format.values import make_metadata
 
 if TYPE_CHECKING:
     from PIL import Image
@@ -330,13 +331,11 @@ def image_tensor_value(
     tensor = tensor_pb2.TensorProto(
         dtype=types_pb2.DT_STRING, tensor_shape=encode_shape([len(items)]), string_val=items
     )
-    metadata = summary_pb2.SummaryMetadata(
-        plugin_data=summary_pb2.SummaryMetadata.PluginData(
-            plugin_name=PLUGIN_NAME,
-            content=plugin_data_pb2.ImagePluginData(version=0).SerializeToString(),
-        ),
-        summary_description=description or "",
-        data_class=summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+    metadata = make_metadata(
+        PLUGIN_NAME,
+        plugin_data_pb2.ImagePluginData(version=0).SerializeToString(),
+        summary_pb2.DATA_CLASS_BLOB_SEQUENCE,
+        description=description,
     )
     return summary_pb2.Summary.Value(tag=name, tensor=tensor, metadata=metadata)
 
