@@ -3,12 +3,25 @@ import type { JSX } from 'preact';
 
 export interface EmptyStateProps {
   title: string;
+  /** What is missing, in the lead sentence ("scalars", "histograms" ...). */
+  what?: string;
+  /** The training-script lines that log it (the `writer.add_*` call in the loop). */
+  example?: string;
   /** The log directory the server reads, from /data/environment. */
   dataLocation?: string | undefined;
   loading?: boolean;
 }
 
-export function EmptyState({ title, dataLocation, loading }: EmptyStateProps): JSX.Element {
+const SCALAR_EXAMPLE = `    loss = train_step()
+    writer.add_scalar("loss/train", loss, step)    # tag, value, step`;
+
+export function EmptyState({
+  title,
+  what = 'scalars',
+  example = SCALAR_EXAMPLE,
+  dataLocation,
+  loading,
+}: EmptyStateProps): JSX.Element {
   return (
     <div class="empty" data-testid="empty-state">
       <h2>{title}</h2>
@@ -18,10 +31,10 @@ export function EmptyState({ title, dataLocation, loading }: EmptyStateProps): J
         <p class="empty__lead">
           {dataLocation ? (
             <>
-              lumiboard is reading <code>{dataLocation}</code>, and found no scalars there yet.
+              lumiboard is reading <code>{dataLocation}</code>, and found no {what} there yet.
             </>
           ) : (
-            'No scalar data was found.'
+            `No ${what} were found.`
           )}{' '}
           Log some from your training script:
         </p>
@@ -32,8 +45,7 @@ export function EmptyState({ title, dataLocation, loading }: EmptyStateProps): J
 
 writer = SummaryWriter("runs/exp1")      # one directory per run
 for step in range(1000):
-    loss = train_step()
-    writer.add_scalar("loss/train", loss, step)    # tag, value, step
+${example}
 writer.close()`}</code>
       </pre>
       <p>Then point lumiboard at the parent directory; new points appear while training runs:</p>

@@ -143,6 +143,25 @@ export interface Client {
   /** The (relative) URL of every point of one series, TensorBoard's download route. */
   scalarsUrl(run: string, tag: string, format: ScalarFormat): string;
   text(url: string, signal?: AbortSignal): Promise<string>;
+  /** GET a (relative) URL's JSON; dashboards build their plugin's URLs with `pluginUrl`. */
+  getJson<T>(url: string, signal?: AbortSignal): Promise<T>;
+  /** POST `body` as JSON to a (relative) URL, and parse the JSON answer. */
+  postJson<T>(url: string, body: unknown, signal?: AbortSignal): Promise<T>;
+}
+
+/** `data/plugin/<plugin>/<route>?<query>`; array values repeat the key (`runs=a&runs=b`). */
+export function pluginUrl(
+  plugin: string,
+  route: string,
+  query: Record<string, string | number | boolean | readonly string[]> = {},
+): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (Array.isArray(value)) for (const item of value as readonly string[]) params.append(key, item);
+    else params.append(key, String(value));
+  }
+  const text = params.toString();
+  return `data/plugin/${plugin}/${route}${text ? `?${text}` : ''}`;
 }
 
 type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
@@ -198,5 +217,13 @@ export function createClient(fetchImpl: Fetch = (input, init) => fetch(input, in
     async text(url, signal) {
       return (await request(url, signal ? { signal } : {})).text();
     },
+    getJson: <T,>(url: string, signal?: AbortSignal) => json<T>(url, signal ? { signal } : {}),
+    postJson: <T,>(url: string, body: unknown, signal?: AbortSignal) =>
+      json<T>(url, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify(body),
+        ...(signal ? { signal } : {}),
+      }),
   };
 }

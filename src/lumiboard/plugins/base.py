@@ -20,6 +20,7 @@ names itself.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -196,16 +197,30 @@ class ServedPlugin:
     """A plugin with a dashboard: its tab and its routes (``routes.py``).
 
     ``routes.py`` defines ``TAB_NAME`` and ``ROUTES``, a list of Starlette
-    routes whose paths are relative to ``/data/plugin/<name>``.
+    routes whose paths are relative to ``/data/plugin/<name>``; optionally
+    ``DATA_PLUGIN``, the plugin whose series it shows when that is another
+    one (distributions shows the histograms' data).
     """
 
     name: str
     tab_name: str
     routes: list[object]
+    data_plugin: str
 
 
 #: Plugins with a dashboard, in TensorBoard's tab order. One line per plugin.
-SERVED_PLUGIN_NAMES = ("scalars",)
+SERVED_PLUGIN_NAMES = (
+    "scalars",
+    "custom_scalars",
+    "images",
+    "audio",
+    "distributions",
+    "histograms",
+    "text",
+    "pr_curves",
+    "hparams",
+    "mesh",
+)
 
 
 @cache
@@ -213,6 +228,9 @@ def served_plugins() -> tuple[ServedPlugin, ...]:
     """The served plugins, their routes imported (this loads the web framework)."""
     served = []
     for name in SERVED_PLUGIN_NAMES:
+        if importlib.util.find_spec(f"lumiboard.plugins.{name}.routes") is None:
+            continue
         module = importlib.import_module(f"lumiboard.plugins.{name}.routes")
-        served.append(ServedPlugin(name, module.TAB_NAME, list(module.ROUTES)))
+        data_plugin = getattr(module, "DATA_PLUGIN", name)
+        served.append(ServedPlugin(name, module.TAB_NAME, list(module.ROUTES), data_plugin))
     return tuple(served)

@@ -23,7 +23,7 @@ async def plugins_listing(request: Request) -> Response:
     provider = context(request).provider
     listing = {}
     for plugin in base.served_plugins():
-        enabled = bool(provider.list_tags(plugin=plugin.name))
+        enabled = bool(provider.list_tags(plugin=plugin.data_plugin))
         listing[plugin.name] = {
             "enabled": enabled,
             "tab_name": plugin.tab_name,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -19,8 +20,12 @@ _CSP = (
 
 
 def static_dir() -> Path | None:
-    """The directory of the built frontend, or None when it was not built."""
-    path = Path(str(resources.files("lumiboard") / "static"))
+    """The directory of the built frontend, or None when it was not built.
+
+    ``LUMIBOARD_STATIC_DIR`` points elsewhere (a development build of ``frontend/``).
+    """
+    override = os.environ.get("LUMIBOARD_STATIC_DIR")
+    path = Path(override) if override else Path(str(resources.files("lumiboard") / "static"))
     return path if (path / "index.html").is_file() else None
 
 
