@@ -84,8 +84,14 @@ def test_every_documented_route_exists(reloader: Reloader, built_frontend: Path)
 
 
 def test_documented_routes_answer(reloader: Reloader, built_frontend: Path) -> None:
-    """Each documented route answers its method (with the parameters it needs) without error."""
-    with TestClient(create_app(reloader)) as client:
+    """Each documented route answers its method without a server error.
+
+    The log directory holds one scalar series, so the core and scalars routes must answer 200;
+    every other plugin's routes, asked about a run and tag they do not have (or without the
+    parameters they need), must answer a 4xx with a JSON error, never a 500. (Each plugin's own
+    tests check its answers on its data.)
+    """
+    with TestClient(create_app(reloader), raise_server_exceptions=False) as client:
         for method, path in _documented():
             url = path.replace("{path}", "app-1234.js")
             if method == "GET":
@@ -96,7 +102,12 @@ def test_documented_routes_answer(reloader: Reloader, built_frontend: Path) -> N
                     if path.endswith("multirun")
                     else client.post(url, json={"tag": "loss"})
                 )
-            assert response.status_code == 200, (method, path, response.text)
+            if not path.startswith("/data/plugin/") or path.startswith("/data/plugin/scalars/"):
+                assert response.status_code == 200, (method, path, response.text)
+            else:
+                assert response.status_code < 500, (method, path, response.text)
+                if response.status_code >= 400:
+                    assert "error" in response.json(), (method, path, response.text)
 
 
 def test_without_the_frontend_assets_are_not_mounted(
