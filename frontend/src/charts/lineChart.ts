@@ -30,6 +30,8 @@ export interface LineSpec {
   y: ArrayLike<number | null>;
   /** A filled band between `lo` and `hi` (drawn instead of a line). */
   band?: { lo: ArrayLike<number>; hi: ArrayLike<number> };
+  /** A dash pattern (canvas `setLineDash`); solid when absent. */
+  dash?: number[];
 }
 
 /** A line the tooltip reports on (runs and group means; not raw or band helpers). */
@@ -73,7 +75,8 @@ function signatureOf(model: ChartModel): string {
     model.xAxis,
     model.logY,
     ...model.lines.map(
-      (l) => `${l.key}|${l.color}|${l.width}|${l.alpha}|${l.band ? 1 : 0}|${l.x.length <= 2 ? 1 : 0}`,
+      (l) =>
+        `${l.key}|${l.color}|${l.width}|${l.alpha}|${l.band ? 1 : 0}|${l.x.length <= 2 ? 1 : 0}|${l.dash?.join(',') ?? ''}`,
     ),
   ].join('\n');
 }
@@ -193,6 +196,7 @@ export class LineChart {
           },
         } as uPlot.Series.Points,
         spanGaps: false,
+        ...(line.dash ? { dash: line.dash } : {}),
         facets: [
           { scale: 'x', auto: false },
           { scale: 'y', auto: false },

@@ -143,6 +143,8 @@ export interface Client {
   /** The (relative) URL of every point of one series, TensorBoard's download route. */
   scalarsUrl(run: string, tag: string, format: ScalarFormat): string;
   text(url: string, signal?: AbortSignal): Promise<string>;
+  /** GET a (relative) URL's bytes (binary payloads such as mesh vertices). */
+  arrayBuffer(url: string, signal?: AbortSignal): Promise<ArrayBuffer>;
   /** GET a (relative) URL's JSON; dashboards build their plugin's URLs with `pluginUrl`. */
   getJson<T>(url: string, signal?: AbortSignal): Promise<T>;
   /** POST `body` as JSON to a (relative) URL, and parse the JSON answer. */
@@ -216,6 +218,9 @@ export function createClient(fetchImpl: Fetch = (input, init) => fetch(input, in
     },
     async text(url, signal) {
       return (await request(url, signal ? { signal } : {})).text();
+    },
+    async arrayBuffer(url, signal) {
+      return (await request(url, signal ? { signal } : {})).arrayBuffer();
     },
     getJson: <T,>(url: string, signal?: AbortSignal) => json<T>(url, signal ? { signal } : {}),
     postJson: <T,>(url: string, body: unknown, signal?: AbortSignal) =>

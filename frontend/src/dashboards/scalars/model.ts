@@ -15,6 +15,15 @@ export interface RunData {
   columns: SeriesColumns;
   /** The series' first wall time, the origin of the relative axis. */
   start: number;
+  /** Other dashboards drawing several series per run (custom scalars): */
+  /** a unique line key (default: the run), */
+  id?: string;
+  /** the tooltip's name (default: the run), */
+  label?: string;
+  /** a dash pattern telling a run's series apart (the colour stays the run's), */
+  dash?: number[];
+  /** and a shaded band (margin charts), values at the same points as `columns`. */
+  band?: { lo: Float64Array; hi: Float64Array };
 }
 
 export type CompiledGroupBy =
@@ -184,17 +193,25 @@ export function buildModel(runs: readonly RunData[], options: ModelOptions): Car
 
   for (const { run, x } of singles) {
     const color = options.color(run.run);
+    const id = run.id ?? run.run;
+    const dash = run.dash ? { dash: run.dash } : {};
     const { value, step, wall_time } = run.columns;
     const smoothed = smoothingOn ? smooth(value, smoothing) : null;
-    if (smoothed) {
-      lines.push({ key: `raw:${run.run}`, color, width: 1, alpha: RAW_ALPHA, x, y: drawable(value, logY) });
-      lines.push({ key: `run:${run.run}`, color, width: lineWidth, alpha: 1, x, y: drawable(smoothed, logY) });
-    } else {
-      lines.push({ key: `run:${run.run}`, color, width: lineWidth, alpha: 1, x, y: drawable(value, logY) });
+    const ys: Float64Array[] = smoothed ? [value, smoothed] : [value];
+    if (run.band) {
+      const { lo, hi } = run.band;
+      lines.push({ key: `band:${id}`, color, width: 0, alpha: BAND_ALPHA, x, y: hi, band: { lo, hi } });
+      ys.push(lo, hi);
     }
-    drawn.push({ x, ys: smoothed ? [value, smoothed] : [value], primary: smoothed ?? value });
+    if (smoothed) {
+      lines.push({ key: `raw:${id}`, color, width: 1, alpha: RAW_ALPHA, x, y: drawable(value, logY), ...dash });
+      lines.push({ key: `run:${id}`, color, width: lineWidth, alpha: 1, x, y: drawable(smoothed, logY), ...dash });
+    } else {
+      lines.push({ key: `run:${id}`, color, width: lineWidth, alpha: 1, x, y: drawable(value, logY), ...dash });
+    }
+    drawn.push({ x, ys, primary: smoothed ?? value });
     hover.push({
-      name: run.run,
+      name: run.label ?? run.run,
       color,
       x,
       y: smoothed ?? value,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+import numpy as np
 from google.protobuf.message import DecodeError
 
 from lumiboard.format.proto import custom_scalars_pb2, tensor_pb2, types_pb2
@@ -33,6 +34,22 @@ def parse_layout(tensor: tensor_pb2.TensorProto) -> custom_scalars_pb2.Layout:
     try:
         layout: custom_scalars_pb2.Layout = custom_scalars_pb2.Layout.FromString(
             tensor.string_val[0]
+        )
+    except DecodeError as error:
+        raise ValueError(f"not a custom-scalars Layout: {error}") from None
+    return layout
+
+
+def layout_from_array(array: np.ndarray) -> custom_scalars_pb2.Layout:
+    """The ``Layout`` in a stored layout value (the decoded string tensor).
+
+    Raises ValueError when the array is not one string or not a Layout.
+    """
+    if array.size != 1 or not isinstance(array.reshape(-1)[0], bytes):
+        raise ValueError("a custom-scalars layout is a tensor holding one string")
+    try:
+        layout: custom_scalars_pb2.Layout = custom_scalars_pb2.Layout.FromString(
+            array.reshape(-1)[0]
         )
     except DecodeError as error:
         raise ValueError(f"not a custom-scalars Layout: {error}") from None
