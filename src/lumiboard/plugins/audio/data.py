@@ -11,6 +11,7 @@ as ""). torch and tensorboardX write a legacy ``Summary.Audio``, which
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 from lumiboard.format.proto import plugin_data_pb2, tensor_pb2, types_pb2
 from lumiboard.format.tensors import encode_shape
@@ -98,3 +99,51 @@ PLUGIN_DATA = PluginData(
     blob_count=blob_count,
     read_blob=read_blob,
 )
+
+
+@dataclass(frozen=True)
+class WavHeader:
+    """What a WAV file's header says about its clip."""
+
+    sample_rate: int
+    channels: int
+    bits_per_sample: int
+    #: Frames in the ``data`` chunk (its declared size, capped by the bytes there are).
+    frames: int
+
+    @property
+    def duration(self) -> float:
+        """Seconds of sound."""
+        return self.frames / self.sample_rate
+
+
+def parse_wav_header(head: bytes, total_size: int) -> WavHeader | None:
+    """The header of a RIFF/WAVE file from its first bytes (``head``, 512 suffice
+    for the usual ``fmt `` then ``data`` layout); ``total_size`` is the file's
+    length. None when ``head`` is not a WAV header this can read."""
+    if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    position = 12
+    fmt: tuple[int, int, int, int] | None = None
+    while position + 8 <= len(head):
+        chunk, size = (
+            head[position : position + 4],
+            int.from_bytes(head[position + 4 : position + 8], "little"),
+        )
+        body = position + 8
+        if chunk == b"fmt " and body + 16 <= len(head):
+            channels = int.from_bytes(head[body + 2 : body + 4], "little")
+            sample_rate = int.from_bytes(head[body + 4 : body + 8], "little")
+            block_align = int.from_bytes(head[body + 12 : body + 14], "little")
+            bits = int.from_bytes(head[body + 14 : body + 16], "little")
+            fmt = (channels, sample_rate, block_align, bits)
+        elif chunk == b"data":
+            if fmt is None:
+                return None
+            channels, sample_rate, block_align, bits = fmt
+            if channels <= 0 or sample_rate <= 0 or block_align <= 0:
+                return None
+            size = min(size, max(0, total_size - body))
+            return WavHeader(sample_rate, channels, bits, size // block_align)
+        position = body + size + (size & 1)  # chunks are padded to even sizes
+    return None
