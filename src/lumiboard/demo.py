@@ -51,9 +51,9 @@ def _write_sweep(root: Path, steps: int, rng: np.random.Generator) -> None:
                     spread = 1.0 / (1 + step * speed)
                     writer.add_histogram("weights/fc1", rng.normal(0, spread, 2000), step)
                     labels = rng.random(500) < 0.5
-                    scores = np.clip(
-                        labels * min(1.0, step / steps + 0.3) + rng.random(500) * 0.6, 0, 1
-                    )
+                    # Classes drift apart as training goes on: the curve bows outwards.
+                    separation = 0.1 + 0.35 * step / steps
+                    scores = np.clip(rng.normal(0.4 + labels * separation, 0.18), 0, 1)
                     writer.add_pr_curve("pr/positive", labels, scores, step)
             writer.add_scalars("compare", {"train": 0.3 + lr, "val": 0.35 + lr}, steps)
             hp.session_end("success", writer=writer)

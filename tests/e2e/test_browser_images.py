@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from e2e_support import UI, Server
 from PIL import Image
+from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import Locator, expect
 
 from lumiboard import SummaryWriter, summary
@@ -98,7 +99,11 @@ def _wait_color(card: Locator, expected: tuple[int, int, int]) -> None:
     image = card.get_by_test_id("image")
     last = None
     for _ in range(50):
-        last = _center(image)
+        try:
+            last = _center(image)
+        except PlaywrightError:  # the <img> was replaced (new step, or a live reload) meanwhile
+            card.page.wait_for_timeout(100)
+            continue
         if _close(last, expected):
             return
         card.page.wait_for_timeout(100)

@@ -20,7 +20,6 @@ names itself.
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
@@ -228,8 +227,6 @@ def served_plugins() -> tuple[ServedPlugin, ...]:
     """The served plugins, their routes imported (this loads the web framework)."""
     served = []
     for name in SERVED_PLUGIN_NAMES:
-        if importlib.util.find_spec(f"lumiboard.plugins.{name}.routes") is None:
-            continue
         module = importlib.import_module(f"lumiboard.plugins.{name}.routes")
         data_plugin = getattr(module, "DATA_PLUGIN", name)
         served.append(ServedPlugin(name, module.TAB_NAME, list(module.ROUTES), data_plugin))

@@ -1,0 +1,231 @@
+"""HTTP routes of the hparams plugin, under ``/data/plugin/hparams``.
+
+TensorBoard's routes keep their paths and shapes (protobuf's JSON mapping of
+``api.proto``): ``/experiment``, ``/session_groups``, ``/metric_evals`` and
+``/download_data``, each taking its request as a POST JSON body or as
+``?request=<json>``. lumiboard's dashboard uses ``/table``: every session at
+once (hparams, status, last/min/max of each metric), which the browser sorts
+and filters itself; a session with hparams but no metrics still has its row.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from google.protobuf import json_format
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from lumiboard.format.proto import hparams_pb2
+from lumiboard.plugins.hparams.downloads import EXTENSIONS, FORMATS, render, table_cells
+from lumiboard.plugins.hparams.groups import groups_json, list_groups
+from lumiboard.plugins.hparams.requests import (
+    load_json,
+    parse_experiment_request,
+    parse_groups_request,
+    parse_metric_evals_request,
+)
+from lumiboard.plugins.hparams.sessions import (
+    Sweep,
+    hparam_columns,
+    json_number,
+    metric_run,
+    read_sweep,
+    status_name,
+)
+from lumiboard.server.context import context
+from lumiboard.server.errors import BadRequestError
+from lumiboard.server.responses import attachment, json_response, tensorboard_triples
+
+TAB_NAME = "HParams"
+
+
+async def _request_json(request: Request) -> dict[str, Any]:
+    if request.method == "POST":
+        return load_json(await request.body())
+    return load_json(request.query_params.get("request"))
+
+
+def experiment_proto(sweep: Sweep, include_metrics: bool, limit: int) -> hparams_pb2.Experiment:
+    """The experiment as TensorBoard's ``get_experiment`` answers: hparams that differ
+    first, then by name; at most ``limit`` of them (0: all)."""
+    experiment = hparams_pb2.Experiment()
+    experiment.CopyFrom(sweep.experiment)
+    infos = sorted(experiment.hparam_infos, key=lambda info: (not info.differs, info.name))
+    del experiment.hparam_infos[:]
+    experiment.hparam_infos.extend(infos[:limit] if limit > 0 else infos)
+    if not include_metrics:
+        del experiment.metric_infos[:]
+    return experiment
+
+
+def _proto_json(message: Any) -> dict[str, Any]:
+    converted: dict[str, Any] = json_format.MessageToDict(
+        message, always_print_fields_with_no_presence=True
+    )
+    return converted
+
+
+async def experiment(request: Request) -> Response:
+    """``GetExperimentRequest`` -> ``Experiment``."""
+    parsed = parse_experiment_request(await _request_json(request))
+    sweep = read_sweep(context(request).provider)
+    proto = experiment_proto(sweep, parsed.include_metrics, parsed.hparams_limit)
+    return json_response(_proto_json(proto))
+
+
+async def session_groups(request: Request) -> Response:
+    """``ListSessionGroupsRequest`` -> ``{sessionGroups, totalSize}``."""
+    parsed = parse_groups_request(await _request_json(request))
+    sweep = read_sweep(context(request).provider)
+    groups, total = list_groups(sweep, parsed)
+    metrics = sweep.metric_keys if parsed.include_metrics else []
+    return json_response(groups_json(groups, total, metrics))
+
+
+async def metric_evals(request: Request) -> Response:
+    """``ListMetricEvalsRequest`` -> ``[[wall_time, step, value], ...]`` of one session's metric."""
+    session, (group, tag) = parse_metric_evals_request(await _request_json(request))
+    columns = context(request).provider.read_scalars(metric_run(session, group), tag)
+    return Response(
+        tensorboard_triples(columns.wall_time, columns.step, columns.value),
+        media_type="application/json",
+    )
+
+
+async def download_data(request: Request) -> Response:
+    """The session groups of a ``ListSessionGroupsRequest`` as a CSV, JSON or LaTeX file.
+
+    ``?format=csv|json|latex&columnsVisibility=[bool, ...]&request=<json>`` (or the
+    request as a POST body); without ``columnsVisibility`` every column is shown.
+    """
+    fmt = request.query_params.get("format", "csv")
+    if fmt not in FORMATS:
+        raise BadRequestError(f"format must be csv, json or latex, got {fmt!r}")
+    visible = _visibility(request.query_params.get("columnsVisibility"))
+    parsed = parse_groups_request(await _request_json(request))
+    sweep = read_sweep(context(request).provider)
+    groups, _ = list_groups(sweep, parsed)
+    proto = experiment_proto(sweep, parsed.include_metrics, 0)
+    header, rows = table_cells(proto, groups, visible)
+    return Response(
+        render(fmt, header, rows),
+        media_type=FORMATS[fmt],
+        headers={"Content-Disposition": attachment(f"hparams_table.{EXTENSIONS[fmt]}")},
+    )
+
+
+def _visibility(text: str | None) -> list[bool] | None:
+    if text is None or text == "":
+        return None
+    try:
+        parsed = orjson.loads(text)
+    except orjson.JSONDecodeError:
+        raise BadRequestError("columnsVisibility must be a JSON list of booleans") from None
+    if not isinstance(parsed, list) or not all(isinstance(item, bool) for item in parsed):
+        raise BadRequestError("columnsVisibility must be a JSON list of booleans")
+    return parsed
+
+
+_TYPES = {
+    hparams_pb2.DATA_TYPE_UNSET: "unset",
+    hparams_pb2.DATA_TYPE_STRING: "string",
+    hparams_pb2.DATA_TYPE_BOOL: "bool",
+    hparams_pb2.DATA_TYPE_FLOAT64: "number",
+}
+_DATASETS = {
+    hparams_pb2.DATASET_UNKNOWN: "unknown",
+    hparams_pb2.DATASET_TRAINING: "training",
+    hparams_pb2.DATASET_VALIDATION: "validation",
+}
+
+
+def _domain(info: hparams_pb2.HParamInfo) -> dict[str, Any] | None:
+    if info.HasField("domain_interval"):
+        interval = info.domain_interval
+        return {"interval": [json_number(interval.min_value), json_number(interval.max_value)]}
+    if info.HasField("domain_discrete"):
+        return {"discrete": json_format.MessageToDict(info.domain_discrete)}
+    return None
+
+
+async def table(request: Request) -> Response:
+    """Every session with its hparams and metrics: lumiboard's dashboard route.
+
+    ``{declared, hparams: [column], metrics: [column], sessions: [{run, group, status,
+    startTime, endTime, hparams: [value|null], metrics: [{value, step, wallTime, min,
+    max}|null]}]}``, the lists of a session aligned with the columns. Non-finite
+    numbers are the strings ``NaN``, ``Infinity`` and ``-Infinity``.
+    """
+    sweep = read_sweep(context(request).provider)
+    hparams = hparam_columns(sweep)
+    metrics = list(sweep.experiment.metric_infos)
+    sessions = []
+    for session in sweep.sessions:
+        values = []
+        for info in hparams:
+            value = session.hparams.get(info.name)
+            values.append(json_number(value) if isinstance(value, float) else value)
+        found = []
+        for metric in metrics:
+            point = session.metrics.get((metric.name.group, metric.name.tag))
+            found.append(
+                None
+                if point is None
+                else {
+                    "value": json_number(point.value),
+                    "step": point.step,
+                    "wallTime": json_number(point.wall_time),
+                    "min": json_number(point.min),
+                    "max": json_number(point.max),
+                }
+            )
+        sessions.append(
+            {
+                "run": session.run,
+                "group": session.group,
+                "status": status_name(session.status),
+                "startTime": json_number(session.start_time),
+                "endTime": None if session.end_time is None else json_number(session.end_time),
+                "hparams": values,
+                "metrics": found,
+            }
+        )
+    return json_response(
+        {
+            "declared": sweep.declared,
+            "hparams": [
+                {
+                    "name": info.name,
+                    "displayName": info.display_name,
+                    "description": info.description,
+                    "type": _TYPES.get(info.type, "unset"),
+                    "domain": _domain(info),
+                    "differs": info.differs,
+                }
+                for info in hparams
+            ],
+            "metrics": [
+                {
+                    "group": info.name.group,
+                    "tag": info.name.tag,
+                    "displayName": info.display_name,
+                    "description": info.description,
+                    "datasetType": _DATASETS.get(info.dataset_type, "unknown"),
+                }
+                for info in metrics
+            ],
+            "sessions": sessions,
+        }
+    )
+
+
+ROUTES = [
+    Route("/experiment", experiment, methods=["GET", "POST"]),
+    Route("/session_groups", session_groups, methods=["GET", "POST"]),
+    Route("/metric_evals", metric_evals, methods=["GET", "POST"]),
+    Route("/download_data", download_data, methods=["GET", "POST"]),
+    Route("/table", table),
+]

@@ -1,0 +1,230 @@
+"""Text summaries as safe HTML: markdown, sanitizing and tables.
+
+The rules are TensorBoard's (``tb:plugins/text/text_plugin.py`` and
+``tb:plugin_util.py``): a rank-0 string is markdown (with the ``tables`` and
+``fenced_code`` extensions); a 1-D or 2-D array is a ``<table>`` whose cells
+are each markdown (a 1-D array is one column); a higher rank is cut to its
+``[0, ..., 0, :, :]`` slice under a warning paragraph. The HTML is then
+sanitized with an allowlist that is TensorBoard's (bleach) one: no scripts,
+styles, event handlers, forms or frames, links only to ``http``, ``https`` and
+``mailto`` (plus relative ones), ``rel="noopener noreferrer"`` on links.
+
+Where we differ, on purpose:
+
+- Disallowed tags are removed (nh3), where bleach escapes them into text.
+- ``markdown=False`` gives the text escaped in ``<pre>`` (tables: escaped
+  cells), where TensorBoard still lets allowed HTML tags through.
+- Invalid UTF-8 becomes U+FFFD instead of failing the request.
+- What is rendered is capped (TensorBoard has no cap): a string past
+  :data:`MAX_CHARS` characters and a table past :data:`MAX_ROWS` rows or
+  :data:`MAX_COLUMNS` columns are cut, with a visible note. Markdown that
+  Python-Markdown handles badly (deep nesting: quadratic time or a
+  ``RecursionError``) is shown escaped in ``<pre>`` instead.
+- Images load only from absolute ``http(s)`` URLs (a relative ``src`` such as
+  the ``x`` of ``<img src=x onerror=...>`` is dropped); the app's CSP decides
+  whether they load at all. Table column alignment survives as ``align``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+
+import markdown  # type: ignore[import-untyped]
+import nh3
+import numpy as np
+from markdown.extensions.tables import TableExtension  # type: ignore[import-untyped]
+
+from lumiboard.plugins.text.data import decode_text, reduce_to_2d
+
+#: Characters of one string rendered (a scalar text, or one table cell).
+MAX_CHARS = 50_000
+#: Rows and columns of a table rendered.
+MAX_ROWS = 200
+MAX_COLUMNS = 50
+#: Markdown estimated costlier than this is shown escaped (see ``_too_complex``):
+#: at most about half a second of Python-Markdown.
+MAX_MARKDOWN_COST = 2_000_000
+
+#: TensorBoard's bleach allowlist (``plugin_util._ALLOWED_TAGS``).
+ALLOWED_TAGS = frozenset(
+    {
+        "ul", "ol", "li", "p", "pre", "code", "blockquote",
+        "h1", "h2", "h3", "h4", "h5", "h6", "hr", "br", "strong", "em",
+        "a", "img", "table", "thead", "tbody", "td", "tr", "th",
+    }
+)  # fmt: skip
+ALLOWED_ATTRIBUTES = {"a": {"href", "title"}, "img": {"src", "title", "alt"}}
+#: bleach's default protocols; relative URLs are kept, as bleach keeps them.
+URL_SCHEMES = frozenset({"http", "https", "mailto"})
+_ALIGN = {"align": {"left", "center", "right"}}
+#: Removed with their content (not just the tags): their text is code or markup.
+_CLEAN_CONTENT = frozenset({"script", "style", "iframe", "object", "embed", "template", "noscript"})
+
+#: ``WARNING_TEMPLATE`` of TensorBoard's text plugin, for arrays of rank > 2.
+WARNING = (
+    "**Warning:** This text summary contained data of dimensionality {rank}, but only "
+    "2d tables are supported. Showing a 2d slice of the data instead."
+)
+
+_TRUNCATED_CLASS = "text-truncated"
+# Text that Python-Markdown renders as "<p>text</p>" with nothing to escape:
+# no markdown or HTML syntax, no leading block markers, no trailing spaces.
+# Checked against Python-Markdown in the tests; it skips the slow parser for
+# the plain numbers and words that fill most tables.
+_PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ,.:;=%/?@$'\"]*(?<! )")
+_ORDERED_LIST = re.compile(r"\d+\.(?: |$)")
+_TABLE_RULE = re.compile(r"\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+
+
+def _new_converter() -> markdown.Markdown:
+    return markdown.Markdown(extensions=[TableExtension(use_align_attribute=True), "fenced_code"])
+
+
+class _Markdown(threading.local):
+    """One converter per thread: a ``Markdown`` instance is not thread-safe."""
+
+    def __init__(self) -> None:
+        self.converter = _new_converter()
+
+
+_MARKDOWN = _Markdown()
+
+
+def _keep_attribute(element: str, attribute: str, value: str) -> str | None:
+    # An image from a relative URL would be fetched from lumiboard itself.
+    if element == "img" and attribute == "src" and not re.match(r"https?://", value, re.I):
+        return None
+    return value
+
+
+def sanitize(unsafe: str) -> str:
+    """``unsafe`` HTML reduced to the allowlist (the security boundary of the dashboard)."""
+    return nh3.clean(
+        unsafe,
+        tags=set(ALLOWED_TAGS),
+        clean_content_tags=set(_CLEAN_CONTENT),
+        attributes={name: set(values) for name, values in ALLOWED_ATTRIBUTES.items()},
+        tag_attribute_values={"td": _ALIGN, "th": _ALIGN},
+        attribute_filter=_keep_attribute,
+        url_schemes=set(URL_SCHEMES),
+        link_rel="noopener noreferrer",
+        strip_comments=True,
+    )
+
+
+def _too_complex(text: str) -> bool:
+    """Whether Python-Markdown could take seconds on ``text``.
+
+    Its inline patterns rescan a block from each unclosed ``[`` or ``<``
+    (``"[" * 8000`` takes 18 s), so the cost of a block grows as those
+    characters times its length; table rows are parsed one by one.
+    """
+    cost = 0
+    for block in text.split("\n\n"):
+        lines = block.split("\n")
+        parts = lines if len(lines) > 1 and _TABLE_RULE.match(lines[1]) else [block]
+        cost += sum((part.count("[") + part.count("<")) * len(part) for part in parts)
+        if cost > MAX_MARKDOWN_COST:
+            return True
+    return False
+
+
+def _markdown_unsafe(text: str) -> str:
+    """Python-Markdown's HTML of ``text``, not yet sanitized."""
+    if _PLAIN.fullmatch(text) and not _ORDERED_LIST.match(text):
+        return f"<p>{text}</p>"
+    if _too_complex(text):
+        return _preformatted(text)
+    try:
+        converted: str = _MARKDOWN.converter.reset().convert(text)
+    except (RecursionError, ValueError, IndexError, KeyError):
+        # e.g. thousands of nested list markers: shown as written.
+        _MARKDOWN.converter = _new_converter()  # its state is unknown now
+        return _preformatted(text)
+    return converted
+
+
+def _preformatted(text: str) -> str:
+    return f"<pre>{html.escape(text, quote=False)}</pre>"
+
+
+def _cap(text: str) -> tuple[str, int]:
+    """``text`` cut to :data:`MAX_CHARS`, and its full length; NULs dropped (as TensorBoard)."""
+    text = text.replace("\x00", "")
+    return text[:MAX_CHARS], len(text)
+
+
+def _note(message: str) -> str:
+    # Added after sanitizing (it is ours), so its class survives for styling.
+    return f'<p class="{_TRUNCATED_CLASS}"><em>{html.escape(message)}</em></p>'
+
+
+def markdown_to_html(text: str) -> str:
+    """One markdown document as sanitized HTML (capped, with a note when cut)."""
+    shown, total = _cap(text)
+    body = sanitize(_markdown_unsafe(shown))
+    if total > len(shown):
+        body += _note(f"Truncated: showing the first {len(shown):,} of {total:,} characters.")
+    return body
+
+
+def _cell(text: str, enable_markdown: bool) -> tuple[str, bool]:
+    shown, total = _cap(text)
+    content = _markdown_unsafe(shown) if enable_markdown else html.escape(shown, quote=False)
+    return content, total > len(shown)
+
+
+def make_table(cells: np.ndarray, enable_markdown: bool = True) -> str:
+    """A 1-D (one column) or 2-D string array as a sanitized ``<table>``.
+
+    The layout is TensorBoard's ``make_table``: no header row, one ``<tr>``
+    per row, one ``<td>`` per cell, each cell rendered on its own. Only the
+    first :data:`MAX_ROWS` rows and :data:`MAX_COLUMNS` columns are decoded.
+    """
+    if cells.ndim not in (1, 2):
+        raise ValueError(f"a table needs a 1-D or 2-D array, got {cells.ndim}-D")
+    grid = cells.reshape(-1, 1) if cells.ndim == 1 else cells
+    rows, columns = grid.shape
+    shown = decode_text(grid[:MAX_ROWS, :MAX_COLUMNS])
+    cut_cells = False
+    lines = ["<table>\n<tbody>\n"]
+    for row in shown:
+        lines.append("<tr>\n")
+        for item in row:
+            content, cut = _cell(item, enable_markdown)
+            cut_cells = cut_cells or cut
+            lines.append(f"<td>{content}</td>\n")
+        lines.append("</tr>\n")
+    lines.append("</tbody>\n</table>")
+    body = sanitize("".join(lines))
+    notes = []
+    if rows > shown.shape[0] or columns > shown.shape[1]:
+        notes.append(
+            f"Truncated: showing {shown.shape[0]:,} of {rows:,} rows"
+            f" and {shown.shape[1]:,} of {columns:,} columns."
+        )
+    if cut_cells:
+        notes.append(f"Truncated: cells longer than {MAX_CHARS:,} characters are cut.")
+    return body + "".join(_note(message) for message in notes)
+
+
+def render_text(array: np.ndarray, enable_markdown: bool = True) -> str:
+    """The HTML of one text value (a string tensor of any rank), as the text route serves it."""
+    array = np.asarray(array)
+    if array.ndim == 0:
+        text: str = decode_text(array).item()
+        if enable_markdown:
+            return markdown_to_html(text)
+        shown, total = _cap(text)
+        body = sanitize(_preformatted(shown))
+        if total > len(shown):
+            body += _note(f"Truncated: showing the first {len(shown):,} of {total:,} characters.")
+        return body
+    warning = ""
+    if array.ndim > 2:
+        # TensorBoard renders its warning as markdown whatever ``markdown`` says.
+        warning = markdown_to_html(WARNING.format(rank=array.ndim))
+        array = reduce_to_2d(array)
+    return warning + make_table(array, enable_markdown)

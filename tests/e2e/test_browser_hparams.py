@@ -1,0 +1,236 @@
+"""The HParams dashboard in a real browser: a sweep written by ``lumiboard.hparams`` and one by
+torch's ``add_hparams``; table, filters, sorting, parallel coordinates, scatter matrix,
+session curves and the link with the runs panel."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from e2e_support import UI, Server, rgb
+from playwright.sync_api import expect
+
+from lumiboard import SummaryWriter, summary
+from lumiboard import hparams as hp
+
+#: name: (lr, optimizer, layers, final accuracy)
+TRIALS = {
+    "trial_0": (0.001, "adam", 2, 0.61),
+    "trial_1": (0.01, "adam", 4, 0.83),
+    "trial_2": (0.1, "sgd", 2, 0.72),
+    "trial_3": (0.3, "sgd", 8, 0.55),
+    "trial_4": (0.03, "rmsprop", 4, 0.9),
+}
+
+
+def write_lumiboard_sweep(root: Path) -> None:
+    lr = hp.HParam("lr", hp.RealInterval(1e-4, 1.0))
+    opt = hp.HParam("optimizer", hp.Discrete(["adam", "rmsprop", "sgd"]))
+    layers = hp.HParam("layers", hp.IntInterval(1, 8))
+    with summary.create_file_writer(str(root)).as_default():
+        hp.hparams_config(
+            [lr, opt, layers],
+            [hp.Metric("accuracy", group="validation"), hp.Metric("loss")],
+        )
+    for name, (rate, optimizer, depth, accuracy) in TRIALS.items():
+        with SummaryWriter(root / name) as writer:
+            hp.hparams({lr: rate, opt: optimizer, layers: depth}, trial_id=name, writer=writer)
+            for step in range(30):
+                writer.add_scalar("loss", (1.0 - accuracy) * 3 / (1 + step / 5), step)
+            hp.session_end("success", writer=writer)
+        with SummaryWriter(root / name / "validation") as writer:
+            for step in range(0, 30, 5):
+                writer.add_scalar("accuracy", accuracy * (step + 5) / 30, step)
+    # A session with hparams and no metrics still gets a row.
+    with SummaryWriter(root / "no_metrics") as writer:
+        hp.hparams({lr: 0.5, opt: "sgd", layers: 1}, trial_id="no_metrics", writer=writer)
+
+
+def write_torch_sweep(root: Path) -> None:
+    torch_tb = pytest.importorskip("torch.utils.tensorboard")
+    writer = torch_tb.SummaryWriter(str(root))
+    for index, (rate, optimizer, depth, accuracy) in enumerate(TRIALS.values()):
+        writer.add_hparams(
+            {"lr": rate, "optimizer": optimizer, "layers": depth},
+            {"hparam/accuracy": accuracy, "hparam/loss": 1 - accuracy},
+            run_name=f"torch_{index}",
+        )
+    writer.close()
+
+
+def open_hparams(ui: UI, server: Server) -> None:
+    ui.open(f"{server.url}?tab=hparams")
+    ui.page.get_by_test_id("hp-table").wait_for()
+
+
+def table_runs(ui: UI) -> list[str]:
+    return ui.page.get_by_test_id("hp-row").evaluate_all("els => els.map((e) => e.dataset.run)")
+
+
+def test_lumiboard_sweep(ui: UI, serve: Callable[..., Server], tmp_path: Path) -> None:
+    logdir = tmp_path / "logs"
+    write_lumiboard_sweep(logdir)
+    server = serve(logdir)
+    open_hparams(ui, server)
+    page = ui.page
+    rows = page.get_by_test_id("hp-row")
+    expect(rows).to_have_count(len(TRIALS) + 1)
+    expect(page.get_by_test_id("hp-count")).to_have_text("6 of 6 sessions")
+    # Swatches carry the run colours.
+    swatch = rows.first.get_by_test_id("hp-swatch")
+    assert swatch.evaluate("el => getComputedStyle(el).backgroundColor") != "rgba(0, 0, 0, 0)"
+
+    # A discrete filter reduces the rows.
+    page.locator("[data-testid=hp-discrete][data-column='h:optimizer'][data-value=sgd]").click()
+    expect(rows).to_have_count(3)
+    assert "trial_2" not in table_runs(ui)
+    page.locator("[data-testid=hp-discrete][data-column='h:optimizer'][data-value=sgd]").click()
+    expect(rows).to_have_count(6)
+
+    # Sorting by a metric (header click) orders rows; missing values last.
+    header = page.locator("[data-testid=hp-header][data-column='m:validation/accuracy']")
+    header.click()
+    by_accuracy = sorted(TRIALS, key=lambda name: TRIALS[name][3])
+    expect(rows).to_have_count(6)
+    assert table_runs(ui) == [*by_accuracy, "no_metrics"]
+    header.click()
+    assert table_runs(ui) == [*reversed(by_accuracy), "no_metrics"]
+
+    # Expanding a row draws its scalar curves.
+    page.locator("[data-testid=hp-row][data-run=trial_1] [data-testid=hp-expand]").click()
+    charts = page.get_by_test_id("session-chart")
+    expect(charts).to_have_count(2)
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid=session-chart] .hp-chart__plot')]
+                 .every((el) => Number(el.dataset.points) > 0
+                   && el.querySelector('[data-testid=chart-canvas]'))"""
+    )
+    ui.settle()
+    ui.screenshot("table")
+
+    # Parallel coordinates: one path per shown session; a brush reduces them.
+    page.get_by_test_id("hp-tab-parallel").click()
+    lines = page.get_by_test_id("hp-line")
+    expect(lines).to_have_count(6)
+    assert set(lines.evaluate_all("els => els.map((e) => e.dataset.session)")) == {
+        *TRIALS,
+        "no_metrics",
+    }
+    # Every drawn session with values on several axes is a real polyline.
+    for d in lines.evaluate_all("els => els.map((e) => e.getAttribute('d'))"):
+        assert d.count("L") >= 2, d
+    hit = page.locator("[data-testid=hp-axis-hit]").nth(0)  # the lr axis (hparams first)
+    box = hit.bounding_box()
+    assert box is not None
+    x = box["x"] + box["width"] / 2
+    # From the axis' bottom up to 30% of it: lr in about [0.001, 0.15].
+    page.mouse.move(x, box["y"] + box["height"] - 2)
+    page.mouse.down()
+    page.mouse.move(x, box["y"] + box["height"] * 0.7, steps=5)
+    page.mouse.up()
+    expect(page.get_by_test_id("hp-brush")).to_have_count(1)
+    brushed = lines.count()
+    assert brushed == 4, brushed  # lr 0.001, 0.01, 0.03 and 0.1
+    # The brush is the shared filter: the table shows the same sessions.
+    expect(page.get_by_test_id("hp-count")).to_have_text(f"{brushed} of 6 sessions")
+    # Hovering a line highlights it and shows its values.
+    svg_box = page.get_by_test_id("hp-parallel-svg").bounding_box()
+    assert svg_box is not None
+    d = lines.first.get_attribute("d") or ""
+    # Halfway along its first segment (the vertices lie under the axes' brush handles).
+    (x0, y0), (x1, y1) = ([float(v) for v in p.split(",")] for p in d[1:].split("L")[:2])
+    page.mouse.move(svg_box["x"] + (x0 + x1) / 2, svg_box["y"] + (y0 + y1) / 2)
+    expect(page.get_by_test_id("hp-tooltip")).to_be_visible()
+    expect(page.locator("[data-testid=hp-line].hp-line--on")).to_have_count(1)
+    ui.screenshot("parallel")
+    # A click on the axis clears the brush.
+    page.mouse.click(x, box["y"] + box["height"] * 0.2)
+    expect(lines).to_have_count(6)
+
+    # Log and quantile scales keep every line drawn.
+    page.locator("[data-testid=hp-scale][data-column='h:lr']").select_option("log")
+    expect(lines).to_have_count(6)
+    page.locator("[data-testid=hp-scale][data-column='h:lr']").select_option("quantile")
+    expect(lines).to_have_count(6)
+
+    # Scatter matrix: metrics x hparams, a dot per session with both values; hover links plots.
+    page.get_by_test_id("hp-tab-scatter").click()
+    cells = page.get_by_test_id("hp-cell")
+    expect(cells).to_have_count(2 * 3)
+    dots = page.locator(
+        "[data-testid=hp-cell][data-y='m:loss'][data-x='h:lr'] [data-testid=hp-dot]"
+    )
+    expect(dots).to_have_count(len(TRIALS))
+    dots.first.hover()
+    session = dots.first.get_attribute("data-session")
+    highlighted = page.locator(f"[data-testid=hp-dot][data-session='{session}'].hp-dot--on")
+    expect(highlighted).to_have_count(6)
+    ui.screenshot("scatter")
+
+    # "Select these runs" sets the runs panel's selection to the filtered sessions.
+    page.get_by_test_id("hp-tab-table").click()
+    page.locator("[data-testid=hp-discrete][data-column='h:optimizer'][data-value=adam]").click()
+    page.locator("[data-testid=hp-discrete][data-column='h:optimizer'][data-value=rmsprop]").click()
+    expect(rows).to_have_count(3)
+    page.get_by_test_id("hp-select-runs").click()
+    checked = page.locator("[data-testid=run-row]:has([data-testid=run-checkbox]:checked)")
+    selected = checked.evaluate_all("els => els.map((e) => e.dataset.run)")
+    assert sorted(selected) == [
+        "no_metrics",
+        "trial_2",
+        "trial_2/validation",
+        "trial_3",
+        "trial_3/validation",
+    ]
+    # Deselecting a run in the panel hides its session.
+    page.locator("[data-testid=run-row][data-run=trial_2] [data-testid=run-checkbox]").click()
+    expect(rows).to_have_count(2)
+    assert set(table_runs(ui)) == {"trial_3", "no_metrics"}
+
+
+def test_torch_add_hparams_sweep(ui: UI, serve: Callable[..., Server], tmp_path: Path) -> None:
+    logdir = tmp_path / "logs"
+    write_torch_sweep(logdir)
+    server = serve(logdir)
+    open_hparams(ui, server)
+    page = ui.page
+    rows = page.get_by_test_id("hp-row")
+    expect(rows).to_have_count(len(TRIALS))
+    header = page.locator("[data-testid=hp-header][data-column='m:hparam/accuracy']")
+    header.click()
+    header.click()  # descending
+    accuracies = page.locator("[data-testid=hp-row] td[data-column='m:hparam/accuracy']")
+    values = [float(text) for text in accuracies.all_inner_texts()]
+    assert values == sorted((t[3] for t in TRIALS.values()), reverse=True)
+    page.get_by_test_id("hp-tab-parallel").click()
+    expect(page.get_by_test_id("hp-line")).to_have_count(len(TRIALS))
+    page.get_by_test_id("hp-color-by").select_option("m:hparam/accuracy")
+    strokes = page.get_by_test_id("hp-line").evaluate_all(
+        "els => els.map((e) => e.getAttribute('stroke'))"
+    )
+    assert len(set(strokes)) == len(TRIALS)
+    ui.screenshot("torch-parallel")
+    page.get_by_test_id("hp-tab-scatter").click()
+    expect(page.get_by_test_id("hp-dot")).to_have_count(len(TRIALS) * 3 * 2)
+
+    # Dark mode: the views use the theme's colours.
+    ui.open(f"{server.url}?tab=hparams&darkMode=true")
+    page.get_by_test_id("hp-tab-parallel").click()
+    expect(page.get_by_test_id("hp-line")).to_have_count(len(TRIALS))
+    panel = page.get_by_test_id("hp-parallel").evaluate(
+        "el => getComputedStyle(el).backgroundColor"
+    )
+    assert sum(rgb(panel)) < 3 * 80, panel
+    label = page.locator(".hp-axis__label").first.evaluate("el => getComputedStyle(el).fill")
+    assert sum(rgb(label)) > 3 * 150, label
+    ui.screenshot("torch-parallel-dark")
+
+
+def test_empty_state(ui: UI, serve: Callable[..., Server], tmp_path: Path) -> None:
+    logdir = tmp_path / "logs"
+    with SummaryWriter(logdir / "plain") as writer:
+        writer.add_scalar("loss", 1.0, 0)
+    server = serve(logdir)
+    ui.open(f"{server.url}?tab=hparams")
+    expect(ui.page.get_by_test_id("empty-state")).to_contain_text("hp.hparams")
