@@ -18,16 +18,15 @@ from urllib.parse import parse_qs, urlencode
 import numpy as np
 import orjson
 import pytest
+from route_support import get_json, get_ok, lumiboard_client, tensorboard_client
 from starlette.testclient import TestClient
+from torch.utils import tensorboard as torch_tb
 
 from lumiboard import SummaryWriter, summary
 from lumiboard.plugins.audio import routes
 from lumiboard.plugins.audio.data import parse_wav_header
 from lumiboard.plugins.audio.summary import audio_tensor_value, encode_wav
-from lumiboard.reader.reload import Reloader
 from lumiboard.server import blobs
-from lumiboard.server.app import create_app
-from lumiboard.server.context import ServerOptions
 
 AUDIO = "/data/plugin/audio"
 FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "tf2_keras" / "tf_summary"
@@ -55,8 +54,7 @@ def _write_logdir(root: Path) -> None:
             clips = np.random.default_rng(step).uniform(-1, 1, (3, 441, 2))
             summary.audio("stereo", clips, 44_100, step=step, max_outputs=3 if step else 1)
     functional_writer.close()
-    tensorboard = pytest.importorskip("torch.utils.tensorboard")
-    torch_writer = tensorboard.SummaryWriter(str(root / "torch"))
+    torch_writer = torch_tb.SummaryWriter(str(root / "torch"))
     for step in range(2):
         torch_writer.add_audio("sound", _tone(0.1, 8_000), step, sample_rate=8_000, walltime=WALL)
     torch_writer.close()
@@ -71,71 +69,31 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _client(root: Path, **reloader: Any) -> TestClient:
-    loaded = Reloader(str(root), **reloader)
-    loaded.reload()
-    return TestClient(create_app(loaded, ServerOptions(data_location=str(root))))
-
-
 @pytest.fixture(scope="module")
 def client(logdir: Path) -> Iterator[TestClient]:
-    with _client(logdir) as test_client:
+    with lumiboard_client(logdir) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="module")
 def tensorboard(logdir: Path) -> Any:
-    werkzeug_test = pytest.importorskip("werkzeug.test")
-    default = pytest.importorskip("tensorboard.default")
-    from tensorboard import program  # type: ignore[import-untyped]
-    from tensorboard.backend import application  # type: ignore[import-untyped]
-    from tensorboard.backend.event_processing import data_ingester  # type: ignore[import-untyped]
-
-    board = program.TensorBoard(plugins=default.get_plugins())
-    board.configure(
-        argv=[
-            "tensorboard",
-            "--logdir",
-            str(logdir),
-            "--load_fast=false",
-            "--reload_task=blocking",
-            "--reload_interval=0",
-        ]
-    )
-    ingester = data_ingester.LocalDataIngester(board.flags)
-    ingester.start()
-    app = application.TensorBoardWSGIApp(
-        board.flags,
-        board.plugin_loaders,
-        ingester.data_provider,
-        board.assets_zip_provider,
-        ingester.deprecated_multiplexer,
-    )
-    return werkzeug_test.Client(app)
-
-
-def _tb(tensorboard: Any, path: str) -> Any:
-    response = tensorboard.get(path)
-    assert response.status_code == 200, (path, response.get_data(as_text=True))
-    return response
+    return tensorboard_client(logdir)
 
 
 def _listing(client: TestClient, run: str, tag: str, sample: int = 0) -> list[dict[str, Any]]:
-    response = client.get(f"{AUDIO}/audio", params={"run": run, "tag": tag, "sample": sample})
-    assert response.status_code == 200, response.text
-    entries: list[dict[str, Any]] = response.json()
+    entries: list[dict[str, Any]] = get_json(
+        client, f"{AUDIO}/audio", run=run, tag=tag, sample=sample
+    )
     return entries
 
 
 def _clip(client: TestClient, entry: dict[str, Any]) -> Any:
-    response = client.get(f"{AUDIO}/individualAudio?{entry['query']}")
-    assert response.status_code == 200, response.text
-    return response
+    return get_ok(client, f"{AUDIO}/individualAudio?{entry['query']}")
 
 
 def test_tags_as_tensorboard(client: TestClient, tensorboard: Any) -> None:
     ours = client.get(f"{AUDIO}/tags").json()
-    theirs = orjson.loads(_tb(tensorboard, f"{AUDIO}/tags").get_data())
+    theirs = orjson.loads(get_ok(tensorboard, f"{AUDIO}/tags").get_data())
     assert set(ours) == set(theirs)
     for run, tags in theirs.items():
         assert set(ours[run]) == set(tags), run
@@ -147,7 +105,7 @@ def test_tags_as_tensorboard(client: TestClient, tensorboard: Any) -> None:
 
 
 def test_audio_and_bytes_as_tensorboard(client: TestClient, tensorboard: Any) -> None:
-    tags = orjson.loads(_tb(tensorboard, f"{AUDIO}/tags").get_data())
+    tags = orjson.loads(get_ok(tensorboard, f"{AUDIO}/tags").get_data())
     compared = 0
     for run, by_tag in tags.items():
         for tag, info in by_tag.items():
@@ -156,7 +114,7 @@ def test_audio_and_bytes_as_tensorboard(client: TestClient, tensorboard: Any) ->
                 # TensorBoard's listing keeps steps with exactly `sample` clips (an off-by-one)
                 # and then raises IndexError; lumiboard leaves such steps out.
                 try:
-                    theirs = orjson.loads(_tb(tensorboard, f"{AUDIO}/audio?{query}").get_data())
+                    theirs = orjson.loads(get_ok(tensorboard, f"{AUDIO}/audio?{query}").get_data())
                 except IndexError:
                     continue
                 ours = _listing(client, run, tag, sample)
@@ -169,7 +127,7 @@ def test_audio_and_bytes_as_tensorboard(client: TestClient, tensorboard: Any) ->
                     assert parse_qs(mine["query"])["content_type"] == ["audio/wav"]
                     if tag != "labelled":
                         assert mine["label"] == their["label"] == ""
-                    theirs_bytes = _tb(tensorboard, f"{AUDIO}/individualAudio?{their['query']}")
+                    theirs_bytes = get_ok(tensorboard, f"{AUDIO}/individualAudio?{their['query']}")
                     response = _clip(client, mine)
                     assert response.content == theirs_bytes.get_data()
                     assert response.headers["content-type"] == "audio/wav"
@@ -265,7 +223,7 @@ def test_bad_parameters(client: TestClient, path: str, status: int) -> None:
 def test_image_key_is_not_audio(tmp_path: Path) -> None:
     with SummaryWriter(str(tmp_path / "run")) as writer:
         writer.add_image("picture", np.zeros((3, 2, 2)), 0)
-    with _client(tmp_path) as client:
+    with lumiboard_client(tmp_path) as client:
         (entry,) = client.get(
             "/data/plugin/images/images", params={"run": "run", "tag": "picture"}
         ).json()
@@ -278,7 +236,7 @@ def test_long_audio_is_read_by_reference(tmp_path: Path, monkeypatch: pytest.Mon
     with SummaryWriter(str(tmp_path / "run")) as writer:
         for step in range(3):
             writer.add_audio("long", _tone(30.0, rate), step, sample_rate=rate)
-    with _client(tmp_path, samples={"audio": 2}) as client:
+    with lumiboard_client(tmp_path, samples={"audio": 2}) as client:
         read: list[int] = []
         original = blobs.read_range
 

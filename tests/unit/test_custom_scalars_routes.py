@@ -18,13 +18,12 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+from route_support import get_json, lumiboard_client, tensorboard_client
 from starlette.testclient import TestClient
+from torch.utils import tensorboard as torch_tb
 
 from lumiboard import SummaryWriter
 from lumiboard.plugins.custom_scalars import routes
-from lumiboard.reader.reload import Reloader
-from lumiboard.server.app import create_app
-from lumiboard.server.context import ServerOptions
 
 CS = "/data/plugin/custom_scalars"
 LUMI_LAYOUT = {
@@ -53,7 +52,6 @@ def _write_logdir(root: Path) -> None:
             writer.add_scalar("acc_lo", step / 30 - 0.1, step)
             writer.add_scalar("acc_hi", step / 30 + 0.1, step)
             writer.add_scalar("a" * 40 + "!", 1.0, step)
-    torch_tb = pytest.importorskip("torch.utils.tensorboard")
     torch_writer = torch_tb.SummaryWriter(str(root / "torch"))
     torch_writer.add_custom_scalars(TORCH_LAYOUT)
     for step in range(20):
@@ -73,47 +71,18 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(logdir: Path) -> Iterator[TestClient]:
-    reloader = Reloader(str(logdir))
-    reloader.reload()
-    app = create_app(reloader, ServerOptions(data_location=str(logdir)))
-    with TestClient(app) as test_client:
+    with lumiboard_client(logdir) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="module")
 def tensorboard(logdir: Path) -> Any:
-    werkzeug_test = pytest.importorskip("werkzeug.test")
-    default = pytest.importorskip("tensorboard.default")
-    from tensorboard import program  # type: ignore[import-untyped]
-    from tensorboard.backend import application  # type: ignore[import-untyped]
-    from tensorboard.backend.event_processing import data_ingester  # type: ignore[import-untyped]
-
-    board = program.TensorBoard(plugins=default.get_plugins())
-    board.configure(
-        argv=["tensorboard", "--logdir", str(logdir), "--load_fast=false",
-              "--reload_task=blocking", "--reload_interval=0"]
-    )  # fmt: skip
-    ingester = data_ingester.LocalDataIngester(board.flags)
-    ingester.start()
-    app = application.TensorBoardWSGIApp(
-        board.flags,
-        board.plugin_loaders,
-        ingester.data_provider,
-        board.assets_zip_provider,
-        ingester.deprecated_multiplexer,
-    )
-    return werkzeug_test.Client(app)
-
-
-def _tb(tensorboard: Any, path: str) -> Any:
-    response = tensorboard.get(path)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return json.loads(response.get_data(as_text=True))
+    return tensorboard_client(logdir)
 
 
 def test_layout_equals_tensorboard(client: TestClient, tensorboard: Any) -> None:
     ours = client.get(f"{CS}/layout").json()
-    assert ours == _tb(tensorboard, f"{CS}/layout")
+    assert ours == get_json(tensorboard, f"{CS}/layout")
     titles = [category["title"] for category in ours["category"]]
     assert titles == ["Losses", "Accuracy", "Extra"]  # runs in name order: lumi, then torch
     losses = ours["category"][0]
@@ -125,9 +94,7 @@ def test_layout_equals_tensorboard(client: TestClient, tensorboard: Any) -> None
 def test_layout_is_empty_object_without_layouts(tmp_path: Path) -> None:
     with SummaryWriter(str(tmp_path / "run")) as writer:
         writer.add_scalar("x", 1.0, 0)
-    reloader = Reloader(str(tmp_path))
-    reloader.reload()
-    with TestClient(create_app(reloader)) as bare:
+    with lumiboard_client(tmp_path) as bare:
         assert bare.get(f"{CS}/layout").json() == {}
         assert bare.get("/data/plugins_listing").json()["custom_scalars"]["enabled"] is False
 
@@ -143,7 +110,7 @@ def test_scalars_equal_tensorboard(
     response = client.get(f"{CS}/scalars?{query}")
     assert response.status_code == 200, response.text
     ours = response.json()
-    theirs = _tb(tensorboard, f"{CS}/scalars?{query}")
+    theirs = get_json(tensorboard, f"{CS}/scalars?{query}")
     ours.pop("error", None)
     assert ours == theirs
 

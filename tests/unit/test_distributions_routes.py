@@ -3,7 +3,6 @@ histograms, NaN and Inf included), and the routes answer as TensorBoard's app do
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,15 +11,13 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+from route_support import get_json, lumiboard_client, strict_json, tensorboard_client
 from starlette.testclient import TestClient
+from tensorboard.plugins.distribution import compressor as tb_compressor
+from torch.utils import tensorboard as torch_tb
 
 from lumiboard import SummaryWriter, summary
 from lumiboard.plugins.distributions.compressor import NORMAL_HISTOGRAM_BPS, compress_histogram
-from lumiboard.reader.reload import Reloader
-from lumiboard.server.app import create_app
-from lumiboard.server.context import ServerOptions
-
-tb_compressor = pytest.importorskip("tensorboard.plugins.distribution.compressor")
 
 BASE = "/data/plugin/distributions"
 
@@ -122,8 +119,7 @@ def _write_logdir(root: Path) -> None:
             summary.histogram("w", rng.normal(-step, 2.0, 300), step=step)
         summary.histogram("empty", np.array([]), step=0)
     tf2.close()
-    tensorboard = pytest.importorskip("torch.utils.tensorboard")
-    writer = tensorboard.SummaryWriter(str(root / "torch"))
+    writer = torch_tb.SummaryWriter(str(root / "torch"))
     for step in range(20):
         writer.add_histogram("w", rng.normal(0.5 * step, 1.0, 400), step)
     writer.close()
@@ -138,47 +134,17 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(logdir: Path) -> Iterator[TestClient]:
-    reloader = Reloader(str(logdir))
-    reloader.reload()
-    with TestClient(create_app(reloader, ServerOptions())) as test_client:
+    with lumiboard_client(logdir) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="module")
 def tensorboard(logdir: Path) -> Any:
-    werkzeug_test = pytest.importorskip("werkzeug.test")
-    default = pytest.importorskip("tensorboard.default")
-    from tensorboard import program  # type: ignore[import-untyped]
-    from tensorboard.backend import application  # type: ignore[import-untyped]
-    from tensorboard.backend.event_processing import data_ingester  # type: ignore[import-untyped]
-
-    board = program.TensorBoard(plugins=default.get_plugins())
-    board.configure(
-        argv=[
-            "tensorboard",
-            "--logdir",
-            str(logdir),
-            "--load_fast=false",
-            "--reload_task=blocking",
-            "--reload_interval=0",
-        ]
-    )
-    ingester = data_ingester.LocalDataIngester(board.flags)
-    ingester.start()
-    app = application.TensorBoardWSGIApp(
-        board.flags,
-        board.plugin_loaders,
-        ingester.data_provider,
-        board.assets_zip_provider,
-        ingester.deprecated_multiplexer,
-    )
-    return werkzeug_test.Client(app)
+    return tensorboard_client(logdir)
 
 
 def _get(client: TestClient, route: str, **params: str) -> Any:
-    response = client.get(f"{BASE}/{route}?{urlencode(params)}")
-    assert response.status_code == 200, response.text
-    return response.json()
+    return get_json(client, f"{BASE}/{route}", **params)
 
 
 def test_routes_equal_tensorboards(client: TestClient, tensorboard: Any) -> None:
@@ -188,17 +154,12 @@ def test_routes_equal_tensorboards(client: TestClient, tensorboard: Any) -> None
         "tf2": {"w", "empty"},
         "torch": {"w"},
     }
-    response = tensorboard.get(f"{BASE}/tags")
-    theirs = json.loads(response.get_data(as_text=True))
+    theirs = _get(tensorboard, "tags")
     assert {run: set(t) for run, t in theirs.items()} == {run: set(t) for run, t in tags.items()}
     for run, by_tag in tags.items():
         for tag in by_tag:
             ours = _get(client, "distributions", run=run, tag=tag)
-            response = tensorboard.get(
-                f"{BASE}/distributions?{urlencode({'run': run, 'tag': tag})}"
-            )
-            assert response.status_code == 200
-            assert ours == json.loads(response.get_data(as_text=True)), (run, tag)
+            assert ours == _get(tensorboard, "distributions", run=run, tag=tag), (run, tag)
 
 
 def test_distributions_shape(client: TestClient) -> None:
@@ -245,15 +206,9 @@ def test_non_finite_histograms_never_fail(tmp_path: Path) -> None:
             "odd", np.nan, np.inf, 3, 1.0, 1.0, [1.0, 2.0], [1.0, np.inf], global_step=0
         )
         writer.add_histogram_raw("odd", -np.inf, 1.0, 1, 1.0, 1.0, [1.0], [1.0], global_step=1)
-    reloader = Reloader(str(tmp_path))
-    reloader.reload()
-    with TestClient(create_app(reloader, ServerOptions())) as client:
+    with lumiboard_client(tmp_path) as client:
         response = client.get(f"{BASE}/distributions?run=odd&tag=odd")
         assert response.status_code == 200
-
-        def refuse(token: str) -> None:
-            raise AssertionError(f"bare {token} in JSON")
-
-        points = json.loads(response.text, parse_constant=refuse)
+        points = strict_json(response.text)
         assert len(points) == 2
         assert all(isinstance(v, float | str) for _, _, pairs in points for _, v in pairs)

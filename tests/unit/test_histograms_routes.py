@@ -8,7 +8,6 @@ a scalar and a text tag (tensors of other plugins must not be served as histogra
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,13 +15,12 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+from route_support import get_json, lumiboard_client, strict_json, tensorboard_client
 from starlette.testclient import TestClient
+from torch.utils import tensorboard as torch_tb
 
 from lumiboard import SummaryWriter, summary
 from lumiboard.plugins.histograms.routes import sample_evenly
-from lumiboard.reader.reload import Reloader
-from lumiboard.server.app import create_app
-from lumiboard.server.context import ServerOptions
 from lumiboard.store.runs import TensorPoint
 
 BASE = "/data/plugin/histograms"
@@ -44,8 +42,7 @@ def _write_logdir(root: Path) -> None:
         summary.histogram("constant", np.full(10, 3.0), step=0)
         summary.histogram("empty", np.array([]), step=0)
     tf2.close()
-    tensorboard = pytest.importorskip("torch.utils.tensorboard")
-    writer = tensorboard.SummaryWriter(str(root / "torch run"))
+    writer = torch_tb.SummaryWriter(str(root / "torch run"))
     for step in range(STEPS):
         writer.add_histogram("weights", rng.normal(0.5 * step, 1.0, 400), step)
     writer.close()
@@ -60,54 +57,18 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(logdir: Path) -> Iterator[TestClient]:
-    reloader = Reloader(str(logdir))
-    reloader.reload()
-    with TestClient(create_app(reloader, ServerOptions(data_location=str(logdir)))) as test_client:
+    with lumiboard_client(logdir) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="module")
 def tensorboard(logdir: Path) -> Any:
     """TensorBoard's WSGI app over the same log directory, loaded synchronously."""
-    werkzeug_test = pytest.importorskip("werkzeug.test")
-    default = pytest.importorskip("tensorboard.default")
-    from tensorboard import program  # type: ignore[import-untyped]
-    from tensorboard.backend import application  # type: ignore[import-untyped]
-    from tensorboard.backend.event_processing import data_ingester  # type: ignore[import-untyped]
-
-    board = program.TensorBoard(plugins=default.get_plugins())
-    board.configure(
-        argv=[
-            "tensorboard",
-            "--logdir",
-            str(logdir),
-            "--load_fast=false",
-            "--reload_task=blocking",
-            "--reload_interval=0",
-        ]
-    )
-    ingester = data_ingester.LocalDataIngester(board.flags)
-    ingester.start()
-    app = application.TensorBoardWSGIApp(
-        board.flags,
-        board.plugin_loaders,
-        ingester.data_provider,
-        board.assets_zip_provider,
-        ingester.deprecated_multiplexer,
-    )
-    return werkzeug_test.Client(app)
+    return tensorboard_client(logdir)
 
 
 def _get(client: TestClient, route: str, **params: Any) -> Any:
-    response = client.get(f"{BASE}/{route}?{urlencode(params, doseq=True)}")
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def _tb(tensorboard: Any, route: str, **params: str) -> Any:
-    response = tensorboard.get(f"{BASE}/{route}?{urlencode(params)}")
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return json.loads(response.get_data(as_text=True))
+    return get_json(client, f"{BASE}/{route}", **params)
 
 
 def test_tags_lists_histogram_series_only(client: TestClient, tensorboard: Any) -> None:
@@ -124,7 +85,7 @@ def test_tags_lists_histogram_series_only(client: TestClient, tensorboard: Any) 
         },
         "torch run": {"weights": {"displayName": "weights", "description": ""}},
     }
-    theirs = _tb(tensorboard, "tags")
+    theirs = _get(tensorboard, "tags")
     assert {run: set(by_tag) for run, by_tag in theirs.items()} == {
         run: set(by_tag) for run, by_tag in tags.items()
     }
@@ -134,7 +95,7 @@ def test_histograms_equal_tensorboards(client: TestClient, tensorboard: Any) -> 
     for run, by_tag in _get(client, "tags").items():
         for tag in by_tag:
             ours = _get(client, "histograms", run=run, tag=tag)
-            theirs = _tb(tensorboard, "histograms", run=run, tag=tag)
+            theirs = _get(tensorboard, "histograms", run=run, tag=tag)
             assert ours == theirs, (run, tag)
 
 
@@ -211,15 +172,9 @@ def test_non_finite_numbers_are_tensorboard_strings(tmp_path: Path) -> None:
         writer.add_histogram_raw(
             "odd", np.nan, np.inf, 3, 1.0, 1.0, [1.0, 2.0], [1.0, np.inf], global_step=0
         )
-    reloader = Reloader(str(tmp_path))
-    reloader.reload()
-    with TestClient(create_app(reloader, ServerOptions())) as client:
+    with lumiboard_client(tmp_path) as client:
         response = client.get(f"{BASE}/histograms?run=odd&tag=odd")
         assert response.status_code == 200
-
-        def refuse(token: str) -> None:
-            raise AssertionError(f"bare {token} in JSON")
-
-        rows = json.loads(response.text, parse_constant=refuse)[0][2]
+        rows = strict_json(response.text)[0][2]
         assert rows == [["NaN", 1.0, 1.0], [1.0, "Infinity", "Infinity"]]
         assert client.get(f"{BASE}/multirun?tag=odd").status_code == 200

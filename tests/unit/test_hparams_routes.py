@@ -11,14 +11,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from route_support import lumiboard_client
 from starlette.testclient import TestClient
 
 from lumiboard import SummaryWriter, summary
 from lumiboard import hparams as hp
 from lumiboard.plugins.hparams.downloads import latex_cell
-from lumiboard.reader.reload import Reloader
-from lumiboard.server.app import create_app
-from lumiboard.server.context import ServerOptions
 
 BASE = "/data/plugin/hparams"
 ALL_STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
@@ -62,9 +60,7 @@ def _write(root: Path) -> None:
 def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
     root = tmp_path_factory.mktemp("hp")
     _write(root)
-    reloader = Reloader(str(root))
-    reloader.reload()
-    with TestClient(create_app(reloader, ServerOptions(data_location=str(root)))) as test_client:
+    with lumiboard_client(root) as test_client:
         yield test_client
 
 
@@ -314,9 +310,7 @@ def test_table_has_every_session(client: TestClient) -> None:
 def test_table_of_sessions_without_metrics(tmp_path: Path) -> None:
     with SummaryWriter(tmp_path / "a") as writer:
         hp.hparams({"depth": 3, "act": "relu"}, writer=writer)
-    reloader = Reloader(str(tmp_path))
-    reloader.reload()
-    with TestClient(create_app(reloader, ServerOptions())) as test_client:
+    with lumiboard_client(tmp_path) as test_client:
         table = test_client.get(f"{BASE}/table").json()
         listing = test_client.get("/data/plugins_listing").json()
     assert listing["hparams"]["enabled"] is True

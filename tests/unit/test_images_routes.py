@@ -17,18 +17,18 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import matplotlib
 import numpy as np
 import orjson
 import pytest
 from PIL import Image
+from route_support import get_json, get_ok, lumiboard_client, tensorboard_client
 from starlette.testclient import TestClient
+from torch.utils import tensorboard as torch_tb
 
 from lumiboard import SummaryWriter, summary
 from lumiboard.format.proto import summary_pb2
-from lumiboard.reader.reload import Reloader
 from lumiboard.server import blobs
-from lumiboard.server.app import create_app
-from lumiboard.server.context import ServerOptions
 
 IMAGES = "/data/plugin/images"
 FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "tf2_keras" / "tf_summary"
@@ -78,12 +78,10 @@ def _write_logdir(root: Path) -> None:
                 batch[index] = COLORS[index]
             summary.image("multi", batch, step=step, max_outputs=3 if step else 2)
     functional_writer.close()
-    tensorboard = pytest.importorskip("torch.utils.tensorboard")
-    matplotlib = pytest.importorskip("matplotlib")
     matplotlib.use("Agg")
     from matplotlib import pyplot
 
-    torch_writer = tensorboard.SummaryWriter(str(root / "torch"))
+    torch_writer = torch_tb.SummaryWriter(str(root / "torch"))
     for step, color in enumerate(COLORS[:2]):
         solid = np.zeros((3, 6, 10), np.uint8)
         for channel in range(3):
@@ -107,67 +105,27 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _client(root: Path, **reloader: Any) -> TestClient:
-    loaded = Reloader(str(root), **reloader)
-    loaded.reload()
-    return TestClient(create_app(loaded, ServerOptions(data_location=str(root))))
-
-
 @pytest.fixture(scope="module")
 def client(logdir: Path) -> Iterator[TestClient]:
-    with _client(logdir) as test_client:
+    with lumiboard_client(logdir) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="module")
 def tensorboard(logdir: Path) -> Any:
     """TensorBoard's WSGI app over the same directory (Python loader, loaded synchronously)."""
-    werkzeug_test = pytest.importorskip("werkzeug.test")
-    default = pytest.importorskip("tensorboard.default")
-    from tensorboard import program  # type: ignore[import-untyped]
-    from tensorboard.backend import application  # type: ignore[import-untyped]
-    from tensorboard.backend.event_processing import data_ingester  # type: ignore[import-untyped]
-
-    board = program.TensorBoard(plugins=default.get_plugins())
-    board.configure(
-        argv=[
-            "tensorboard",
-            "--logdir",
-            str(logdir),
-            "--load_fast=false",
-            "--reload_task=blocking",
-            "--reload_interval=0",
-        ]
-    )
-    ingester = data_ingester.LocalDataIngester(board.flags)
-    ingester.start()
-    app = application.TensorBoardWSGIApp(
-        board.flags,
-        board.plugin_loaders,
-        ingester.data_provider,
-        board.assets_zip_provider,
-        ingester.deprecated_multiplexer,
-    )
-    return werkzeug_test.Client(app)
-
-
-def _tb(tensorboard: Any, path: str) -> Any:
-    response = tensorboard.get(path)
-    assert response.status_code == 200, (path, response.get_data(as_text=True))
-    return response
+    return tensorboard_client(logdir)
 
 
 def _listing(client: TestClient, run: str, tag: str, sample: int = 0) -> list[dict[str, Any]]:
-    response = client.get(f"{IMAGES}/images", params={"run": run, "tag": tag, "sample": sample})
-    assert response.status_code == 200, response.text
-    entries: list[dict[str, Any]] = response.json()
+    entries: list[dict[str, Any]] = get_json(
+        client, f"{IMAGES}/images", run=run, tag=tag, sample=sample
+    )
     return entries
 
 
 def _image(client: TestClient, entry: dict[str, Any]) -> Any:
-    response = client.get(f"{IMAGES}/individualImage?{entry['query']}")
-    assert response.status_code == 200, response.text
-    return response
+    return get_ok(client, f"{IMAGES}/individualImage?{entry['query']}")
 
 
 def _pixels(data: bytes) -> np.ndarray:
@@ -179,7 +137,7 @@ def _pixels(data: bytes) -> np.ndarray:
 
 def test_tags_as_tensorboard(client: TestClient, tensorboard: Any) -> None:
     ours = client.get(f"{IMAGES}/tags").json()
-    theirs = orjson.loads(_tb(tensorboard, f"{IMAGES}/tags").get_data())
+    theirs = orjson.loads(get_ok(tensorboard, f"{IMAGES}/tags").get_data())
     assert set(ours) == set(theirs)
     for run, tags in theirs.items():
         assert set(ours[run]) == set(tags), run
@@ -194,20 +152,20 @@ def test_tags_as_tensorboard(client: TestClient, tensorboard: Any) -> None:
 
 
 def test_images_and_bytes_as_tensorboard(client: TestClient, tensorboard: Any) -> None:
-    tags = orjson.loads(_tb(tensorboard, f"{IMAGES}/tags").get_data())
+    tags = orjson.loads(get_ok(tensorboard, f"{IMAGES}/tags").get_data())
     compared = 0
     for run, by_tag in tags.items():
         for tag, info in by_tag.items():
             for sample in range(info["samples"] + 1):
                 query = urlencode({"run": run, "tag": tag, "sample": sample})
-                theirs = orjson.loads(_tb(tensorboard, f"{IMAGES}/images?{query}").get_data())
+                theirs = orjson.loads(get_ok(tensorboard, f"{IMAGES}/images?{query}").get_data())
                 ours = _listing(client, run, tag, sample)
                 assert [(e["step"], e["wall_time"]) for e in ours] == [
                     (e["step"], e["wall_time"]) for e in theirs
                 ], (run, tag, sample)
                 for mine, their in zip(ours, theirs, strict=True):
                     assert mine["query"].startswith("blob_key=")
-                    tb_response = _tb(tensorboard, f"{IMAGES}/individualImage?{their['query']}")
+                    tb_response = get_ok(tensorboard, f"{IMAGES}/individualImage?{their['query']}")
                     response = _image(client, mine)
                     assert response.content == tb_response.get_data(), (run, tag, sample)
                     assert response.headers["content-type"] == tb_response.headers["Content-Type"]
@@ -310,7 +268,7 @@ def test_strong_caching_and_304(client: TestClient) -> None:
 
 
 def test_listing_is_stable_across_reloads(logdir: Path, client: TestClient) -> None:
-    with _client(logdir) as other:
+    with lumiboard_client(logdir) as other:
         assert _listing(other, "ours", "solid") == _listing(client, "ours", "solid")
 
 
@@ -373,7 +331,7 @@ def test_forged_and_garbled_keys(client: TestClient) -> None:
 def test_audio_key_is_not_an_image(tmp_path: Path) -> None:
     with SummaryWriter(str(tmp_path / "run")) as writer:
         writer.add_audio("sound", np.zeros(100), 0, sample_rate=8000)
-    with _client(tmp_path) as client:
+    with lumiboard_client(tmp_path) as client:
         (entry,) = client.get(
             "/data/plugin/audio/audio", params={"run": "run", "tag": "sound"}
         ).json()
@@ -406,7 +364,7 @@ def test_not_an_image_tag(tmp_path: Path) -> None:
     with SummaryWriter(str(tmp_path / "run")) as writer:
         writer.add_scalar("loss", 1.0, 0)
         writer.add_audio("sound", np.zeros(100), 0, sample_rate=8000)
-    with _client(tmp_path) as client:
+    with lumiboard_client(tmp_path) as client:
         assert client.get(f"{IMAGES}/tags").json() == {}
         for tag in ("loss", "sound"):
             response = client.get(f"{IMAGES}/images", params={"run": "run", "tag": tag})
@@ -420,7 +378,7 @@ def test_samples_per_plugin(tmp_path: Path) -> None:
     with SummaryWriter(str(tmp_path / "run")) as writer:
         for step in range(30):
             writer.add_image("many", np.full((3, 2, 2), step / 30), step)
-    with _client(tmp_path, samples={"images": 4}) as client:
+    with lumiboard_client(tmp_path, samples={"images": 4}) as client:
         entries = _listing(client, "run", "many")
         assert len(entries) == 4
         assert entries[-1]["step"] == 29  # the newest is always kept
@@ -436,7 +394,7 @@ def test_huge_images_are_read_by_reference(tmp_path: Path, monkeypatch: pytest.M
             image = np.zeros((size, size, 3), np.uint8)
             image[:512, :512] = generator.integers(0, 256, (512, 512, 3))
             writer.add_image("huge", image, step, dataformats="HWC")
-    with _client(tmp_path) as client:
+    with lumiboard_client(tmp_path) as client:
         read: list[int] = []
         original = blobs.read_range
 

@@ -14,12 +14,12 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+import torch
+from route_support import get_ok, lumiboard_client, tensorboard_client
 from starlette.testclient import TestClient
+from torch.utils import tensorboard as torch_tb
 
 from lumiboard import SummaryWriter
-from lumiboard.reader.reload import Reloader
-from lumiboard.server.app import create_app
-from lumiboard.server.context import ServerOptions
 
 MESH = "/data/plugin/mesh"
 CONFIG = {"camera": {"cls": "PerspectiveCamera", "fov": 60}, "material": {"size": 0.2}}
@@ -60,8 +60,6 @@ def _write_logdir(root: Path) -> None:
                 "points/cloud", cloud, colors=cloud_colors, global_step=step * 10,
                 walltime=200.0 + step,
             )  # fmt: skip
-    torch_tb = pytest.importorskip("torch.utils.tensorboard")
-    torch = pytest.importorskip("torch")
     writer = torch_tb.SummaryWriter(str(root / "torch"))
     for step in range(3):
         cloud, cloud_colors = _cloud(step + 7)
@@ -95,60 +93,25 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(logdir: Path) -> Iterator[TestClient]:
-    reloader = Reloader(str(logdir))
-    reloader.reload()
-    app = create_app(reloader, ServerOptions(data_location=str(logdir)))
-    with TestClient(app) as test_client:
+    with lumiboard_client(logdir) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="module")
 def tensorboard(logdir: Path) -> Any:
     """TensorBoard's WSGI app (Python loader) over the same log directory."""
-    werkzeug_test = pytest.importorskip("werkzeug.test")
-    default = pytest.importorskip("tensorboard.default")
-    from tensorboard import program  # type: ignore[import-untyped]
-    from tensorboard.backend import application  # type: ignore[import-untyped]
-    from tensorboard.backend.event_processing import data_ingester  # type: ignore[import-untyped]
-
-    board = program.TensorBoard(plugins=default.get_plugins())
-    board.configure(
-        argv=[
-            "tensorboard",
-            "--logdir",
-            str(logdir),
-            "--load_fast=false",
-            "--reload_task=blocking",
-            "--reload_interval=0",
-        ]
-    )
-    ingester = data_ingester.LocalDataIngester(board.flags)
-    ingester.start()
-    app = application.TensorBoardWSGIApp(
-        board.flags,
-        board.plugin_loaders,
-        ingester.data_provider,
-        board.assets_zip_provider,
-        ingester.deprecated_multiplexer,
-    )
-    return werkzeug_test.Client(app)
+    return tensorboard_client(logdir)
 
 
 def _url(route: str, **params: Any) -> str:
     return f"{MESH}/{route}?{urlencode(params)}"
 
 
-def _ok(client: TestClient, url: str) -> Any:
-    response = client.get(url)
-    assert response.status_code == 200, (url, response.text)
-    return response
-
-
 # ---- side by side with TensorBoard ---------------------------------------------------------
 
 
 def test_tags_as_tensorboard(client: TestClient, tensorboard: Any) -> None:
-    ours = _ok(client, f"{MESH}/tags").json()
+    ours = get_ok(client, f"{MESH}/tags").json()
     theirs = json.loads(tensorboard.get(f"{MESH}/tags").get_data(as_text=True))
     assert {run: ours[run] for run in COMPARED} == {run: theirs[run] for run in COMPARED}
     assert ours["lumi"] == {"shape": {"samples": 1}, "points/cloud": {"samples": 2}}
@@ -159,10 +122,10 @@ def test_meshes_as_tensorboard(client: TestClient, tensorboard: Any) -> None:
     for run, name in [("lumi", "shape"), ("lumi", "points/cloud"), ("torch", "cloud"),
                       ("torch", "tri")]:  # fmt: skip
         url = _url("meshes", run=run, tag=name, sample=0)
-        ours = _ok(client, url).json()
+        ours = get_ok(client, url).json()
         theirs = json.loads(tensorboard.get(url).get_data(as_text=True))
         assert ours == theirs, (run, name)
-    shape = _ok(client, _url("meshes", run="lumi", tag="shape")).json()
+    shape = get_ok(client, _url("meshes", run="lumi", tag="shape")).json()
     assert [(entry["step"], entry["content_type"]) for entry in shape] == [
         (step, part) for step in range(4) for part in (1, 2, 3)
     ]
@@ -183,7 +146,7 @@ def test_data_as_tensorboard_and_as_written(client: TestClient, tensorboard: Any
     for run, name, step, sample in cases:
         for part in ("VERTEX", "COLOR") + (("FACE",) if name == "shape" else ()):
             url = _url("data", run=run, tag=name, step=step, sample=sample, content_type=part)
-            response = _ok(client, url)
+            response = get_ok(client, url)
             assert response.headers["content-type"] == "application/octet-stream"
             theirs = tensorboard.get(url)
             assert response.content == theirs.get_data(), (run, name, step, part)
@@ -206,14 +169,14 @@ def test_data_as_tensorboard_and_as_written(client: TestClient, tensorboard: Any
 def test_torch_faces_written_as_floats_come_back_as_int32(client: TestClient) -> None:
     _, faces, _ = _cube(1)
     url = _url("data", run="torch", tag="tri", step=1, content_type="FACE")
-    assert np.frombuffer(_ok(client, url).content, "<i4").tolist() == faces[0].ravel().tolist()
+    assert np.frombuffer(get_ok(client, url).content, "<i4").tolist() == faces[0].ravel().tolist()
 
 
 # ---- odd data never crashes ----------------------------------------------------------------
 
 
 def test_parts_with_different_steps(client: TestClient) -> None:
-    entries = _ok(client, _url("meshes", run="broken", tag="partial")).json()
+    entries = get_ok(client, _url("meshes", run="broken", tag="partial")).json()
     assert [(entry["step"], entry["content_type"]) for entry in entries] == [(0, 1), (0, 3), (1, 1)]
     url = _url("data", run="broken", tag="partial", step=1, content_type="COLOR")
     response = client.get(url)
@@ -222,9 +185,9 @@ def test_parts_with_different_steps(client: TestClient) -> None:
 
 
 def test_bad_faces_and_colours_are_clipped_not_crashed(client: TestClient) -> None:
-    faces = _ok(client, _url("data", run="broken", tag="bad", content_type="FACE")).content
+    faces = get_ok(client, _url("data", run="broken", tag="bad", content_type="FACE")).content
     assert np.frombuffer(faces, "<i4").tolist() == [0, 1, 99, 0, 1, 2, -1, 1, 2, -1, 1, 2]
-    colors = _ok(client, _url("data", run="broken", tag="bad", content_type="COLOR")).content
+    colors = get_ok(client, _url("data", run="broken", tag="bad", content_type="COLOR")).content
     assert list(colors[:3]) == [255, 0, 0]
 
 
@@ -273,10 +236,10 @@ def test_bad_parameters(
 
 def test_step_as_float_text_as_tensorboard_accepts_it(client: TestClient) -> None:
     url = _url("data", run="lumi", tag="shape", step="2.0", content_type="VERTEX")
-    assert len(_ok(client, url).content) == 8 * 3 * 4
+    assert len(get_ok(client, url).content) == 8 * 3 * 4
 
 
 def test_plugin_listed_when_meshes_exist(client: TestClient) -> None:
-    listing = _ok(client, "/data/plugins_listing").json()
+    listing = get_ok(client, "/data/plugins_listing").json()
     assert listing["mesh"]["enabled"] is True
     assert listing["mesh"]["tab_name"] == "Mesh"

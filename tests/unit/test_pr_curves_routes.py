@@ -7,7 +7,6 @@ metadata and tensor helpers; ``pb`` itself needs TensorFlow).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,13 +14,15 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+from route_support import get_json, lumiboard_client, tensorboard_client
 from starlette.testclient import TestClient
+from tensorboard.compat.proto import summary_pb2  # type: ignore[import-untyped]
+from tensorboard.plugins.pr_curve import metadata  # type: ignore[import-untyped]
+from tensorboard.util import tensor_util  # type: ignore[import-untyped]
+from torch.utils import tensorboard as torch_tb
 
 from lumiboard import SummaryWriter
 from lumiboard.plugins.pr_curves.summary import compute_curve
-from lumiboard.reader.reload import Reloader
-from lumiboard.server.app import create_app
-from lumiboard.server.context import ServerOptions
 
 PR = "/data/plugin/pr_curves"
 STEPS = 4
@@ -43,7 +44,6 @@ def _write_logdir(root: Path) -> None:
         raw = compute_curve(*_data(9), 21)
         writer.add_pr_curve_raw("raw", *raw, global_step=3, num_thresholds=21)
         writer.add_scalar("loss", 1.0, 0)
-    torch_tb = pytest.importorskip("torch.utils.tensorboard")
     torch_writer = torch_tb.SummaryWriter(str(root / "torch"))
     for step in range(STEPS):
         labels, predictions = _data(step + 10)
@@ -54,9 +54,6 @@ def _write_logdir(root: Path) -> None:
 
 def _add_tensorboard_summary(torch_writer: Any) -> None:
     """A ``pr_curves`` summary as TensorBoard's own ``summary.pb`` builds it (TF-free parts)."""
-    metadata = pytest.importorskip("tensorboard.plugins.pr_curve.metadata")
-    summary_pb2 = pytest.importorskip("tensorboard.compat.proto.summary_pb2")
-    tensor_util = pytest.importorskip("tensorboard.util.tensor_util")
     curve = compute_curve(*_data(42), 33).astype(np.float32)
     value = summary_pb2.Summary.Value(
         tag="tb_pb",
@@ -77,47 +74,18 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(logdir: Path) -> Iterator[TestClient]:
-    reloader = Reloader(str(logdir))
-    reloader.reload()
-    app = create_app(reloader, ServerOptions(data_location=str(logdir)))
-    with TestClient(app) as test_client:
+    with lumiboard_client(logdir) as test_client:
         yield test_client
 
 
 @pytest.fixture(scope="module")
 def tensorboard(logdir: Path) -> Any:
-    werkzeug_test = pytest.importorskip("werkzeug.test")
-    default = pytest.importorskip("tensorboard.default")
-    from tensorboard import program  # type: ignore[import-untyped]
-    from tensorboard.backend import application  # type: ignore[import-untyped]
-    from tensorboard.backend.event_processing import data_ingester  # type: ignore[import-untyped]
-
-    board = program.TensorBoard(plugins=default.get_plugins())
-    board.configure(
-        argv=["tensorboard", "--logdir", str(logdir), "--load_fast=false",
-              "--reload_task=blocking", "--reload_interval=0"]
-    )  # fmt: skip
-    ingester = data_ingester.LocalDataIngester(board.flags)
-    ingester.start()
-    app = application.TensorBoardWSGIApp(
-        board.flags,
-        board.plugin_loaders,
-        ingester.data_provider,
-        board.assets_zip_provider,
-        ingester.deprecated_multiplexer,
-    )
-    return werkzeug_test.Client(app)
-
-
-def _tb(tensorboard: Any, path: str) -> Any:
-    response = tensorboard.get(path)
-    assert response.status_code == 200, response.get_data(as_text=True)
-    return json.loads(response.get_data(as_text=True))
+    return tensorboard_client(logdir)
 
 
 def test_tags_as_tensorboard(client: TestClient, tensorboard: Any) -> None:
     ours = client.get(f"{PR}/tags").json()
-    theirs = _tb(tensorboard, f"{PR}/tags")
+    theirs = get_json(tensorboard, f"{PR}/tags")
     assert {run: set(tags) for run, tags in ours.items()} == {
         run: set(tags) for run, tags in theirs.items() if tags
     }
@@ -128,13 +96,13 @@ def test_tags_as_tensorboard(client: TestClient, tensorboard: Any) -> None:
 
 def test_pr_curves_equal_tensorboard(client: TestClient, tensorboard: Any) -> None:
     compared = 0
-    for run, tags in _tb(tensorboard, f"{PR}/tags").items():
+    for run, tags in get_json(tensorboard, f"{PR}/tags").items():
         for tag in tags:
             query = urlencode({"run": run, "tag": tag})
             response = client.get(f"{PR}/pr_curves?{query}")
             assert response.status_code == 200, response.text
             ours = response.json()
-            theirs = _tb(tensorboard, f"{PR}/pr_curves?{query}")
+            theirs = get_json(tensorboard, f"{PR}/pr_curves?{query}")
             assert ours == theirs, (run, tag)
             compared += 1
     assert compared == 5

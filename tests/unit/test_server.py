@@ -20,7 +20,9 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+from route_support import get_json, strict_json, tensorboard_client
 from starlette.testclient import TestClient
+from torch.utils import tensorboard as torch_tb
 
 from lumiboard import SummaryWriter, summary
 from lumiboard.reader.reload import Reloader
@@ -64,8 +66,7 @@ def _write_logdir(root: Path) -> None:
             summary.scalar("plain", step * 1.5, step=step)
             summary.scalar("described", step, step=step, description=DESCRIPTION)
     tf2.close()
-    tensorboard = pytest.importorskip("torch.utils.tensorboard")
-    writer = tensorboard.SummaryWriter(str(root / "torch run ü"))
+    writer = torch_tb.SummaryWriter(str(root / "torch run ü"))
     for step in range(20):
         writer.add_scalar("loss/train", 2.0**-step, step)
         writer.add_scalar("loss/weird tag ü", step, step)
@@ -96,52 +97,11 @@ def client(reloader: Reloader, logdir: Path) -> Iterator[TestClient]:
 @pytest.fixture(scope="module")
 def tensorboard(logdir: Path) -> Any:
     """TensorBoard's own WSGI app over the same log directory, loaded once, synchronously."""
-    werkzeug_test = pytest.importorskip("werkzeug.test")
-    default = pytest.importorskip("tensorboard.default")
-    from tensorboard import program  # type: ignore[import-untyped]
-    from tensorboard.backend import application  # type: ignore[import-untyped]
-    from tensorboard.backend.event_processing import data_ingester  # type: ignore[import-untyped]
-
-    board = program.TensorBoard(plugins=default.get_plugins())
-    board.configure(
-        argv=[
-            "tensorboard",
-            "--logdir",
-            str(logdir),
-            "--load_fast=false",
-            "--reload_task=blocking",
-            "--reload_interval=0",
-        ]
-    )
-    ingester = data_ingester.LocalDataIngester(board.flags)
-    ingester.start()  # blocking: returns once everything is loaded
-    app = application.TensorBoardWSGIApp(
-        board.flags,
-        board.plugin_loaders,
-        ingester.data_provider,
-        board.assets_zip_provider,
-        ingester.deprecated_multiplexer,
-    )
-    return werkzeug_test.Client(app)
-
-
-def _tb_json(tensorboard: Any, path: str) -> Any:
-    response = tensorboard.get(path)
-    assert response.status_code == 200, (path, response.get_data(as_text=True))
-    return json.loads(response.get_data(as_text=True))
-
-
-def _strict_json(text: str) -> Any:
-    """Python's json, refusing the bare NaN / Infinity tokens that browsers cannot parse."""
-
-    def refuse(token: str) -> None:
-        raise AssertionError(f"bare {token} in JSON")
-
-    return json.loads(text, parse_constant=refuse)
+    return tensorboard_client(logdir)
 
 
 def _scalar_series(tensorboard: Any) -> list[tuple[str, str]]:
-    tags = _tb_json(tensorboard, f"{SCALARS}/tags")
+    tags = get_json(tensorboard, f"{SCALARS}/tags")
     return [(run, tag) for run, by_tag in tags.items() for tag in by_tag]
 
 
@@ -150,7 +110,7 @@ def _scalar_series(tensorboard: Any) -> list[tuple[str, str]]:
 
 def test_runs_in_tensorboard_order(client: TestClient, tensorboard: Any) -> None:
     ours = client.get("/data/runs").json()
-    assert ours == _tb_json(tensorboard, "/data/runs")
+    assert ours == get_json(tensorboard, "/data/runs")
     # By first event time (a writer's first event is written when it opens), then name.
     assert ours.index("lumi_b") < ours.index("lumi_a") < ours.index("text_only")
     assert {".", "tf2/nested", "torch run ü"} <= set(ours)
@@ -158,7 +118,7 @@ def test_runs_in_tensorboard_order(client: TestClient, tensorboard: Any) -> None
 
 def test_scalar_tags_as_tensorboard(client: TestClient, tensorboard: Any) -> None:
     ours = client.get(f"{SCALARS}/tags").json()
-    theirs = _tb_json(tensorboard, f"{SCALARS}/tags")
+    theirs = get_json(tensorboard, f"{SCALARS}/tags")
     assert set(ours) == set(theirs)
     assert "text_only" not in ours
     for run, tags in theirs.items():
@@ -185,15 +145,15 @@ def test_scalars_json_equals_tensorboard(client: TestClient, tensorboard: Any) -
         response = client.get(f"{SCALARS}/scalars?{query}")
         assert response.status_code == 200
         assert response.headers["content-type"] == "application/json"
-        ours = _strict_json(response.text)
-        theirs = _tb_json(tensorboard, f"{SCALARS}/scalars?{query}")
+        ours = strict_json(response.text)
+        theirs = get_json(tensorboard, f"{SCALARS}/scalars?{query}")
         assert ours == theirs, (run, tag)
         assert len(ours) < 1_000
 
 
 def test_non_finite_values_as_tensorboard_writes_them(client: TestClient) -> None:
     query = urlencode({"run": "lumi_b", "tag": "train/acc"})
-    points = _strict_json(client.get(f"{SCALARS}/scalars?{query}").text)
+    points = strict_json(client.get(f"{SCALARS}/scalars?{query}").text)
     assert [value for _, _, value in points[:4]] == [
         pytest.approx(0.1),
         "NaN",
@@ -231,7 +191,7 @@ def test_scalars_multirun_equals_tensorboard(client: TestClient, tensorboard: An
     theirs = tensorboard.post(f"{SCALARS}/scalars_multirun", data=form)
     assert theirs.status_code == 200
     expected = json.loads(theirs.get_data(as_text=True))
-    assert _strict_json(ours.text) == expected
+    assert strict_json(ours.text) == expected
     assert set(expected) == {"lumi_a", "lumi_b"}
 
 
@@ -243,7 +203,7 @@ def test_scalars_multirun_needs_a_tag(client: TestClient) -> None:
 
 def test_environment_has_tensorboards_keys(client: TestClient, tensorboard: Any, logdir: Path):  # type: ignore[no-untyped-def]
     ours = client.get("/data/environment").json()
-    theirs = _tb_json(tensorboard, "/data/environment")
+    theirs = get_json(tensorboard, "/data/environment")
     assert set(theirs) - {"debug"} <= set(ours)
     assert ours["data_location"] == str(logdir) == theirs["data_location"]
     assert ours["window_title"] == "w"
@@ -263,7 +223,7 @@ def test_legacy_logdir_and_window_properties(client: TestClient, logdir: Path) -
 
 def test_plugins_listing_shape(client: TestClient, tensorboard: Any) -> None:
     ours = client.get("/data/plugins_listing").json()
-    theirs = _tb_json(tensorboard, "/data/plugins_listing")
+    theirs = get_json(tensorboard, "/data/plugins_listing")
     assert ours["scalars"]["enabled"] is True
     for name, entry in ours.items():
         assert set(entry) == set(theirs[name]), name

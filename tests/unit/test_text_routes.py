@@ -13,12 +13,11 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
+from route_support import get_json, lumiboard_client, tensorboard_client
 from starlette.testclient import TestClient
+from torch.utils import tensorboard as torch_tb
 
 from lumiboard import SummaryWriter, summary
-from lumiboard.reader.reload import Reloader
-from lumiboard.server.app import create_app
-from lumiboard.server.context import ServerOptions
 
 TEXT = "/data/plugin/text"
 MARKDOWN = (
@@ -44,8 +43,7 @@ def _write_logdir(root: Path) -> None:
         summary.text("bad_utf8", np.asarray(b"ok \xff\xfe end", dtype=object))
         summary.text("hostile", "<script>window.__pwned=1</script><img src=x onerror=alert(1)>")
     tf2.close()
-    tensorboard = pytest.importorskip("torch.utils.tensorboard")
-    writer = tensorboard.SummaryWriter(str(root / "torch"))
+    writer = torch_tb.SummaryWriter(str(root / "torch"))
     writer.add_text("notes", "torch **bold**", 7)
     writer.add_text("notes", MARKDOWN, 8)
     writer.close()
@@ -60,16 +58,12 @@ def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def client(logdir: Path) -> Iterator[TestClient]:
-    reloader = Reloader(str(logdir))
-    reloader.reload()
-    with TestClient(create_app(reloader, ServerOptions(data_location=str(logdir)))) as test:
+    with lumiboard_client(logdir) as test:
         yield test
 
 
 def _get(client: TestClient, route: str, **params: Any) -> Any:
-    response = client.get(f"{TEXT}/{route}?{urlencode(params)}")
-    assert response.status_code == 200, response.text
-    return response.json()
+    return get_json(client, f"{TEXT}/{route}", **params)
 
 
 def test_tags_shape(client: TestClient) -> None:
@@ -202,33 +196,7 @@ def _cells(fragment: str) -> list[list[str]]:
 
 @pytest.fixture(scope="module")
 def tensorboard(logdir: Path) -> Any:
-    werkzeug_test = pytest.importorskip("werkzeug.test")
-    default = pytest.importorskip("tensorboard.default")
-    from tensorboard import program  # type: ignore[import-untyped]
-    from tensorboard.backend import application  # type: ignore[import-untyped]
-    from tensorboard.backend.event_processing import data_ingester  # type: ignore[import-untyped]
-
-    board = program.TensorBoard(plugins=default.get_plugins())
-    board.configure(
-        argv=["tensorboard", "--logdir", str(logdir), "--load_fast=false",
-              "--reload_task=blocking", "--reload_interval=0"]
-    )  # fmt: skip
-    ingester = data_ingester.LocalDataIngester(board.flags)
-    ingester.start()
-    app = application.TensorBoardWSGIApp(
-        board.flags,
-        board.plugin_loaders,
-        ingester.data_provider,
-        board.assets_zip_provider,
-        ingester.deprecated_multiplexer,
-    )
-    return werkzeug_test.Client(app)
-
-
-def _tb(tensorboard: Any, route: str, **params: str) -> Any:
-    response = tensorboard.get(f"{TEXT}/{route}?{urlencode(params)}")
-    assert response.status_code == 200
-    return response.get_json()
+    return tensorboard_client(logdir)
 
 
 COMPARED = [
@@ -243,7 +211,7 @@ COMPARED = [
 
 
 def test_tags_equal_tensorboard(client: TestClient, tensorboard: Any) -> None:
-    theirs = _tb(tensorboard, "tags")
+    theirs = _get(tensorboard, "tags")
     ours = _get(client, "tags")
     assert {run: sorted(tags) for run, tags in theirs.items() if tags} == ours
 
@@ -252,7 +220,7 @@ def test_tags_equal_tensorboard(client: TestClient, tensorboard: Any) -> None:
 def test_text_structure_equals_tensorboard(
     client: TestClient, tensorboard: Any, run: str, tag: str
 ) -> None:
-    theirs = _tb(tensorboard, "text", run=run, tag=tag)
+    theirs = _get(tensorboard, "text", run=run, tag=tag)
     ours = _get(client, "text", run=run, tag=tag)
     assert [(e["step"], e["wall_time"]) for e in ours] == [
         (e["step"], e["wall_time"]) for e in theirs
@@ -267,6 +235,6 @@ def test_markdown_false_keeps_tensorboards_table_cells(
     client: TestClient, tensorboard: Any
 ) -> None:
     for tag in ("vector", "matrix"):
-        (theirs,) = _tb(tensorboard, "text", run="tables", tag=tag, markdown="false")
+        (theirs,) = _get(tensorboard, "text", run="tables", tag=tag, markdown="false")
         (ours,) = _get(client, "text", run="tables", tag=tag, markdown="false")
         assert _cells(ours["text"]) == _cells(theirs["text"])
