@@ -1,8 +1,83 @@
 /** A collapsible, paginated group of cards (a tag prefix's cards in every dashboard). */
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useCallback, useState } from 'preact/hooks';
 
+import { groupTags } from '../core/tags';
 import { ChevronIcon } from './icons';
+
+/** A group's head button: the chevron, the name and the number of cards; toggles the group. */
+export function GroupToggle({
+  name,
+  count,
+  collapsed,
+  onToggle,
+}: {
+  name: string;
+  count: number;
+  collapsed: boolean;
+  onToggle(): void;
+}): JSX.Element {
+  return (
+    <button type="button" class="group__toggle" aria-expanded={!collapsed} data-testid="group-toggle" onClick={onToggle}>
+      <ChevronIcon />
+      <span class="group__name">{name}</span>
+      <span class="group__count">{count}</span>
+    </button>
+  );
+}
+
+/** A dashboard's card groups: by tag prefix, or one group of the tags the filter matches. */
+export function tagGroups(tagFilter: string, tags: string[]): { name: string; tags: string[] }[] {
+  return tagFilter !== '' ? [{ name: `Tags matching /${tagFilter}/`, tags }] : groupTags(tags);
+}
+
+/** The names of the collapsed groups, and a toggle (kept by the dashboard across its states). */
+export function useCollapsed(): [Set<string>, (name: string) => void] {
+  const [collapsed, setCollapsed] = useState<Set<string>>(() => new Set());
+  const toggle = useCallback((name: string) => {
+    setCollapsed((old) => {
+      const next = new Set(old);
+      if (next.has(name)) next.delete(name);
+      else next.add(name);
+      return next;
+    });
+  }, []);
+  return [collapsed, toggle];
+}
+
+/** One CardGroup per group, collapsed as `collapsed` says. */
+export function CardGroups({
+  groups,
+  pageSize,
+  collapsed,
+  onToggle,
+  render,
+  keyPrefix = '',
+}: {
+  groups: readonly { name: string; tags: string[] }[];
+  pageSize: number;
+  collapsed: Set<string>;
+  onToggle(name: string): void;
+  render(item: string): JSX.Element;
+  /** Prefixed to each group's key (a new key remounts the group: its page starts over). */
+  keyPrefix?: string;
+}): JSX.Element {
+  return (
+    <>
+      {groups.map((group) => (
+        <CardGroup
+          key={`${keyPrefix}${group.name}`}
+          name={group.name}
+          tags={group.tags}
+          pageSize={pageSize}
+          collapsed={collapsed.has(group.name)}
+          onToggle={() => onToggle(group.name)}
+          render={render}
+        />
+      ))}
+    </>
+  );
+}
 
 export function CardGroup({
   name,
@@ -26,17 +101,7 @@ export function CardGroup({
   return (
     <section class={`group ${collapsed ? 'group--collapsed' : ''}`} data-testid="card-group" data-group={name}>
       <div class="group__head">
-        <button
-          type="button"
-          class="group__toggle"
-          aria-expanded={!collapsed}
-          data-testid="group-toggle"
-          onClick={onToggle}
-        >
-          <ChevronIcon />
-          <span class="group__name">{name}</span>
-          <span class="group__count">{tags.length}</span>
-        </button>
+        <GroupToggle name={name} count={tags.length} collapsed={collapsed} onToggle={onToggle} />
         {pages > 1 && !collapsed ? (
           <div class="pager" data-testid="pager">
             <button

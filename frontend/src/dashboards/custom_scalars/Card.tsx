@@ -13,6 +13,7 @@ import type { TooltipSort } from '../../core/settings';
 import { useJson } from '../../core/useJson';
 import { LineChart, type ChartHost } from '../../charts/lineChart';
 import { FitIcon, LogIcon } from '../../components/icons';
+import { ZoomBadge } from '../../components/CardParts';
 import { buildModel } from '../scalars/model';
 import {
   chartRegexes,
@@ -133,11 +134,7 @@ export function CustomCard({
           </div>
           <div class="card__badges" hidden={!(logY || zoomed)}>
             {logY ? <span class="badge">log</span> : null}
-            {zoomed ? (
-              <span class="badge" data-testid="zoom-badge" title="Double-click the chart to reset">
-                zoomed
-              </span>
-            ) : null}
+            {zoomed ? <ZoomBadge /> : null}
           </div>
         </div>
         <div class="card__actions">

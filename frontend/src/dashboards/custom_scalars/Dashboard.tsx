@@ -8,12 +8,12 @@ import { useMemo, useState } from 'preact/hooks';
 
 import { pluginUrl, type XAxis } from '../../core/api';
 import type { DashboardApi } from '../../core/dashboard';
-import { shownRuns } from '../../core/runs';
 import { clampSmoothing } from '../../core/state';
 import { useStore } from '../../core/store';
 import { useJson } from '../../core/useJson';
-import { ChevronIcon } from '../../components/icons';
+import { GroupToggle } from '../../components/CardGroup';
 import { EmptyState } from '../../components/EmptyState';
+import { LoadNotice, NoRunsSelected, Notice, useDashboardData } from '../../components/DashboardStates';
 import { CustomCard, type CustomLook } from './Card';
 import type { Layout } from './model';
 
@@ -26,10 +26,7 @@ writer.add_custom_scalars({
 })`;
 
 export function CustomScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
-  const loaded = useStore(api.data, (d) => d.loaded);
-  const allRuns = useStore(api.data, (d) => d.runs);
-  const loading = useStore(api.data, (d) => d.status?.loading ?? false);
-  const dataLocation = useStore(api.data, (d) => d.environment?.data_location);
+  const { loaded, shown, loading, dataLocation } = useDashboardData(api);
   const view = useStore(api.view, (v) => v);
   const settings = useStore(api.settings, (s) => s);
   const colorsVersion = useStore(api.colors.store, (c) => c.version);
@@ -38,10 +35,6 @@ export function CustomScalarsDashboard({ api }: { api: DashboardApi }): JSX.Elem
   /** Category title -> collapsed, once the user toggles it (else the layout's `closed`). */
   const [toggled, setToggled] = useState<Record<string, boolean>>({});
 
-  const shown = useMemo(
-    () => shownRuns(allRuns, view.runFilter, view.selection),
-    [allRuns, view.runFilter, view.selection],
-  );
   const look: CustomLook = useMemo(
     () => ({
       xAxis: view.xAxis,
@@ -57,11 +50,7 @@ export function CustomScalarsDashboard({ api }: { api: DashboardApi }): JSX.Elem
 
   let body: JSX.Element;
   if (layout.data === null || !loaded) {
-    body = layout.error ? (
-      <div class="notice notice--error">Could not load the layout: {layout.error}</div>
-    ) : (
-      <div class="notice">Loading the layout…</div>
-    );
+    body = <LoadNotice error={layout.error} subject="the layout" loading="the layout" />;
   } else if (categories.length === 0) {
     body = (
       <EmptyState
@@ -75,20 +64,8 @@ export function CustomScalarsDashboard({ api }: { api: DashboardApi }): JSX.Elem
   } else {
     body = (
       <>
-        {shown.length === 0 ? (
-          <div class="notice" data-testid="no-runs-selected">
-            No run is selected. Pick runs on the left, or{' '}
-            <button
-              type="button"
-              class="link-button"
-              onClick={() => api.view.set({ selection: { mode: 'all', runs: [] }, runFilter: '' })}
-            >
-              show all runs
-            </button>
-            .
-          </div>
-        ) : null}
-        {layout.error ? <div class="notice notice--error">{layout.error}</div> : null}
+        {shown.length === 0 ? <NoRunsSelected api={api} /> : null}
+        {layout.error ? <Notice error>{layout.error}</Notice> : null}
         {categories.map((category, index) => {
           const key = `${index}:${category.title}`;
           const collapsed = toggled[key] ?? category.closed ?? false;
@@ -101,17 +78,12 @@ export function CustomScalarsDashboard({ api }: { api: DashboardApi }): JSX.Elem
               data-title={category.title}
             >
               <div class="group__head">
-                <button
-                  type="button"
-                  class="group__toggle"
-                  aria-expanded={!collapsed}
-                  data-testid="group-toggle"
-                  onClick={() => setToggled({ ...toggled, [key]: !collapsed })}
-                >
-                  <ChevronIcon />
-                  <span class="group__name">{category.title || 'untitled'}</span>
-                  <span class="group__count">{charts.length}</span>
-                </button>
+                <GroupToggle
+                  name={category.title || 'untitled'}
+                  count={charts.length}
+                  collapsed={collapsed}
+                  onToggle={() => setToggled({ ...toggled, [key]: !collapsed })}
+                />
               </div>
               {collapsed ? null : (
                 <div class="cards">

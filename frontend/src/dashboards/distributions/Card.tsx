@@ -7,6 +7,7 @@ import type { DashboardApi } from '../../core/dashboard';
 import { formatValue } from '../../core/format';
 import { useJson } from '../../core/useJson';
 import { useVisible } from '../../core/visible';
+import { CardDescription, CardStatus } from '../../components/CardParts';
 import { useWidth } from '../histograms/Chart';
 import { describeTime, formatTime, niceTicks, px } from '../histograms/svg';
 import {
@@ -125,11 +126,7 @@ export function DistributionCard({ api, tag, run, description, xAxis, colorsVers
             <span class="swatch" style={{ background: color }} />
             {run}
           </div>
-          {description ? (
-            <div class="card__description" title={description}>
-              {description.replace(/<[^>]*>/g, '')}
-            </div>
-          ) : null}
+          <CardDescription description={description} />
         </div>
       </div>
       <div class="card__chart hist-card__chart" ref={chartRef}>
@@ -167,13 +164,7 @@ export function DistributionCard({ api, tag, run, description, xAxis, colorsVers
           {geometry ? `${geometry.drawn.length} steps` : ''}
           {geometry && geometry.skipped ? ` (${geometry.skipped} with non-finite values not drawn)` : ''}
         </span>
-        {state.error ? (
-          <span class="card__error" data-testid="card-error" title={state.error}>
-            {state.error}
-          </span>
-        ) : state.pending ? (
-          <span class="card__loading" aria-label="Loading" />
-        ) : null}
+        <CardStatus error={state.error} pending={state.pending} />
       </div>
     </div>
   );

@@ -7,6 +7,7 @@ import type { DashboardApi } from '../../core/dashboard';
 import { formatStep } from '../../core/format';
 import { useJson } from '../../core/useJson';
 import { useVisible } from '../../core/visible';
+import { CardDescription, CardStatus } from '../../components/CardParts';
 import { HistogramChart } from './Chart';
 import { parseHistograms, type Mode, type RawHistogram, type RunHistograms } from './model';
 
@@ -70,11 +71,7 @@ export function HistogramCard({ api, tag, runs, description, mode, xAxis, colors
               ))}
             </div>
           )}
-          {description ? (
-            <div class="card__description" title={description}>
-              {description.replace(/<[^>]*>/g, '')}
-            </div>
-          ) : null}
+          <CardDescription description={description} />
         </div>
       </div>
       <div class="card__chart hist-card__chart">
@@ -90,13 +87,7 @@ export function HistogramCard({ api, tag, runs, description, mode, xAxis, colors
             ? `${count} histogram${count === 1 ? '' : 's'} · step ${formatStep(Math.min(...steps))}–${formatStep(Math.max(...steps))}`
             : ''}
         </span>
-        {state.error ? (
-          <span class="card__error" data-testid="card-error" title={state.error}>
-            {state.error}
-          </span>
-        ) : state.pending ? (
-          <span class="card__loading" aria-label="Loading" />
-        ) : null}
+        <CardStatus error={state.error} pending={state.pending} />
       </div>
     </div>
   );

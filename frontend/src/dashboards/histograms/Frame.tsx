@@ -4,18 +4,17 @@
  * grouped by tag prefix. A card is one run × tag (TensorBoard), or one tag with all shown runs.
  */
 import type { JSX } from 'preact';
-import { useCallback, useMemo, useState } from 'preact/hooks';
+import { useMemo } from 'preact/hooks';
 
 import { pluginUrl, type ScalarTags } from '../../core/api';
 import type { DashboardApi } from '../../core/dashboard';
 import { matches, parseFilter } from '../../core/regex';
-import { shownRuns } from '../../core/runs';
 import { useStore } from '../../core/store';
-import { compareTags, groupTags } from '../../core/tags';
+import { compareTags } from '../../core/tags';
 import { useJson } from '../../core/useJson';
-import { CardGroup } from '../../components/CardGroup';
+import { CardGroups, tagGroups, useCollapsed } from '../../components/CardGroup';
+import { LoadNotice, NoRunsSelected, NoTagMatch, Notice, TagFilterTools, useDashboardData } from '../../components/DashboardStates';
 import { EmptyState } from '../../components/EmptyState';
-import { FilterInput } from '../../components/FilterInput';
 
 /** What one card shows. */
 export interface CardSpec {
@@ -40,21 +39,13 @@ export interface FrameProps {
 }
 
 export function Frame({ api, plugin, what, perTag, toolbar, renderCard }: FrameProps): JSX.Element {
-  const loaded = useStore(api.data, (d) => d.loaded);
-  const allRuns = useStore(api.data, (d) => d.runs);
-  const loading = useStore(api.data, (d) => d.status?.loading ?? false);
-  const dataLocation = useStore(api.data, (d) => d.environment?.data_location);
+  const { loaded, shown, loading, dataLocation } = useDashboardData(api);
   const view = useStore(api.view, (v) => v);
   const pageSize = useStore(api.settings, (s) => s.pageSize);
   const cardWidth = useStore(api.settings, (s) => s.cardWidth);
   const tags = useJson<ScalarTags>(api, pluginUrl(plugin, 'tags'));
-  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
-  const onTagFilter = useCallback((text: string) => api.view.set({ tagFilter: text }), [api]);
+  const [collapsed, toggleGroup] = useCollapsed();
 
-  const shown = useMemo(
-    () => shownRuns(allRuns, view.runFilter, view.selection),
-    [allRuns, view.runFilter, view.selection],
-  );
   // tag -> shown runs that log it (in the runs panel's order), and descriptions.
   const { runsByTag, descriptions, total } = useMemo(() => {
     const byTag = new Map<string, Set<string>>();
@@ -87,11 +78,7 @@ export function Frame({ api, plugin, what, perTag, toolbar, renderCard }: FrameP
 
   let body: JSX.Element;
   if (tags.data === null || !loaded) {
-    body = tags.error ? (
-      <div class="notice notice--error" data-testid="load-error">Could not load the {what} tags: {tags.error}</div>
-    ) : (
-      <div class="notice">Loading tags…</div>
-    );
+    body = <LoadNotice error={tags.error} subject={`the ${what} tags`} loading="tags" errorTestid="load-error" />;
   } else if (total === 0) {
     body = (
       <EmptyState
@@ -103,55 +90,30 @@ export function Frame({ api, plugin, what, perTag, toolbar, renderCard }: FrameP
       />
     );
   } else if (shown.length === 0) {
-    body = (
-      <div class="notice" data-testid="no-runs-selected">
-        No run is selected. Pick runs on the left, or{' '}
-        <button
-          type="button"
-          class="link-button"
-          onClick={() => api.view.set({ selection: { mode: 'all', runs: [] }, runFilter: '' })}
-        >
-          show all runs
-        </button>
-        .
-      </div>
-    );
+    body = <NoRunsSelected api={api} />;
   } else if (visibleTags.length === 0) {
-    body = (
-      <div class="notice" data-testid="no-tags-match">
-        {runsByTag.size === 0 ? (
-          <>None of the selected runs has {what}.</>
-        ) : (
-          <>
-            No tag matches <code>{view.tagFilter}</code>.
-          </>
-        )}
-      </div>
-    );
+    body =
+      runsByTag.size === 0 ? (
+        <Notice testid="no-tags-match">None of the selected runs has {what}.</Notice>
+      ) : (
+        <NoTagMatch filter={view.tagFilter} />
+      );
   } else {
-    const groups =
-      view.tagFilter !== ''
-        ? [{ name: `Tags matching /${view.tagFilter}/`, tags: visibleTags }]
-        : groupTags(visibleTags);
+    const groups = tagGroups(view.tagFilter, visibleTags).map((group) => ({
+      name: group.name,
+      tags: group.tags.flatMap(itemsOf),
+    }));
     body = (
       <>
-        {tags.error ? <div class="notice notice--error">Could not reload the tags: {tags.error}</div> : null}
-        {groups.map((group) => (
-          <CardGroup
-            key={`${perTag ? 'tag' : 'run'}:${group.name}`}
-            name={group.name}
-            tags={group.tags.flatMap(itemsOf)}
-            pageSize={pageSize}
-            collapsed={collapsed.has(group.name)}
-            onToggle={() => {
-              const next = new Set(collapsed);
-              if (next.has(group.name)) next.delete(group.name);
-              else next.add(group.name);
-              setCollapsed(next);
-            }}
-            render={cardOf}
-          />
-        ))}
+        {tags.error ? <Notice error>Could not reload the tags: {tags.error}</Notice> : null}
+        <CardGroups
+          groups={groups}
+          keyPrefix={`${perTag ? 'tag' : 'run'}:`}
+          pageSize={pageSize}
+          collapsed={collapsed}
+          onToggle={toggleGroup}
+          render={cardOf}
+        />
       </>
     );
   }
@@ -159,16 +121,11 @@ export function Frame({ api, plugin, what, perTag, toolbar, renderCard }: FrameP
   return (
     <div class={`hist-dash hist-dash--${plugin}`} style={{ '--card-width': `${cardWidth}px` }}>
       <div class="toolbar">
-        <FilterInput
+        <TagFilterTools
+          api={api}
           value={view.tagFilter}
-          onCommit={onTagFilter}
-          placeholder="Filter tags (regex)"
-          label="Filter tags (regex)"
-          testid="tag-filter"
+          count={tags.data ? { shown: visibleTags.length, total: runsByTag.size } : null}
         />
-        <span class="toolbar__count" data-testid="tag-count">
-          {tags.data ? `${visibleTags.length} of ${runsByTag.size} tags` : ''}
-        </span>
         {toolbar}
       </div>
       <div class="hist-dash__cards">{body}</div>

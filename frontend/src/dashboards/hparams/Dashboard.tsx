@@ -14,6 +14,7 @@ import { useJson } from '../../core/useJson';
 import { pluginUrl } from '../../core/api';
 import { useStore } from '../../core/store';
 import { EmptyState } from '../../components/EmptyState';
+import { LoadNotice, NoRunsSelected, Notice } from '../../components/DashboardStates';
 import { saveSheet, sheetOf, type DownloadFormat } from './download';
 import {
   STATUSES,
@@ -139,13 +140,7 @@ export function HParamsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   if (!table || !loaded) {
     return (
       <div class="hparams">
-        {response.error ? (
-          <div class="notice notice--error" data-testid="hp-error">
-            Could not load the hyperparameters: {response.error}
-          </div>
-        ) : (
-          <div class="notice">Loading hyperparameters…</div>
-        )}
+        <LoadNotice error={response.error} subject="the hyperparameters" loading="hyperparameters" errorTestid="hp-error" />
       </div>
     );
   }
@@ -207,17 +202,9 @@ export function HParamsDashboard({ api }: { api: DashboardApi }): JSX.Element {
           {response.error ? <span class="card__error">{response.error}</span> : null}
         </div>
         {noneSelected ? (
-          <div class="notice" data-testid="no-runs-selected">
-            No session's run is selected. Pick runs on the left, or{' '}
-            <button type="button" class="link-button" onClick={() => api.view.set({ selection: { mode: 'all', runs: [] }, runFilter: '' })}>
-              show all runs
-            </button>
-            .
-          </div>
+          <NoRunsSelected api={api} lead="No session's run is selected." />
         ) : sorted.length === 0 ? (
-          <div class="notice" data-testid="hp-no-match">
-            No session passes the filters.
-          </div>
+          <Notice testid="hp-no-match">No session passes the filters.</Notice>
         ) : null}
         <div class="hparams__view">
           {tab === 'table' ? <TableView {...props} page={paged.items} /> : null}

@@ -14,35 +14,55 @@ const EXAMPLE = `    img = batch[0]            # [3, H, W] floats in [0, 1], or 
 
 const DEFAULT_LOOK: ImageLook = { brightness: 1, contrast: 1, actualSize: false };
 
+/** A 0–3 range input of the toolbar (brightness, contrast). */
+function LookSlider({
+  label,
+  title,
+  value,
+  testid,
+  onInput,
+}: {
+  label: string;
+  title: string;
+  value: number;
+  testid: string;
+  onInput(value: number): void;
+}): JSX.Element {
+  return (
+    <label class="image-tools__slider" title={title}>
+      {label}
+      <input
+        type="range"
+        min={0}
+        max={3}
+        step={0.05}
+        value={value}
+        data-testid={testid}
+        onInput={(e) => onInput(Number(e.currentTarget.value))}
+      />
+    </label>
+  );
+}
+
 export function ImagesDashboard({ api }: { api: DashboardApi }): JSX.Element {
   const [look, setLook] = useState<ImageLook>(DEFAULT_LOOK);
   const tools = useMemo(
     () => (
       <div class="image-tools">
-        <label class="image-tools__slider" title="Brightness (CSS filter, the image's bytes are unchanged)">
-          Brightness
-          <input
-            type="range"
-            min={0}
-            max={3}
-            step={0.05}
-            value={look.brightness}
-            data-testid="brightness"
-            onInput={(e) => setLook((l) => ({ ...l, brightness: Number(e.currentTarget.value) }))}
-          />
-        </label>
-        <label class="image-tools__slider" title="Contrast (CSS filter)">
-          Contrast
-          <input
-            type="range"
-            min={0}
-            max={3}
-            step={0.05}
-            value={look.contrast}
-            data-testid="contrast"
-            onInput={(e) => setLook((l) => ({ ...l, contrast: Number(e.currentTarget.value) }))}
-          />
-        </label>
+        <LookSlider
+          label="Brightness"
+          title="Brightness (CSS filter, the image's bytes are unchanged)"
+          value={look.brightness}
+          testid="brightness"
+          onInput={(value) => setLook((l) => ({ ...l, brightness: value }))}
+        />
+        <LookSlider
+          label="Contrast"
+          title="Contrast (CSS filter)"
+          value={look.contrast}
+          testid="contrast"
+          onInput={(value) => setLook((l) => ({ ...l, contrast: value }))}
+        />
         <button
           type="button"
           class="button"

@@ -4,8 +4,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 
 import { pluginUrl } from '../../core/api';
 import { useJson } from '../../core/useJson';
-import { StepSlider } from '../../components/StepSlider';
-import { cardKey, useRunColor, type MediaCardProps } from './media';
+import { cardKey, MediaCardControls, MediaCardHead, useRunColor, type MediaCardProps, type MediaCardState } from './media';
 import { clampSample, imageFilter, shownIndex, sortByStep, type StepEntry } from './steps';
 
 export interface ImageEntry extends StepEntry {
@@ -48,14 +47,26 @@ export function useStepChoice<T extends StepEntry>(
   };
 }
 
-export function ImageCard(props: MediaCardProps & { look: ImageLook }): JSX.Element {
-  const { api, run, tag, info, look } = props;
+/** A media card's state: the sample chosen, its listing (`/<plugin>/<route>`), the step shown. */
+export function useMediaCard<T extends StepEntry>(
+  props: MediaCardProps,
+  plugin: 'images' | 'audio',
+  route: string,
+): MediaCardState<T> {
+  const { api, run, tag, info } = props;
   const color = useRunColor(api, run);
   const [sampleChoice, setSample] = useState(0);
   const sample = clampSample(sampleChoice, info.samples);
-  const listing = useJson<ImageEntry[]>(api, pluginUrl('images', 'images', { run, tag, sample }));
+  const listing = useJson<T[]>(api, pluginUrl(plugin, route, { run, tag, sample }));
   const { sorted, index, setIndex } = useStepChoice(props, listing.data);
   const entry = index >= 0 ? sorted[index] : undefined;
+  return { color, sample, setSample, listing, sorted, index, setIndex, entry };
+}
+
+export function ImageCard(props: MediaCardProps & { look: ImageLook }): JSX.Element {
+  const { run, tag, info, look } = props;
+  const card = useMediaCard<ImageEntry>(props, 'images', 'images');
+  const { color, sample, listing, entry } = card;
   const [natural, setNatural] = useState<{ src: string; width: number; height: number; shown: number } | null>(null);
   const src = entry ? `data/plugin/images/individualImage?${entry.query}` : null;
   const width = entry?.width ?? (natural?.src === src ? natural?.width : undefined);
@@ -74,22 +85,7 @@ export function ImageCard(props: MediaCardProps & { look: ImageLook }): JSX.Elem
       data-step={entry?.step ?? ''}
       data-sample={sample}
     >
-      <div class="card__head">
-        <div class="card__titles">
-          <div class="card__title" title={tag} data-testid="card-title">
-            {info.displayName && info.displayName !== tag ? info.displayName : tag}
-          </div>
-          <div class="media-card__run" title={run}>
-            <span class="media-card__swatch" style={{ background: color }} data-testid="run-swatch" />
-            <span class="media-card__run-name">{run}</span>
-          </div>
-          {info.description ? (
-            <div class="card__description" title={info.description}>
-              {info.description}
-            </div>
-          ) : null}
-        </div>
-      </div>
+      <MediaCardHead run={run} tag={tag} info={info} color={color} />
       <div
         class={`image-card__frame ${look.actualSize ? 'image-card__frame--actual' : ''}`}
         style={{ borderColor: color }}
@@ -114,28 +110,7 @@ export function ImageCard(props: MediaCardProps & { look: ImageLook }): JSX.Elem
           </div>
         )}
       </div>
-      <div class="media-card__controls">
-        <StepSlider
-          steps={sorted.map((e) => e.step)}
-          wallTimes={sorted.map((e) => e.wall_time)}
-          index={index}
-          onChange={setIndex}
-        />
-        {info.samples > 1 ? (
-          <label class="media-card__sample">
-            sample
-            <input
-              type="number"
-              min={0}
-              max={info.samples - 1}
-              value={sample}
-              data-testid="sample-index"
-              onInput={(e) => setSample(Number(e.currentTarget.value))}
-            />
-            <span>of {info.samples}</span>
-          </label>
-        ) : null}
-      </div>
+      <MediaCardControls card={card} samples={info.samples} sampleLabel="sample" />
       <div class="card__foot">
         <span data-testid="image-info">
           {width !== undefined && height !== undefined ? `${width}×${height} px` : ''}

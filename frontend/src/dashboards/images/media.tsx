@@ -9,15 +9,15 @@ import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { pluginUrl } from '../../core/api';
 import type { DashboardApi } from '../../core/dashboard';
 import { matches, parseFilter } from '../../core/regex';
-import { shownRuns } from '../../core/runs';
 import { useStore } from '../../core/store';
-import { compareTags, groupTags } from '../../core/tags';
+import { compareTags } from '../../core/tags';
 import { useJson } from '../../core/useJson';
-import { CardGroup } from '../../components/CardGroup';
+import { CardGroups, tagGroups, useCollapsed } from '../../components/CardGroup';
+import { LoadNotice, NoRunsSelected, NoTagMatch, Notice, TagFilterTools, useDashboardData } from '../../components/DashboardStates';
+import { CardDescription } from '../../components/CardParts';
 import { EmptyState } from '../../components/EmptyState';
-import { FilterInput } from '../../components/FilterInput';
 import { StepSlider } from '../../components/StepSlider';
-import { unionSteps } from './steps';
+import { unionSteps, type StepEntry } from './steps';
 import './media.css';
 
 export interface BlobTagInfo {
@@ -72,19 +72,12 @@ export function MediaDashboard({
   tools?: ComponentChildren;
   renderCard(props: MediaCardProps): JSX.Element;
 }): JSX.Element {
-  const loaded = useStore(api.data, (d) => d.loaded);
-  const allRuns = useStore(api.data, (d) => d.runs);
-  const loading = useStore(api.data, (d) => d.status?.loading ?? false);
-  const dataLocation = useStore(api.data, (d) => d.environment?.data_location);
+  const { loaded, shown, loading, dataLocation } = useDashboardData(api);
   const view = useStore(api.view, (v) => v);
   const pageSize = useStore(api.settings, (s) => s.pageSize);
   const cardWidth = useStore(api.settings, (s) => s.cardWidth);
 
   const tags = useJson<BlobTags>(api, pluginUrl(plugin, 'tags'));
-  const shown = useMemo(
-    () => shownRuns(allRuns, view.runFilter, view.selection),
-    [allRuns, view.runFilter, view.selection],
-  );
   // tag -> the shown runs that log it, in the runs panel's order.
   const cardRuns = useMemo(() => {
     const out = new Map<string, string[]>();
@@ -117,21 +110,14 @@ export function MediaDashboard({
   const [global, setGlobal] = useState<GlobalStep | null>(null);
   const globalIndex = global === null ? globalSteps.length - 1 : globalSteps.indexOf(global.step);
 
-  const onTagFilter = useCallback((text: string) => api.view.set({ tagFilter: text }), [api]);
-  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const [collapsed, toggleGroup] = useCollapsed();
   // A run or filter change starts over from the newest steps.
   useEffect(() => setGlobal(null), [view.tagFilter]);
 
   let body: JSX.Element;
   if (tags.data === null || !loaded) {
-    body = tags.error ? (
-      <div class="notice notice--error" data-testid="load-error">
-        Could not load the {noun}: {tags.error}
-      </div>
-    ) : (
-      <div class="notice" data-testid="loading">
-        Loading {noun}…
-      </div>
+    body = (
+      <LoadNotice error={tags.error} subject={`the ${noun}`} loading={noun} errorTestid="load-error" loadingTestid="loading" />
     );
   } else if (!anyData) {
     body = (
@@ -144,67 +130,35 @@ export function MediaDashboard({
       />
     );
   } else if (shown.length === 0) {
-    body = (
-      <div class="notice" data-testid="no-runs-selected">
-        No run is selected. Pick runs on the left, or{' '}
-        <button
-          type="button"
-          class="link-button"
-          onClick={() => api.view.set({ selection: { mode: 'all', runs: [] }, runFilter: '' })}
-        >
-          show all runs
-        </button>
-        .
-      </div>
-    );
+    body = <NoRunsSelected api={api} />;
   } else if (cardRuns.size === 0) {
-    body = (
-      <div class="notice" data-testid="no-runs-with-data">
-        None of the selected runs has {noun}.
-      </div>
-    );
+    body = <Notice testid="no-runs-with-data">None of the selected runs has {noun}.</Notice>;
   } else if (visibleTags.length === 0) {
-    body = (
-      <div class="notice" data-testid="no-tags-match">
-        No tag matches <code>{view.tagFilter}</code>.
-      </div>
-    );
+    body = <NoTagMatch filter={view.tagFilter} />;
   } else {
-    const groups = view.tagFilter
-      ? [{ name: `Tags matching /${view.tagFilter}/`, tags: visibleTags }]
-      : groupTags(visibleTags);
     const data = tags.data;
     body = (
       <>
-        {tags.error ? <div class="notice notice--error">Could not refresh: {tags.error}</div> : null}
-        {groups.map((group) => (
-          <CardGroup
-            key={group.name}
-            name={group.name}
-            tags={group.tags}
-            pageSize={pageSize}
-            collapsed={collapsed.has(group.name)}
-            onToggle={() => {
-              const next = new Set(collapsed);
-              if (next.has(group.name)) next.delete(group.name);
-              else next.add(group.name);
-              setCollapsed(next);
-            }}
-            render={(tag) => (
-              <>
-                {(cardRuns.get(tag) ?? []).map((run) => {
-                  const info = data[run]?.[tag];
-                  if (!info) return null;
-                  return (
-                    <div key={cardKey(run, tag)} class="media__slot">
-                      {renderCard({ api, run, tag, info, global, onSteps })}
-                    </div>
-                  );
-                })}
-              </>
-            )}
-          />
-        ))}
+        {tags.error ? <Notice error>Could not refresh: {tags.error}</Notice> : null}
+        <CardGroups
+          groups={tagGroups(view.tagFilter, visibleTags)}
+          pageSize={pageSize}
+          collapsed={collapsed}
+          onToggle={toggleGroup}
+          render={(tag) => (
+            <>
+              {(cardRuns.get(tag) ?? []).map((run) => {
+                const info = data[run]?.[tag];
+                if (!info) return null;
+                return (
+                  <div key={cardKey(run, tag)} class="media__slot">
+                    {renderCard({ api, run, tag, info, global, onSteps })}
+                  </div>
+                );
+              })}
+            </>
+          )}
+        />
       </>
     );
   }
@@ -212,13 +166,7 @@ export function MediaDashboard({
   return (
     <div class={`media media--${plugin}`} style={{ '--card-width': `${cardWidth}px` }} data-testid={`${plugin}-dashboard`}>
       <div class="toolbar media__toolbar">
-        <FilterInput
-          value={view.tagFilter}
-          onCommit={onTagFilter}
-          placeholder="Filter tags (regex)"
-          label="Filter tags (regex)"
-          testid="tag-filter"
-        />
+        <TagFilterTools api={api} value={view.tagFilter} />
         {globalSteps.length > 1 ? (
           <div class="media__global" title="Move every card to its last step at or below this one">
             <span class="media__global-label">All cards</span>
@@ -236,6 +184,86 @@ export function MediaDashboard({
         {tools}
       </div>
       <div class="media__cards">{body}</div>
+    </div>
+  );
+}
+
+/** A media card's head: the tag (or its display name), the run with its colour, the description. */
+export function MediaCardHead({
+  run,
+  tag,
+  info,
+  color,
+}: {
+  run: string;
+  tag: string;
+  info: BlobTagInfo;
+  color: string;
+}): JSX.Element {
+  return (
+    <div class="card__head">
+      <div class="card__titles">
+        <div class="card__title" title={tag} data-testid="card-title">
+          {info.displayName && info.displayName !== tag ? info.displayName : tag}
+        </div>
+        <div class="media-card__run" title={run}>
+          <span class="media-card__swatch" style={{ background: color }} data-testid="run-swatch" />
+          <span class="media-card__run-name">{run}</span>
+        </div>
+        <CardDescription description={info.description} stripTags={false} />
+      </div>
+    </div>
+  );
+}
+
+/** What a media card shows: its colour, the sample, the listing of its steps and the step shown. */
+export interface MediaCardState<T extends StepEntry> {
+  color: string;
+  sample: number;
+  setSample(sample: number): void;
+  listing: { data: T[] | null; error: string | null; pending: boolean };
+  /** The listing by step. */
+  sorted: T[];
+  index: number;
+  setIndex(index: number): void;
+  /** The entry of the step shown. */
+  entry: T | undefined;
+}
+
+/** A media card's step slider and, for a series with several samples, the sample's index. */
+export function MediaCardControls({
+  card,
+  samples,
+  sampleLabel,
+}: {
+  card: MediaCardState<StepEntry>;
+  samples: number;
+  /** "sample", "clip". */
+  sampleLabel: string;
+}): JSX.Element {
+  const { sorted, index, setIndex, sample, setSample } = card;
+  return (
+    <div class="media-card__controls">
+      <StepSlider
+        steps={sorted.map((e) => e.step)}
+        wallTimes={sorted.map((e) => e.wall_time)}
+        index={index}
+        onChange={setIndex}
+      />
+      {samples > 1 ? (
+        <label class="media-card__sample">
+          {sampleLabel}
+          <input
+            type="number"
+            min={0}
+            max={samples - 1}
+            value={sample}
+            data-testid="sample-index"
+            onInput={(e) => setSample(Number(e.currentTarget.value))}
+          />
+          <span>of {samples}</span>
+        </label>
+      ) : null}
     </div>
   );
 }

@@ -11,6 +11,7 @@ import type { DashboardApi } from '../../core/dashboard';
 import { formatStep, formatValue } from '../../core/format';
 import { useJson } from '../../core/useJson';
 import { FitIcon } from '../../components/icons';
+import { CardDescription, ZoomBadge } from '../../components/CardParts';
 import {
   curvePath,
   FULL_DOMAIN,
@@ -181,15 +182,9 @@ export function PrCard({ api, tag, displayName, description, runs, display }: Pr
           <div class="card__title" title={tag} data-testid="card-title">
             {displayName && displayName !== tag ? `${displayName} (${tag})` : tag}
           </div>
-          {description ? (
-            <div class="card__description" title={description}>
-              {description.replace(/<[^>]*>/g, '')}
-            </div>
-          ) : null}
+          <CardDescription description={description} />
           <div class="card__badges" hidden={!zoomed}>
-            <span class="badge" data-testid="zoom-badge" title="Double-click the chart to reset">
-              zoomed
-            </span>
+            <ZoomBadge />
           </div>
         </div>
         <div class="card__actions">

@@ -3,18 +3,17 @@
  * tag (grouped by tag prefix) with every shown run's curve.
  */
 import type { JSX } from 'preact';
-import { useCallback, useMemo, useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 
 import { pluginUrl, type ScalarTags } from '../../core/api';
 import type { DashboardApi } from '../../core/dashboard';
 import { matches, parseFilter } from '../../core/regex';
-import { shownRuns } from '../../core/runs';
 import { useStore } from '../../core/store';
-import { compareTags, groupTags } from '../../core/tags';
+import { compareTags } from '../../core/tags';
 import { useJson } from '../../core/useJson';
-import { CardGroup } from '../../components/CardGroup';
+import { CardGroups, tagGroups, useCollapsed } from '../../components/CardGroup';
+import { LoadNotice, NoRunsSelected, NoTagMatch, Notice, TagFilterTools, useDashboardData } from '../../components/DashboardStates';
 import { EmptyState } from '../../components/EmptyState';
-import { FilterInput } from '../../components/FilterInput';
 import { PrCard } from './Card';
 import type { TimeDisplay } from './model';
 
@@ -45,22 +44,15 @@ function indexTags(tags: ScalarTags): TagIndex {
 }
 
 export function PrCurvesDashboard({ api }: { api: DashboardApi }): JSX.Element {
-  const loaded = useStore(api.data, (d) => d.loaded);
-  const allRuns = useStore(api.data, (d) => d.runs);
-  const loading = useStore(api.data, (d) => d.status?.loading ?? false);
-  const dataLocation = useStore(api.data, (d) => d.environment?.data_location);
+  const { loaded, shown, loading, dataLocation } = useDashboardData(api);
   const view = useStore(api.view, (v) => v);
   const settings = useStore(api.settings, (s) => s);
   const colorsVersion = useStore(api.colors.store, (c) => c.version);
   const [display, setDisplay] = useState<TimeDisplay>('step');
-  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const [collapsed, toggleGroup] = useCollapsed();
 
   const tags = useJson<ScalarTags>(api, pluginUrl('pr_curves', 'tags'));
   const index = useMemo(() => indexTags(tags.data ?? {}), [tags.data]);
-  const shown = useMemo(
-    () => shownRuns(allRuns, view.runFilter, view.selection),
-    [allRuns, view.runFilter, view.selection],
-  );
   const cardRuns = useMemo(() => {
     const out = new Map<string, string[]>();
     for (const [tag, runs] of index.runsByTag) {
@@ -71,15 +63,10 @@ export function PrCurvesDashboard({ api }: { api: DashboardApi }): JSX.Element {
   }, [index, shown]);
   const tagRegex = parseFilter(view.tagFilter).regex;
   const visibleTags = [...cardRuns.keys()].filter((tag) => matches(tagRegex, tag)).sort(compareTags);
-  const onTagFilter = useCallback((text: string) => api.view.set({ tagFilter: text }), [api]);
 
   let body: JSX.Element;
   if (tags.data === null || !loaded) {
-    body = tags.error ? (
-      <div class="notice notice--error">Could not load the PR-curve tags: {tags.error}</div>
-    ) : (
-      <div class="notice">Loading tags…</div>
-    );
+    body = <LoadNotice error={tags.error} subject="the PR-curve tags" loading="tags" />;
   } else if (index.runsByTag.size === 0) {
     body = (
       <EmptyState
@@ -91,59 +78,31 @@ export function PrCurvesDashboard({ api }: { api: DashboardApi }): JSX.Element {
       />
     );
   } else if (cardRuns.size === 0) {
-    body = (
-      <div class="notice" data-testid="no-runs-selected">
-        No selected run has PR curves. Pick runs on the left, or{' '}
-        <button
-          type="button"
-          class="link-button"
-          onClick={() => api.view.set({ selection: { mode: 'all', runs: [] }, runFilter: '' })}
-        >
-          show all runs
-        </button>
-        .
-      </div>
-    );
+    body = <NoRunsSelected api={api} lead="No selected run has PR curves." />;
   } else if (visibleTags.length === 0) {
-    body = (
-      <div class="notice" data-testid="no-tags-match">
-        No tag matches <code>{view.tagFilter}</code>.
-      </div>
-    );
+    body = <NoTagMatch filter={view.tagFilter} />;
   } else {
-    const groups = view.tagFilter
-      ? [{ name: `Tags matching /${view.tagFilter}/`, tags: visibleTags }]
-      : groupTags(visibleTags);
     body = (
       <>
-        {tags.error ? <div class="notice notice--error">{tags.error}</div> : null}
-        {groups.map((group) => (
-          <CardGroup
-            key={group.name}
-            name={group.name}
-            tags={group.tags}
-            pageSize={settings.pageSize}
-            collapsed={collapsed.has(group.name)}
-            onToggle={() => {
-              const next = new Set(collapsed);
-              if (next.has(group.name)) next.delete(group.name);
-              else next.add(group.name);
-              setCollapsed(next);
-            }}
-            render={(tag) => (
-              <PrCard
-                key={tag}
-                api={api}
-                tag={tag}
-                displayName={index.displayNames.get(tag) ?? ''}
-                description={index.descriptions.get(tag) ?? ''}
-                runs={cardRuns.get(tag) ?? []}
-                display={display}
-                colorsVersion={colorsVersion}
-              />
-            )}
-          />
-        ))}
+        {tags.error ? <Notice error>{tags.error}</Notice> : null}
+        <CardGroups
+          groups={tagGroups(view.tagFilter, visibleTags)}
+          pageSize={settings.pageSize}
+          collapsed={collapsed}
+          onToggle={toggleGroup}
+          render={(tag) => (
+            <PrCard
+              key={tag}
+              api={api}
+              tag={tag}
+              displayName={index.displayNames.get(tag) ?? ''}
+              description={index.descriptions.get(tag) ?? ''}
+              runs={cardRuns.get(tag) ?? []}
+              display={display}
+              colorsVersion={colorsVersion}
+            />
+          )}
+        />
       </>
     );
   }
@@ -152,16 +111,11 @@ export function PrCurvesDashboard({ api }: { api: DashboardApi }): JSX.Element {
     <div class="scalars pr-curves" style={{ '--card-width': `${settings.cardWidth}px` }}>
       <div class="scalars__main">
         <div class="toolbar">
-          <FilterInput
+          <TagFilterTools
+            api={api}
             value={view.tagFilter}
-            onCommit={onTagFilter}
-            placeholder="Filter tags (regex)"
-            label="Filter tags (regex)"
-            testid="tag-filter"
+            count={tags.data ? { shown: visibleTags.length, total: cardRuns.size } : null}
           />
-          <span class="toolbar__count" data-testid="tag-count">
-            {tags.data ? `${visibleTags.length} of ${cardRuns.size} tags` : ''}
-          </span>
           <label class="pr-display">
             Time display{' '}
             <select

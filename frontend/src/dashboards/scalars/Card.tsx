@@ -18,6 +18,7 @@ import {
   PinIcon,
   RulerIcon,
 } from '../../components/icons';
+import { CardDescription, ZoomBadge } from '../../components/CardParts';
 import { useSeries } from './cardData';
 import { DownloadMenu } from './DownloadMenu';
 import { LimitsForm, NO_LIMITS, type Limits } from './LimitsForm';
@@ -186,11 +187,7 @@ export function ScalarCard(props: CardProps): JSX.Element {
           <div class="card__title" title={tag} data-testid="card-title">
             {tag}
           </div>
-          {description ? (
-            <div class="card__description" title={description}>
-              {description.replace(/<[^>]*>/g, '')}
-            </div>
-          ) : null}
+          <CardDescription description={description} />
           <div class="card__badges" hidden={!(look.ignoreOutliers || logY || zoomed)}>
             {look.ignoreOutliers ? (
               <span
@@ -206,11 +203,7 @@ export function ScalarCard(props: CardProps): JSX.Element {
                 log
               </span>
             ) : null}
-            {zoomed ? (
-              <span class="badge" data-testid="zoom-badge" title="Double-click the chart to reset">
-                zoomed
-              </span>
-            ) : null}
+            {zoomed ? <ZoomBadge /> : null}
           </div>
         </div>
         <div class="card__actions">

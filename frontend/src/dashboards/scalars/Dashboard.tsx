@@ -3,20 +3,19 @@
  * collapsible and paginated), and the Settings pane.
  */
 import type { JSX } from 'preact';
-import { useCallback, useLayoutEffect, useMemo, useState } from 'preact/hooks';
+import { useLayoutEffect, useMemo, useState } from 'preact/hooks';
 
 import { ApiError, type ScalarTags } from '../../core/api';
 import type { DashboardApi } from '../../core/dashboard';
 import { matches, parseFilter } from '../../core/regex';
-import { shownRuns } from '../../core/runs';
 import { encodeGroupBy, type GroupBy } from '../../core/state';
 import { useStore } from '../../core/store';
-import { compareTags, groupTags } from '../../core/tags';
+import { compareTags } from '../../core/tags';
 import { assignColors } from '../../core/colors';
 import { groupKey } from '../../charts/aggregate';
 import { EmptyState } from '../../components/EmptyState';
-import { FilterInput } from '../../components/FilterInput';
-import { CardGroup } from '../../components/CardGroup';
+import { CardGroups, tagGroups, useCollapsed } from '../../components/CardGroup';
+import { LoadNotice, NoRunsSelected, NoTagMatch, TagFilterTools, useDashboardData } from '../../components/DashboardStates';
 import { SettingsIcon } from '../../components/icons';
 import { ScalarCard, type CardLook } from './Card';
 import type { CompiledGroupBy } from './model';
@@ -57,10 +56,7 @@ function indexTags(tags: ScalarTags): TagIndex {
 
 export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   const generation = useStore(api.data, (d) => d.generation);
-  const loaded = useStore(api.data, (d) => d.loaded);
-  const allRuns = useStore(api.data, (d) => d.runs);
-  const loading = useStore(api.data, (d) => d.status?.loading ?? false);
-  const dataLocation = useStore(api.data, (d) => d.environment?.data_location);
+  const { loaded, allRuns, shown, loading, dataLocation } = useDashboardData(api);
   const view = useStore(api.view, (v) => v);
   const settings = useStore(api.settings, (s) => s);
   const colorsVersion = useStore(api.colors.store, (c) => c.version);
@@ -85,10 +81,6 @@ export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   }, [api, generation]);
 
   const index = useMemo(() => indexTags(tags ?? {}), [tags]);
-  const shown = useMemo(
-    () => shownRuns(allRuns, view.runFilter, view.selection),
-    [allRuns, view.runFilter, view.selection],
-  );
   const shownSet = useMemo(() => new Set(shown), [shown]);
   const tagRegex = parseFilter(view.tagFilter).regex;
 
@@ -147,8 +139,7 @@ export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
       settings.tooltipSort, colorsVersion, dark, generation],
   );
 
-  const onTagFilter = useCallback((text: string) => api.view.set({ tagFilter: text }), [api]);
-  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const [collapsed, toggleGroup] = useCollapsed();
 
   const card = (tag: string, section: 'pinned' | 'group') => (
     <ScalarCard
@@ -167,29 +158,13 @@ export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
 
   let body: JSX.Element;
   if (tags === null || !loaded) {
-    body = error ? (
-      <div class="notice notice--error">Could not load the scalar tags: {error}</div>
-    ) : (
-      <div class="notice">Loading tags…</div>
-    );
+    body = <LoadNotice error={error} subject="the scalar tags" loading="tags" />;
   } else if (index.runsByTag.size === 0) {
     body = <EmptyState title="No scalar data yet" dataLocation={dataLocation} loading={loading} />;
   } else if (shown.length === 0 || shownSet.size === 0) {
-    body = (
-      <div class="notice" data-testid="no-runs-selected">
-        No run is selected. Pick runs on the left, or{' '}
-        <button type="button" class="link-button" onClick={() => api.view.set({ selection: { mode: 'all', runs: [] }, runFilter: '' })}>
-          show all runs
-        </button>
-        .
-      </div>
-    );
+    body = <NoRunsSelected api={api} />;
   } else {
     const pinned = view.pinned.filter((tag) => cardRuns.has(tag));
-    const filtered = view.tagFilter !== '';
-    const groups = filtered
-      ? [{ name: `Tags matching /${view.tagFilter}/`, tags: visibleTags }]
-      : groupTags(visibleTags);
     body = (
       <>
         {pinned.length ? (
@@ -202,26 +177,15 @@ export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
           </section>
         ) : null}
         {visibleTags.length === 0 ? (
-          <div class="notice" data-testid="no-tags-match">
-            No tag matches <code>{view.tagFilter}</code>.
-          </div>
+          <NoTagMatch filter={view.tagFilter} />
         ) : (
-          groups.map((group) => (
-            <CardGroup
-              key={group.name}
-              name={group.name}
-              tags={group.tags}
-              pageSize={settings.pageSize}
-              collapsed={collapsed.has(group.name)}
-              onToggle={() => {
-                const next = new Set(collapsed);
-                if (next.has(group.name)) next.delete(group.name);
-                else next.add(group.name);
-                setCollapsed(next);
-              }}
-              render={(tag) => card(tag, 'group')}
-            />
-          ))
+          <CardGroups
+            groups={tagGroups(view.tagFilter, visibleTags)}
+            pageSize={settings.pageSize}
+            collapsed={collapsed}
+            onToggle={toggleGroup}
+            render={(tag) => card(tag, 'group')}
+          />
         )}
       </>
     );
@@ -231,16 +195,11 @@ export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
     <div class="scalars" style={{ '--card-width': `${settings.cardWidth}px` }}>
       <div class="scalars__main">
         <div class="toolbar">
-          <FilterInput
+          <TagFilterTools
+            api={api}
             value={view.tagFilter}
-            onCommit={onTagFilter}
-            placeholder="Filter tags (regex)"
-            label="Filter tags (regex)"
-            testid="tag-filter"
+            count={tags ? { shown: visibleTags.length, total: cardRuns.size } : null}
           />
-          <span class="toolbar__count" data-testid="tag-count">
-            {tags ? `${visibleTags.length} of ${cardRuns.size} tags` : ''}
-          </span>
           <button
             type="button"
             class={`button ${settings.settingsOpen ? 'button--on' : ''}`}

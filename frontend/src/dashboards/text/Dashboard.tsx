@@ -3,17 +3,16 @@
  * prefix (each group collapsible and paginated).
  */
 import type { JSX } from 'preact';
-import { useCallback, useMemo, useState } from 'preact/hooks';
+import { useMemo, useState } from 'preact/hooks';
 
 import { pluginUrl } from '../../core/api';
 import type { DashboardApi } from '../../core/dashboard';
 import { matches, parseFilter } from '../../core/regex';
-import { shownRuns } from '../../core/runs';
 import { useStore } from '../../core/store';
 import { useJson } from '../../core/useJson';
-import { CardGroup } from '../../components/CardGroup';
+import { CardGroups, useCollapsed } from '../../components/CardGroup';
+import { LoadNotice, NoRunsSelected, NoTagMatch, Notice, TagFilterTools, useDashboardData } from '../../components/DashboardStates';
 import { EmptyState } from '../../components/EmptyState';
-import { FilterInput } from '../../components/FilterInput';
 import { TextCard } from './Card';
 import { hasText, loadMarkdown, parseCardKey, saveMarkdown, textCards, type TextTags } from './model';
 
@@ -28,10 +27,7 @@ function storage(): Storage | null {
 }
 
 export function TextDashboard({ api }: { api: DashboardApi }): JSX.Element {
-  const loaded = useStore(api.data, (d) => d.loaded);
-  const allRuns = useStore(api.data, (d) => d.runs);
-  const loading = useStore(api.data, (d) => d.status?.loading ?? false);
-  const dataLocation = useStore(api.data, (d) => d.environment?.data_location);
+  const { loaded, shown, loading, dataLocation } = useDashboardData(api);
   const view = useStore(api.view, (v) => v);
   const settings = useStore(api.settings, (s) => s);
   // Re-render the cards when run colours change.
@@ -39,10 +35,6 @@ export function TextDashboard({ api }: { api: DashboardApi }): JSX.Element {
 
   const [markdown, setMarkdown] = useState(() => loadMarkdown(storage()));
   const tags = useJson<TextTags>(api, pluginUrl('text', 'tags'));
-  const shown = useMemo(
-    () => shownRuns(allRuns, view.runFilter, view.selection),
-    [allRuns, view.runFilter, view.selection],
-  );
   const tagRegex = parseFilter(view.tagFilter).regex;
   const filtered = view.tagFilter !== '';
   const cards = useMemo(
@@ -57,16 +49,11 @@ export function TextDashboard({ api }: { api: DashboardApi }): JSX.Element {
   );
   const allCards = useMemo(() => textCards(tags.data ?? {}, shown, () => true, null), [tags.data, shown]);
 
-  const onTagFilter = useCallback((text: string) => api.view.set({ tagFilter: text }), [api]);
-  const [collapsed, setCollapsed] = useState<Set<string>>(new Set());
+  const [collapsed, toggleGroup] = useCollapsed();
 
   let body: JSX.Element;
   if (tags.data === null || !loaded) {
-    body = tags.error ? (
-      <div class="notice notice--error">Could not load the text tags: {tags.error}</div>
-    ) : (
-      <div class="notice">Loading tags…</div>
-    );
+    body = <LoadNotice error={tags.error} subject="the text tags" loading="tags" />;
   } else if (!hasText(tags.data)) {
     body = (
       <EmptyState
@@ -78,72 +65,34 @@ export function TextDashboard({ api }: { api: DashboardApi }): JSX.Element {
       />
     );
   } else if (shown.length === 0) {
-    body = (
-      <div class="notice" data-testid="no-runs-selected">
-        No run is selected. Pick runs on the left, or{' '}
-        <button
-          type="button"
-          class="link-button"
-          onClick={() => api.view.set({ selection: { mode: 'all', runs: [] }, runFilter: '' })}
-        >
-          show all runs
-        </button>
-        .
-      </div>
-    );
+    body = <NoRunsSelected api={api} />;
   } else if (allCards.total === 0) {
-    body = (
-      <div class="notice" data-testid="no-text-in-runs">
-        None of the selected runs has text.
-      </div>
-    );
+    body = <Notice testid="no-text-in-runs">None of the selected runs has text.</Notice>;
   } else if (cards.total === 0) {
-    body = (
-      <div class="notice" data-testid="no-tags-match">
-        No tag matches <code>{view.tagFilter}</code>.
-      </div>
-    );
+    body = <NoTagMatch filter={view.tagFilter} />;
   } else {
     body = (
-      <>
-        {cards.groups.map((group) => (
-          <CardGroup
-            key={group.name}
-            name={group.name}
-            tags={group.keys}
-            pageSize={settings.pageSize}
-            collapsed={collapsed.has(group.name)}
-            onToggle={() => {
-              const next = new Set(collapsed);
-              if (next.has(group.name)) next.delete(group.name);
-              else next.add(group.name);
-              setCollapsed(next);
-            }}
-            render={(key) => {
-              const { run, tag } = parseCardKey(key);
-              return (
-                <TextCard key={key} api={api} run={run} tag={tag} markdown={markdown} color={api.colors.get(run)} />
-              );
-            }}
-          />
-        ))}
-      </>
+      <CardGroups
+        groups={cards.groups.map((group) => ({ name: group.name, tags: group.keys }))}
+        pageSize={settings.pageSize}
+        collapsed={collapsed}
+        onToggle={toggleGroup}
+        render={(key) => {
+          const { run, tag } = parseCardKey(key);
+          return <TextCard key={key} api={api} run={run} tag={tag} markdown={markdown} color={api.colors.get(run)} />;
+        }}
+      />
     );
   }
 
   return (
     <div class="text-dashboard" style={{ '--card-width': `${Math.max(settings.cardWidth, 435)}px` }}>
       <div class="toolbar">
-        <FilterInput
+        <TagFilterTools
+          api={api}
           value={view.tagFilter}
-          onCommit={onTagFilter}
-          placeholder="Filter tags (regex)"
-          label="Filter tags (regex)"
-          testid="tag-filter"
+          count={tags.data ? { shown: cards.tagCount, total: allCards.tagCount } : null}
         />
-        <span class="toolbar__count" data-testid="tag-count">
-          {tags.data ? `${cards.tagCount} of ${allCards.tagCount} tags` : ''}
-        </span>
         <label class="text-dashboard__markdown" title="Render text as Markdown (off: the text as written)">
           <input
             type="checkbox"
