@@ -31,16 +31,22 @@ def write_demo(logdir: str | Path, steps: int = STEPS, seed: int = 0) -> Path:
     return root
 
 
+LR_PARAM = hp.HParam("lr", hp.Discrete(list(LEARNING_RATES)))
+OPT_PARAM = hp.HParam("optimizer", hp.Discrete(["adam", "sgd"]))
+DROPOUT_PARAM = hp.HParam("dropout", hp.RealInterval(0.0, 0.5))
+BATCH_PARAM = hp.HParam("batch_size", hp.Discrete([32, 64, 128]))
+
+
 def _write_sweep(root: Path, steps: int, rng: np.random.Generator) -> None:
-    lr_param = hp.HParam("lr", hp.Discrete(list(LEARNING_RATES)))
-    opt_param = hp.HParam("optimizer", hp.Discrete(["adam", "sgd"]))
+    params = [LR_PARAM, OPT_PARAM, DROPOUT_PARAM, BATCH_PARAM]
     metrics = [hp.Metric("accuracy", display_name="Accuracy"), hp.Metric("loss")]
     with SummaryWriter(root) as top:
-        hp.hparams_config([lr_param, opt_param], metrics, writer=top)
+        hp.hparams_config(params, metrics, writer=top)
     for index, lr in enumerate(LEARNING_RATES):
         optimizer = "adam" if index % 2 == 0 else "sgd"
         with SummaryWriter(root / f"lr_{lr}") as writer:
-            hp.hparams({lr_param: lr, opt_param: optimizer}, trial_id=f"lr_{lr}", writer=writer)
+            values = {LR_PARAM: lr, OPT_PARAM: optimizer, DROPOUT_PARAM: 0.1, BATCH_PARAM: 64}
+            hp.hparams(values, trial_id=f"lr_{lr}", writer=writer)
             speed = 0.01 + 3 * lr
             for step in range(steps):
                 loss = 2.0 * math.exp(-speed * step) + 0.05 * rng.standard_normal() + 0.1
@@ -59,6 +65,41 @@ def _write_sweep(root: Path, steps: int, rng: np.random.Generator) -> None:
             hp.session_end("success", writer=writer)
         if lr == LEARNING_RATES[0]:
             _write_extras(root / f"lr_{lr}", rng)
+    _write_trials(root / "sweep", steps // 4, rng)
+
+
+def _write_trials(root: Path, steps: int, rng: np.random.Generator) -> None:
+    """More trials of the sweep, with loss and accuracy only: a table worth filtering.
+
+    One fails, one is still running (no end summary) and one logged its hparams but no
+    metric yet, as happens in real sweeps.
+    """
+    for index in range(12):
+        lr = LEARNING_RATES[index % 3]
+        optimizer = ("adam", "sgd")[index // 3 % 2]
+        dropout = round(float(rng.uniform(0.0, 0.5)), 2)
+        batch = (32, 64, 128)[index // 6 + index % 2]
+        name = f"trial_{index:02d}"
+        with SummaryWriter(root / name) as writer:
+            values = {
+                LR_PARAM: lr,
+                OPT_PARAM: optimizer,
+                DROPOUT_PARAM: dropout,
+                BATCH_PARAM: batch,
+            }
+            hp.hparams(values, trial_id=name, writer=writer)
+            if index == 11:
+                continue  # hparams, no metrics yet
+            speed = (0.02 + 2 * lr) * (1.2 if optimizer == "adam" else 0.8) * (1 - dropout)
+            floor = 0.08 + dropout * 0.2 + (0.05 if batch == 128 else 0.0)
+            for step in range(steps):
+                loss = 2.0 * math.exp(-speed * step) + floor + 0.03 * rng.standard_normal()
+                if index == 9 and step > steps // 2:
+                    loss += 0.1 * (step - steps // 2)  # diverges
+                writer.add_scalar("loss", loss, step)
+                writer.add_scalar("accuracy", max(0.0, 1.0 - loss / 2.5), step)
+            if index != 10:
+                hp.session_end("failure" if index == 9 else "success", writer=writer)
 
 
 def _write_extras(run: Path, rng: np.random.Generator) -> None:

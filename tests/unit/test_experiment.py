@@ -123,7 +123,12 @@ def tb_hparams(logdir: Path) -> dict[str, dict[str, object]]:
     request = api_pb2.ListSessionGroupsRequest(
         start_index=0,
         slice_size=100,
-        allowed_statuses=[api_pb2.STATUS_SUCCESS, api_pb2.STATUS_UNKNOWN],
+        allowed_statuses=[
+            api_pb2.STATUS_SUCCESS,
+            api_pb2.STATUS_UNKNOWN,
+            api_pb2.STATUS_FAILURE,
+            api_pb2.STATUS_RUNNING,
+        ],
     )
     handler = list_session_groups.Handler(
         context.RequestContext(), backend_context.Context(tb_context), "", request
@@ -533,11 +538,22 @@ def test_hparams_without_metrics(tmp_path: Path) -> None:
 
 def test_demo_hparams(demo: Path) -> None:
     table = lumiboard.read(demo).hparams()
-    assert list(table.columns) == ["run", "lr", "optimizer", "accuracy", "loss"]
-    assert table["run"].tolist() == ["lr_0.001", "lr_0.01", "lr_0.1"]
+    assert list(table.columns) == [
+        "run",
+        "lr",
+        "optimizer",
+        "dropout",
+        "batch_size",
+        "accuracy",
+        "loss",
+    ]
+    trials = [f"sweep/trial_{index:02d}" for index in range(12)]
+    assert table["run"].tolist() == ["lr_0.001", "lr_0.01", "lr_0.1", *trials]
     scalars = lumiboard.read(demo).scalars(tags=["loss"])
     last = scalars.groupby("run", observed=True)["value"].last()
-    assert table["loss"].tolist() == last[table["run"]].tolist()
+    measured = table.dropna(subset=["loss"])
+    assert measured["run"].tolist() == table["run"].tolist()[:-1]  # trial_11 has no metric yet
+    assert measured["loss"].tolist() == last[measured["run"]].tolist()
     assert_hparams_as_tensorboard(demo, table)
 
 
