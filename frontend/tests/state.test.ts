@@ -38,6 +38,7 @@ describe('URL state', () => {
       showMembers: true,
       logY: ['loss/train'],
       wide: ['loss/val', 'x'],
+      hparams: [['hpView', 'parallel'], ['hpHide', 'h:lr'], ['hpHide', 'm:a&b=c']],
     };
     const back = roundTrip(view);
     expect(back).toEqual(view);
@@ -98,6 +99,17 @@ describe('URL state', () => {
     expect(parseView(new URLSearchParams('tagFilter=x'), defaults).smoothing).toBe(0.9);
     expect(isDeepLink(new URLSearchParams('token=abc'))).toBe(false);
     expect(isDeepLink(new URLSearchParams('token=abc&runFilter=a'))).toBe(true);
+  });
+
+  it("carries the HParams dashboard's hp* keys as raw pairs, replacing the old ones", () => {
+    const base = new URLSearchParams('token=t&hpView=scatter&hpHide=h:a&hpx=keep&hp=keep');
+    const view = parseView(base);
+    expect(view.hparams).toEqual([['hpView', 'scatter'], ['hpHide', 'h:a']]);
+    expect(isDeepLink(new URLSearchParams('hpSort=-m:loss'))).toBe(true);
+    const query = new URLSearchParams(serializeView({ ...view, hparams: [['hpSort', 'm:acc']] }, base));
+    expect([...query.entries()]).toEqual([['token', 't'], ['hpx', 'keep'], ['hp', 'keep'], ['hpSort', 'm:acc']]);
+    expect(sameView(view, { ...view, hparams: [['hpView', 'scatter']] })).toBe(false);
+    expect(serializeView({ ...DEFAULT_VIEW, hparams: [] }, new URLSearchParams('hpView=table'))).toBe('');
   });
 
   it('encodes group-by modes, separators with colons included', () => {

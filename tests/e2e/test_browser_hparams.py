@@ -189,6 +189,74 @@ def test_lumiboard_sweep(ui: UI, serve: Callable[..., Server], tmp_path: Path) -
     assert set(table_runs(ui)) == {"trial_3", "no_metrics"}
 
 
+def test_deep_link_restores_query(ui: UI, serve: Callable[..., Server], tmp_path: Path) -> None:
+    """Filters, sort, hidden columns, colouring and the active view live in the URL (hp* keys):
+    a reload, or the copied link in a fresh page, opens the same view."""
+    logdir = tmp_path / "logs"
+    write_lumiboard_sweep(logdir)
+    server = serve(logdir)
+    open_hparams(ui, server)
+    page = ui.page
+    rows = page.get_by_test_id("hp-row")
+    expect(rows).to_have_count(6)
+    # The untouched dashboard writes nothing to the URL.
+    assert "hp" not in page.evaluate("location.search").replace("hparams", "")
+
+    # Filter: drop sgd (discrete), lr >= 0.005 (numeric min); sort by accuracy, descending;
+    # hide the loss column; colour by lr; the parallel coordinates view.
+    page.locator("[data-testid=hp-discrete][data-column='h:optimizer'][data-value=sgd]").click()
+    page.locator("[data-testid=hp-min][data-column='h:lr']").fill("0.005")
+    page.locator("[data-testid=hp-min][data-column='h:lr']").press("Enter")
+    expect(rows).to_have_count(2)
+    header = page.locator("[data-testid=hp-header][data-column='m:validation/accuracy']")
+    header.click()
+    header.click()
+    expected = ["trial_4", "trial_1"]  # accuracy 0.9, 0.83
+    assert table_runs(ui) == expected
+    page.locator("[data-testid=hp-column-toggle][data-column='m:loss']").uncheck()
+    page.get_by_test_id("hp-color-by").select_option("h:lr")
+    page.get_by_test_id("hp-tab-parallel").click()
+    expect(page.get_by_test_id("hp-line")).to_have_count(2)
+    page.wait_for_function("() => new URLSearchParams(location.search).get('hpView') === 'parallel'")
+    params = page.evaluate("[...new URLSearchParams(location.search).entries()]")
+    keys = {key for key, _ in params}
+    assert {"hpView", "hpSort", "hpFilter", "hpHide", "hpColor"} <= keys, params
+    assert ["hpSort", "-m:validation/accuracy"] in params, params
+    link = page.url
+
+    def assert_restored() -> None:
+        expect(page.get_by_test_id("hp-tab-parallel")).to_have_attribute("aria-selected", "true")
+        expect(page.get_by_test_id("hp-line")).to_have_count(2)
+        expect(page.get_by_test_id("hp-count")).to_have_text("2 of 6 sessions")
+        expect(page.get_by_test_id("hp-axis")).to_have_count(4)  # lr, optimizer, layers, accuracy
+        expect(page.get_by_test_id("hp-color-by")).to_have_value("h:lr")
+        expect(page.get_by_test_id("hp-sort-order")).to_have_value("desc")
+        expect(page.locator("[data-testid=hp-min][data-column='h:lr']")).to_have_value("0.005")
+        sgd = page.locator("[data-testid=hp-discrete][data-column='h:optimizer'][data-value=sgd]")
+        expect(sgd).not_to_be_checked()
+        page.get_by_test_id("hp-tab-table").click()
+        expect(rows).to_have_count(2)
+        assert table_runs(ui) == expected
+
+    page.reload()
+    page.get_by_test_id("hp-parallel").wait_for()
+    assert_restored()
+    ui.screenshot("deep-link")
+
+    # The shared link in a fresh page; back to the defaults clears the hp* keys.
+    fresh = page.context.new_page()
+    try:
+        fresh.goto(link)
+        fresh.get_by_test_id("hp-parallel").wait_for()
+        expect(fresh.get_by_test_id("hp-line")).to_have_count(2)
+        expect(fresh.get_by_test_id("hp-count")).to_have_text("2 of 6 sessions")
+    finally:
+        fresh.close()
+    page.get_by_test_id("hp-tab-parallel").click()
+    page.get_by_test_id("hp-tab-table").click()
+    page.wait_for_function("() => !new URLSearchParams(location.search).has('hpView')")
+
+
 def test_torch_add_hparams_sweep(ui: UI, serve: Callable[..., Server], tmp_path: Path) -> None:
     logdir = tmp_path / "logs"
     write_torch_sweep(logdir)

@@ -2,7 +2,8 @@
  * The view's state and its deep link. Every key that differs from its default is written to the
  * URL's query (TensorBoard's names where it has one: `tagFilter`, `runFilter`, `smoothing`,
  * `pinnedCards`, `darkMode`), so a copied URL opens the same view. Query keys the app does not
- * own (e.g. `token`) are kept as they are.
+ * own (e.g. `token`) are kept as they are. The HParams dashboard's keys (`hpView`, `hpSort`, ...:
+ * every key `hp` + a capital letter) are carried here as raw pairs and decoded by that dashboard.
  */
 import type { XAxis } from './api';
 import { ALL_RUNS, type RunSelection } from './selection';
@@ -18,6 +19,14 @@ export type GroupBy =
   | { kind: 'part'; separator: string; index: number };
 
 export type Band = 'std' | 'minmax' | 'none';
+
+/** Raw query pairs, in order (a key may repeat). */
+export type QueryPairs = readonly (readonly [string, string])[];
+
+/** Whether a query key belongs to the HParams dashboard: `hp` followed by a capital letter. */
+export function isHParamsKey(key: string): boolean {
+  return /^hp[A-Z]/.test(key);
+}
 
 export interface ViewState {
   /** The active dashboard (a plugin name); '' picks the first one with data. */
@@ -39,6 +48,8 @@ export interface ViewState {
   logY: string[];
   /** Tags whose card spans the full row. */
   wide: string[];
+  /** The HParams dashboard's query keys (see `isHParamsKey`), as written in the URL. */
+  hparams: QueryPairs;
 }
 
 export const DEFAULT_VIEW: ViewState = {
@@ -56,6 +67,7 @@ export const DEFAULT_VIEW: ViewState = {
   showMembers: false,
   logY: [],
   wide: [],
+  hparams: [],
 };
 
 /** The query keys this module owns. */
@@ -129,7 +141,7 @@ function parseBool(text: string | null, fallback: boolean): boolean {
 
 /** Whether the query carries any view key: a deep link, whose missing keys mean "default". */
 export function isDeepLink(params: URLSearchParams): boolean {
-  return VIEW_KEYS.some((key) => params.has(key));
+  return VIEW_KEYS.some((key) => params.has(key)) || [...params.keys()].some(isHParamsKey);
 }
 
 /** The view a query describes; keys it lacks come from `defaults`. */
@@ -144,6 +156,7 @@ export function parseView(params: URLSearchParams, defaults: ViewState = DEFAULT
   const smoothingText = get('smoothing');
   const dark = get('darkMode');
   const band = get('band');
+  const hparams = [...params.entries()].filter(([key]) => isHParamsKey(key));
   return {
     tab: get('tab') ?? defaults.tab,
     tagFilter: get('tagFilter') ?? defaults.tagFilter,
@@ -162,6 +175,7 @@ export function parseView(params: URLSearchParams, defaults: ViewState = DEFAULT
     showMembers: parseBool(get('members'), defaults.showMembers),
     logY: params.has('logY') ? params.getAll('logY').filter(Boolean) : defaults.logY,
     wide: params.has('wide') ? params.getAll('wide').filter(Boolean) : defaults.wide,
+    hparams: hparams.length ? hparams : defaults.hparams,
   };
 }
 
@@ -172,6 +186,7 @@ export function parseView(params: URLSearchParams, defaults: ViewState = DEFAULT
 export function serializeView(view: ViewState, base: URLSearchParams = new URLSearchParams()): string {
   const params = new URLSearchParams(base);
   for (const key of VIEW_KEYS) params.delete(key);
+  for (const key of new Set(params.keys())) if (isHParamsKey(key)) params.delete(key);
   const d = DEFAULT_VIEW;
   if (view.tab !== d.tab) params.set('tab', view.tab);
   if (view.tagFilter !== d.tagFilter) params.set('tagFilter', view.tagFilter);
@@ -199,6 +214,7 @@ export function serializeView(view: ViewState, base: URLSearchParams = new URLSe
   if (view.showMembers !== d.showMembers) params.set('members', String(view.showMembers));
   for (const tag of view.logY) params.append('logY', tag);
   for (const tag of view.wide) params.append('wide', tag);
+  for (const [key, value] of view.hparams) if (isHParamsKey(key)) params.append(key, value);
   return params.toString();
 }
 
@@ -219,8 +235,13 @@ export function sameView(a: ViewState, b: ViewState): boolean {
     a.band === b.band &&
     a.showMembers === b.showMembers &&
     sameList(a.logY, b.logY) &&
-    sameList(a.wide, b.wide)
+    sameList(a.wide, b.wide) &&
+    samePairs(a.hparams, b.hparams)
   );
+}
+
+export function samePairs(a: QueryPairs, b: QueryPairs): boolean {
+  return a.length === b.length && a.every(([key, value], i) => key === b[i]![0] && value === b[i]![1]);
 }
 
 /** `list` with `item` added (at the end) or removed. */

@@ -5,7 +5,7 @@
  * selection (deselected runs are hidden or greyed) and can set it ("Select these runs").
  */
 import type { JSX } from 'preact';
-import { useCallback, useMemo, useState } from 'preact/hooks';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'preact/hooks';
 
 import type { DashboardApi } from '../../core/dashboard';
 import { PALETTE } from '../../core/colors';
@@ -13,11 +13,11 @@ import { shownRuns } from '../../core/runs';
 import { useJson } from '../../core/useJson';
 import { pluginUrl } from '../../core/api';
 import { useStore } from '../../core/store';
+import { samePairs } from '../../core/state';
 import { EmptyState } from '../../components/EmptyState';
 import { LoadNotice, NoRunsSelected, Notice } from '../../components/DashboardStates';
 import { saveSheet, sheetOf, type DownloadFormat } from './download';
 import {
-  STATUSES,
   categories,
   filterRows,
   isCategorical,
@@ -38,8 +38,8 @@ import { ScatterView } from './ScatterView';
 import { SessionCharts } from './SessionCharts';
 import { TableView } from './TableView';
 import type { ShownColumn, ViewProps } from './views';
+import { decodeHParams, encodeHParams, type Tab } from './urlState';
 
-type Tab = 'table' | 'parallel' | 'scatter';
 const TABS: { id: Tab; label: string }[] = [
   { id: 'table', label: 'Table view' },
   { id: 'parallel', label: 'Parallel coordinates' },
@@ -53,17 +53,6 @@ const EXAMPLE = `    if step == 0:  # once per trial (one run each): its hyperpa
 # or, as torch does, once at the end of a trial:
 # writer.add_hparams({"lr": 0.01}, {"hparam/accuracy": accuracy})`;
 
-const INITIAL: QueryState = {
-  hidden: new Set(),
-  filters: {},
-  statuses: STATUSES,
-  sort: null,
-  pageSize: 50,
-  page: 1,
-  colorBy: 'run',
-  deselected: 'hide',
-};
-
 export function HParamsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   const loaded = useStore(api.data, (d) => d.loaded);
   const loading = useStore(api.data, (d) => d.status?.loading ?? false);
@@ -76,9 +65,26 @@ export function HParamsDashboard({ api }: { api: DashboardApi }): JSX.Element {
 
   const response = useJson<RawTable>(api, pluginUrl('hparams', 'table'));
   const table = useMemo(() => (response.data ? parseTable(response.data) : null), [response.data]);
-  const [state, setState] = useState<QueryState>(INITIAL);
-  const [tab, setTab] = useState<Tab>('table');
-  const [kinds, setKinds] = useState<Record<string, ScaleKind>>({});
+  // The query state lives in the URL (hp* keys, see urlState.ts): read once, written on change,
+  // and re-read when the URL changes under it (back / forward).
+  const urlPairs = useStore(api.view, (v) => v.hparams);
+  const initial = useMemo(() => decodeHParams(urlPairs), []);
+  const [state, setState] = useState<QueryState>(initial.query);
+  const [tab, setTab] = useState<Tab>(initial.tab);
+  const [kinds, setKinds] = useState<Readonly<Record<string, ScaleKind>>>(initial.kinds);
+  const encoded = useMemo(() => encodeHParams({ tab, query: state, kinds }), [tab, state, kinds]);
+  const encodedRef = useRef(encoded);
+  encodedRef.current = encoded;
+  useEffect(() => {
+    if (!samePairs(encoded, api.view.get().hparams)) api.view.set({ hparams: encoded });
+  }, [encoded]);
+  useEffect(() => {
+    if (samePairs(urlPairs, encodedRef.current)) return;
+    const next = decodeHParams(urlPairs);
+    setState(next.query);
+    setTab(next.tab);
+    setKinds(next.kinds);
+  }, [urlPairs]);
   const [hovered, setHovered] = useState<string | null>(null);
   const [selected, setSelected] = useState<string | null>(null);
 

@@ -12,6 +12,7 @@ import {
   categories,
   categoryScale,
   filterSpan,
+  formatTick,
   formatValue,
   isCategorical,
   numericScale,
@@ -44,7 +45,8 @@ export function axisScales(
   });
 }
 
-function useWidth(ref: { current: HTMLElement | null }): number {
+/** The element's width, following its resizes. */
+export function useWidth(ref: { current: HTMLElement | null }): number {
   const [width, setWidth] = useState(800);
   useLayoutEffect(() => {
     const el = ref.current;
@@ -181,7 +183,7 @@ export function ParallelView(
           const span = drag?.axis === i ? [Math.min(drag.from, drag.to), Math.max(drag.from, drag.to)] : filterSpan(scale, filters[column.id]);
           const labels: { u: number; text: string }[] = scale.categories
             ? scale.categories.map((v) => ({ u: scale.toUnit(v) ?? 0, text: formatValue(v) }))
-            : scale.ticks.map((t) => ({ u: scale.toUnit(t) ?? 0, text: formatValue(t) }));
+            : scale.ticks.map((t) => ({ u: scale.toUnit(t) ?? 0, text: formatTick(t) }));
           return (
             <g key={column.id} class="hp-axis" data-testid="hp-axis" data-column={column.id}>
               <line x1={x} x2={x} y1={TOP} y2={TOP + PLOT} class="hp-axis__line" />

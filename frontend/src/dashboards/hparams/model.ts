@@ -166,6 +166,30 @@ export function formatValue(value: Value): string {
   return String(Number(value.toPrecision(5)));
 }
 
+/** An axis label: at most `digits` significant digits (0.9828, not 0.98277; 1.2e-5; 35k stays 35000). */
+export function formatTick(value: number, digits = 4): string {
+  if (Number.isNaN(value)) return 'NaN';
+  if (!Number.isFinite(value)) return value > 0 ? '∞' : '-∞';
+  if (value === 0) return '0';
+  const abs = Math.abs(value);
+  if (abs < 1e-3 || abs >= 1e6) return value.toExponential(Math.max(0, digits - 2)).replace(/\.?0+e/, 'e');
+  return String(Number(value.toPrecision(digits)));
+}
+
+/** Round tick values (1, 2 or 5 × 10^k apart) inside [lo, hi], about `count` of them. */
+export function niceTicks(lo: number, hi: number, count = 5): number[] {
+  if (!(hi > lo) || !Number.isFinite(lo) || !Number.isFinite(hi)) return Number.isFinite(lo) ? [lo] : [];
+  const raw = (hi - lo) / Math.max(1, count);
+  const power = 10 ** Math.floor(Math.log10(raw));
+  const unit = raw / power;
+  const step = (unit >= 7.07 ? 10 : unit >= 3.16 ? 5 : unit >= 1.41 ? 2 : 1) * power;
+  const first = Math.ceil(lo / step - 1e-9);
+  const last = Math.floor(hi / step + 1e-9);
+  const ticks: number[] = [];
+  for (let k = first; k <= last; k++) ticks.push(Number((k * step).toPrecision(12)));
+  return ticks;
+}
+
 /** A column is categorical (point axis, value checkboxes) unless it holds free numbers. */
 export function isCategorical(column: Column): boolean {
   return column.type !== 'number' || column.discrete !== null;
@@ -302,8 +326,27 @@ export function numericScale(values: readonly number[], kind: ScaleKind): Scale 
       return span === 0 ? 0.5 : (fwd(value) - a) / span;
     },
     fromUnit: (unit) => (span === 0 ? lo : inv(a + unit * span)),
-    ticks: span === 0 ? [lo] : [0, 0.25, 0.5, 0.75, 1].map((u) => inv(a + u * span)),
+    ticks: span === 0 ? [lo] : kind === 'log' ? logTicks(lo, hi) : withEnds(niceTicks(lo, hi, 4), lo, hi),
   };
+}
+
+/** Round ticks, and the ends (the data's min and max) unless a round tick sits close to one. */
+function withEnds(ticks: number[], lo: number, hi: number): number[] {
+  const near = (v: number) => ticks.some((t) => Math.abs(t - v) < (hi - lo) * 0.08);
+  return [...(near(lo) ? [] : [lo]), ...ticks, ...(near(hi) ? [] : [hi])];
+}
+
+/** Powers of ten inside [lo, hi] (with the ends), or even steps in log space where there are too few. */
+function logTicks(lo: number, hi: number): number[] {
+  const a = Math.log10(lo);
+  const b = Math.log10(hi);
+  const powers: number[] = [];
+  for (let k = Math.ceil(a - 1e-9); k <= Math.floor(b + 1e-9); k++) powers.push(10 ** k);
+  if (powers.length >= 2) {
+    const near = (v: number) => powers.some((t) => Math.abs(Math.log10(t) - Math.log10(v)) < (b - a) * 0.08);
+    return [...(near(lo) ? [] : [lo]), ...powers, ...(near(hi) ? [] : [hi])];
+  }
+  return [0, 0.25, 0.5, 0.75, 1].map((u) => 10 ** (a + u * (b - a)));
 }
 
 /** Even spacing by rank: each distinct value at its mean rank; between values, linear. */
