@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -45,7 +46,12 @@ def _write_sweep(root: Path, steps: int, rng: np.random.Generator) -> None:
     for index, lr in enumerate(LEARNING_RATES):
         optimizer = "adam" if index % 2 == 0 else "sgd"
         with SummaryWriter(root / f"lr_{lr}") as writer:
-            values = {LR_PARAM: lr, OPT_PARAM: optimizer, DROPOUT_PARAM: 0.1, BATCH_PARAM: 64}
+            values: dict[hp.HParam | str, Any] = {
+                LR_PARAM: lr,
+                OPT_PARAM: optimizer,
+                DROPOUT_PARAM: 0.1,
+                BATCH_PARAM: 64,
+            }
             hp.hparams(values, trial_id=f"lr_{lr}", writer=writer)
             speed = 0.01 + 3 * lr
             for step in range(steps):
@@ -81,7 +87,7 @@ def _write_trials(root: Path, steps: int, rng: np.random.Generator) -> None:
         batch = (32, 64, 128)[index // 6 + index % 2]
         name = f"trial_{index:02d}"
         with SummaryWriter(root / name) as writer:
-            values = {
+            values: dict[hp.HParam | str, Any] = {
                 LR_PARAM: lr,
                 OPT_PARAM: optimizer,
                 DROPOUT_PARAM: dropout,

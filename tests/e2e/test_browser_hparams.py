@@ -217,7 +217,9 @@ def test_deep_link_restores_query(ui: UI, serve: Callable[..., Server], tmp_path
     page.get_by_test_id("hp-color-by").select_option("h:lr")
     page.get_by_test_id("hp-tab-parallel").click()
     expect(page.get_by_test_id("hp-line")).to_have_count(2)
-    page.wait_for_function("() => new URLSearchParams(location.search).get('hpView') === 'parallel'")
+    page.wait_for_function(
+        "() => new URLSearchParams(location.search).get('hpView') === 'parallel'"
+    )
     params = page.evaluate("[...new URLSearchParams(location.search).entries()]")
     keys = {key for key, _ in params}
     assert {"hpView", "hpSort", "hpFilter", "hpHide", "hpColor"} <= keys, params

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import os
 import subprocess
@@ -594,3 +595,40 @@ def test_damaged_cache_never_raises(
     else:  # untouched: read from the event files
         assert not loader.files
         assert not loader.run.tags
+
+
+def test_tag_infos_round_trip_each_distinct_one_stored_once(tmp_path: Path) -> None:
+    from lumiboard.plugins.base import DataClass
+    from lumiboard.store.runs import TagInfo
+
+    tags = {
+        "loss": TagInfo("scalars", DataClass.SCALAR, "loss", "", b""),
+        "acc": TagInfo("scalars", DataClass.SCALAR, "accuracy", "", b""),  # own display name
+        "img": TagInfo("images", DataClass.BLOB_SEQUENCE, "img", "a *picture*", b"\x00\xff"),
+        "txt": TagInfo("text", DataClass.TENSOR, "", "", b"\x08\x01"),  # empty display name
+        "img2": TagInfo("images", DataClass.BLOB_SEQUENCE, "img2", "a *picture*", b"\x00\xff"),
+    }
+    loader = {"file_version": None, "most_recent_step": -1, "seen_start": False}
+    kinds = dict.fromkeys(tags, 1)
+    snapshot = cache_format.Snapshot("/logs/run", {}, [], kinds, loader, None, {}, tags, {}, {}, {})
+    path = str(tmp_path / "run.arrow")
+    cache_format.write_snapshot(path, snapshot)
+    assert cache_format.read_snapshot(path).tags == tags
+    with open(path, "rb") as handle:
+        header = ipc.open_file(handle).schema.metadata[b"lumiboard.cache"]
+    assert len(json.loads(header)["tag_infos"]) == 3
+
+
+def test_installed_series_are_complete() -> None:
+    # _series skips ScalarSeries.__init__ while it knows every slot.
+    assert cache._FAST_SERIES, "ScalarSeries changed: update cache._series and its slots"
+    step = np.arange(3, dtype=np.int64)
+    series = cache._series(step, step.astype(np.float64), step.astype(np.float64))
+    for slot in cache.ScalarSeries.__slots__:
+        getattr(series, slot)
+    series.append(np.array([3]), np.array([3.0]), np.array([4.0]))
+    assert [column.tolist() for column in series.columns()] == [
+        [0, 1, 2, 3],
+        [0.0, 1.0, 2.0, 3.0],
+        [0.0, 1.0, 2.0, 4.0],
+    ]

@@ -16,6 +16,7 @@ every changed run at :meth:`Reloader.stop`.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import threading
@@ -29,6 +30,7 @@ from lumiboard.plugins.base import PLUGIN_NAMES
 from lumiboard.reader.discover import Logdir, Run, Source, list_runs, parse_logdir
 from lumiboard.reader.ingest import RunLoader
 from lumiboard.store.runs import RunData
+from lumiboard.writer.fs import is_remote
 
 if TYPE_CHECKING:
     from lumiboard.store.cache import RunCache
@@ -98,10 +100,17 @@ class Reloader:
             if self.cache is not None and fresh:
                 self._restore(self.cache, fresh)
             todo = [(self._loaders[name], run) for name, run in listed.items()]
-            pending = sum(self._pending_bytes(loader, run) for loader, run in todo)
-            self._set_progress(len(todo), 0, pending, 0, loading=True)
+            pendings = [self._pending_bytes(loader, run) for loader, run in todo]
+            self._set_progress(len(todo), 0, sum(pendings), 0, loading=True)
+            # Runs with nothing new (e.g. all of a restart's restored runs) are
+            # passed over here: handing each to a thread costs more than the
+            # check, which holds the GIL anyway.
+            idle = [item for item, pending in zip(todo, pendings, strict=True) if not pending]
+            busy = [item for item, pending in zip(todo, pendings, strict=True) if pending]
             with ThreadPoolExecutor(self._workers, thread_name_prefix="lumiboard-ingest") as pool:
-                for read in pool.map(self._load_one, todo):
+                for read in itertools.chain(
+                    map(self._load_one, idle), pool.map(self._load_one, busy)
+                ):
                     p = self._progress
                     self._set_progress(
                         p.runs_total,
@@ -144,8 +153,15 @@ class Reloader:
         return read
 
     def _restore(self, cache: RunCache, fresh: list[tuple[RunLoader, Run]]) -> None:
-        with ThreadPoolExecutor(self._workers, thread_name_prefix="lumiboard-cache") as pool:
-            restored = sum(pool.map(lambda item: cache.restore(*item), fresh))
+        # Restoring a local run holds the GIL nearly throughout (a few small
+        # reads): threads would only add switches. Remote runs wait on the
+        # network for their identity checks, so they go to a pool.
+        remote = [item for item in fresh if is_remote(item[1].location)]
+        local = [item for item in fresh if not is_remote(item[1].location)]
+        restored = sum(cache.restore(*item) for item in local)
+        if remote:
+            with ThreadPoolExecutor(self._workers, thread_name_prefix="lumiboard-cache") as pool:
+                restored += sum(pool.map(lambda item: cache.restore(*item), remote))
         logger.info("%d of %d new runs restored from the cache", restored, len(fresh))
 
     def save_cache(self) -> None:

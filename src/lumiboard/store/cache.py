@@ -27,6 +27,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -140,11 +141,21 @@ def install(snapshot: Snapshot, loader: RunLoader) -> None:
         setattr(loader, name, value)
 
 
+#: The slots :func:`_series` fills itself; if ScalarSeries gains others, it
+#: falls back to the constructor (three empty arrays more per series).
+_SERIES_SLOTS = frozenset({"_chunks", "_lock", "_step", "_value", "_wall_time"})
+_FAST_SERIES = frozenset(ScalarSeries.__slots__) == _SERIES_SLOTS
+
+
 def _series(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> ScalarSeries:
-    series = ScalarSeries()
     # Installed as the consolidated (sorted) columns rather than appended as a
     # chunk: a chunk is concatenated, i.e. copied, on the first query, and the
     # mapped pages would then be held twice. New points append as chunks.
+    if _FAST_SERIES:  # a restart installs thousands: skip __init__'s empty arrays
+        series = ScalarSeries.__new__(ScalarSeries)
+        series._chunks, series._lock = [], threading.Lock()
+    else:
+        series = ScalarSeries()
     series._step, series._wall_time, series._value = step, wall_time, value
     return series
 

@@ -12,11 +12,16 @@ The file holds:
 - the schema's metadata (``lumiboard.cache``, JSON): the cache format and
   lumiboard versions, the run's location, the reservoir sizes in force, the
   loader's own fields (:data:`LOADER_FIELDS`), the run's ``start_time``,
-  ``tag_kinds`` and skipped counts, and each event file's read state (path,
-  offset, size, dead) with its identity checksums;
+  ``tag_kinds`` and skipped counts, each event file's read state (path,
+  offset, size, dead) with its identity checksums, and the tag infos: each
+  distinct (plugin, data class, description, content) once, each tag an
+  index into those and its display name (null: the tag itself);
 - a last, empty batch whose custom metadata holds small Arrow IPC streams:
-  tag infos, tensor points (dtype, shape, raw bytes), blob references, and the
-  reservoirs' state (size, items seen, random state).
+  tensor points (dtype, shape, raw bytes) and blob references, when any.
+
+A restart reads one such file per run, so reading one costs little: the file
+is mapped once and read as one buffer, the header holds one entry per
+distinct tag info (not per tag), and series are slices of the batch columns.
 
 :func:`read_snapshot` raises :class:`VersionError` for a file of another
 format or lumiboard version, and some other exception (pyarrow's, ``KeyError``,
@@ -44,10 +49,9 @@ from lumiboard.reader.tail import FileState
 from lumiboard.store.runs import BlobPoint, BlobRef, TagInfo, TensorPoint
 
 #: Bumped whenever the layout or the meaning of a field changes.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 _HEADER_KEY = b"lumiboard.cache"
-_AUX_KEYS = (b"lumiboard.tags", b"lumiboard.tensors", b"lumiboard.blobs", b"lumiboard.reservoirs")
 
 
 def _optional_float(value: object) -> float | None:
@@ -203,8 +207,23 @@ def _groups(counts: list[int]) -> list[range]:
     return groups
 
 
-def _text(info: TagInfo) -> str:
-    return base64.b64encode(info.plugin_content).decode()
+def _tag_infos(tags: dict[str, TagInfo]) -> dict[str, list[Any]]:
+    """The tags' infos, each distinct one once (most runs have one or a few)."""
+    distinct: dict[tuple[str, int, str, bytes], int] = {}
+    indices, displays = [], []
+    for tag, info in tags.items():
+        key = (info.plugin_name, info.data_class.value, info.description, info.plugin_content)
+        indices.append(distinct.setdefault(key, len(distinct)))
+        displays.append(None if info.display_name == tag else info.display_name)
+    return {
+        "tags": list(tags),
+        "tag_info": indices,
+        "tag_display": displays,
+        "tag_infos": [
+            [plugin, kind, description, base64.b64encode(content).decode()]
+            for plugin, kind, description, content in distinct
+        ],
+    }
 
 
 def _header(snapshot: Snapshot, batches: list[int], aux: list[str]) -> dict[str, Any]:
@@ -226,10 +245,7 @@ def _header(snapshot: Snapshot, batches: list[int], aux: list[str]) -> dict[str,
             [e.state.path, e.state.offset, e.state.size, e.state.dead, e.head_crc, e.tail_crc]
             for e in snapshot.files
         ],
-        "tags": [
-            [tag, i.plugin_name, i.data_class.value, i.display_name, i.description, _text(i)]
-            for tag, i in snapshot.tags.items()
-        ],
+        **_tag_infos(snapshot.tags),
         "scalar_tags": list(snapshot.scalars),
         "scalar_counts": [len(step) for step, _, _ in snapshot.scalars.values()],
         "scalar_batches": batches,
@@ -323,7 +339,10 @@ def read_snapshot(path: str) -> Snapshot:
     """
     source = pa.memory_map(path, "r")
     try:
-        reader = ipc.open_file(source)
+        # The whole mapping as one buffer (no copy): the reader then slices
+        # it instead of reading through the file object, several times faster
+        # for the footer, schema and batch headers of a small file.
+        reader = ipc.open_file(source.read_buffer())
         header = json.loads(reader.schema.metadata[_HEADER_KEY])
         if header.get("format") != FORMAT_VERSION or header.get("lumiboard") != __version__:
             raise VersionError(
@@ -350,10 +369,7 @@ def read_snapshot(path: str) -> Snapshot:
         loader={name: read(header["loader"][name]) for name, read in LOADER_FIELDS.items()},
         start_time=_optional_float(header["start_time"]),
         skipped={str(tag): int(count) for tag, count in header["skipped"].items()},
-        tags={
-            str(tag): TagInfo(str(plugin), DataClass(int(kind)), str(name), str(text), _bytes(blob))
-            for tag, plugin, kind, name, text, blob in header["tags"]
-        },
+        tags=_read_tags(header),
         scalars=scalars,
         tensors=sampled["tensors"],
         blobs=sampled["blobs"],
@@ -385,6 +401,25 @@ def _read_scalars(reader: Any, header: dict[str, Any]) -> dict[str, Columns]:
             raise ValueError("a batch's rows and its series' lengths differ")
         position += size
     return scalars
+
+
+def _read_tags(header: dict[str, Any]) -> dict[str, TagInfo]:
+    infos = [
+        (str(plugin), DataClass(int(kind)), str(description), _bytes(content))
+        for plugin, kind, description, content in header["tag_infos"]
+    ]
+    if min(header["tag_info"], default=0) < 0:
+        raise ValueError("bad tag info index")
+    tags: dict[str, TagInfo] = {}
+    for tag, index, display in zip(
+        header["tags"], header["tag_info"], header["tag_display"], strict=True
+    ):
+        plugin, kind, description, content = infos[index]
+        name = str(tag)
+        tags[name] = TagInfo(
+            plugin, kind, name if display is None else str(display), description, content
+        )
+    return tags
 
 
 def _bytes(text: object) -> bytes:

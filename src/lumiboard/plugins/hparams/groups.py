@@ -110,7 +110,8 @@ def _aggregate(sessions: list[Session], request: GroupsRequest) -> dict[MetricKe
     elif request.aggregation_type == 3:
         chosen = measured[0]
     else:
-        chosen = measured[-1]
+        # The first session with the largest value, as TensorBoard's max() picks it.
+        chosen = max(measured, key=lambda s: _order_value(s.metrics[metric].value))
     return dict(chosen.metrics)
 
 
@@ -210,7 +211,9 @@ def _sort_key(extract: Extractor, none_largest: bool) -> Callable[[Group], tuple
         if isinstance(value, str):
             return (not none_largest, 1, value)
         number = float(value)
-        return (not none_largest, 0, math.inf if math.isnan(number) else number)
+        if math.isnan(number):  # a diverged run: missing, not the best (nor the worst)
+            return (none_largest, 0, 0.0)
+        return (not none_largest, 0, number)
 
     return key
 

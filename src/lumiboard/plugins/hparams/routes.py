@@ -30,6 +30,7 @@ from lumiboard.plugins.hparams.requests import (
 from lumiboard.plugins.hparams.sessions import (
     Sweep,
     hparam_columns,
+    hparam_text,
     json_number,
     metric_run,
     read_sweep,
@@ -167,6 +168,8 @@ async def table(request: Request) -> Response:
         values = []
         for info in hparams:
             value = session.hparams.get(info.name)
+            if value is not None and info.type == hparams_pb2.DATA_TYPE_STRING:
+                value = value if isinstance(value, str) else hparam_text(value)
             values.append(json_number(value) if isinstance(value, float) else value)
         found = []
         for metric in metrics:

@@ -232,7 +232,7 @@ def info_from_values(name: str, values: list[struct_pb2.Value]) -> hparams_pb2.H
         if finite:
             info.domain_interval.min_value = finite[0]
             info.domain_interval.max_value = finite[-1]
-        info.differs = len(set(finite)) > 1 or len(finite) != len(numbers)
+        info.differs = len(set(finite)) > 1 or 0 < len(finite) < len(numbers)
     return info
 
 
@@ -296,10 +296,13 @@ def _read_metrics(
         if not len(step):
             continue
         finite = value[np.isfinite(value)]
+        # The value written last (TensorBoard's read_last_scalars), not the one of the
+        # highest step: a run resumed from a checkpoint writes lower steps again, later.
+        last = len(wall_time) - 1 - int(np.argmax(wall_time[::-1]))
         found[(group, tag)] = MetricValue(
-            value=float(value[-1]),
-            step=int(step[-1]),
-            wall_time=float(wall_time[-1]),
+            value=float(value[last]),
+            step=int(step[last]),
+            wall_time=float(wall_time[last]),
             min=float(finite.min()) if len(finite) else math.nan,
             max=float(finite.max()) if len(finite) else math.nan,
         )
@@ -327,6 +330,12 @@ def hparam_columns(sweep: Sweep) -> list[hparams_pb2.HParamInfo]:
             info.differs = observed.differs
             if info.type == hparams_pb2.DATA_TYPE_UNSET:
                 info.type = observed.type
+            elif info.type != observed.type:
+                # Declarations disagree with the values (torch's add_hparams declares each
+                # call's own types): the column takes the values' type and domain.
+                info.type = observed.type
+                info.ClearField("domain_discrete")
+                info.ClearField("domain_interval")
             if info.WhichOneof("domain") is None:
                 _copy_domain(observed, info)
         columns.append(info)
@@ -344,6 +353,11 @@ def _copy_domain(source: hparams_pb2.HParamInfo, target: hparams_pb2.HParamInfo)
         target.domain_discrete.CopyFrom(source.domain_discrete)
     elif source.HasField("domain_interval"):
         target.domain_interval.CopyFrom(source.domain_interval)
+
+
+def hparam_text(value: HParamValue) -> str:
+    """An hparam value as it appears in an inferred string domain."""
+    return value_text(_struct(value))
 
 
 def _struct(value: HParamValue) -> struct_pb2.Value:
