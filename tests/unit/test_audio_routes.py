@@ -31,6 +31,8 @@ from lumiboard.server import blobs
 AUDIO = "/data/plugin/audio"
 FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "tf2_keras" / "tf_summary"
 WALL = 1_700_000_000.0
+#: ["x","y",0,"0x1p99999",0,"AAAAAAAAAAA"]: a wall time that float.fromhex overflows on.
+OVERFLOWING_KEY = "WyJ4IiwieSIsMCwiMHgxcDk5OTk5IiwwLCJBQUFBQUFBQUFBQSJd"
 LABEL = "**bold** <script>alert(1)</script> ü"
 
 
@@ -175,6 +177,25 @@ def test_labels_are_served_as_written(client: TestClient) -> None:
     assert _clip(client, first).content != b""
 
 
+def test_long_labels_are_capped(tmp_path: Path) -> None:
+    """A label is cached with its listing: past 4 KiB it is cut, at a character, with "…"."""
+    long_label = "é" * 40_000  # 80,000 bytes
+    exact = "x" * routes.MAX_LABEL_BYTES
+    with SummaryWriter(str(tmp_path / "run")) as writer:
+        for step, label in enumerate((long_label, exact, exact + "y")):
+            value = audio_tensor_value("labelled", np.zeros((1, 80, 1)), 8_000)
+            value.tensor.string_val[1] = label.encode()
+            writer.write_values([value], step, WALL)
+    routes.read_clip.cache_clear()
+    with lumiboard_client(tmp_path) as client:
+        labels = [entry["label"] for entry in _listing(client, "run", "labelled")]
+    cut, whole, one_over = labels
+    assert cut == "é" * ((routes.MAX_LABEL_BYTES - 3) // 2) + "…"
+    assert len(cut.encode()) <= routes.MAX_LABEL_BYTES
+    assert whole == exact
+    assert one_over == "x" * (routes.MAX_LABEL_BYTES - 3) + "…"
+
+
 def test_content_type_parameter(client: TestClient) -> None:
     (entry, *_) = _listing(client, "ours", "speech")
     key = parse_qs(entry["query"])["blob_key"][0]
@@ -212,6 +233,7 @@ def test_caching_and_304(client: TestClient) -> None:
         (f"{AUDIO}/individualAudio", 400),
         (f"{AUDIO}/individualAudio?blob_key=zzz", 400),
         (f"{AUDIO}/individualAudio?blob_key=../../x", 400),
+        (f"{AUDIO}/individualAudio?blob_key={OVERFLOWING_KEY}", 400),
     ],
 )
 def test_bad_parameters(client: TestClient, path: str, status: int) -> None:

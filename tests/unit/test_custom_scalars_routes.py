@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import json
 import math
+import re
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import numpy as np
+import psutil
 import pytest
 from route_support import get_json, lumiboard_client, tensorboard_client
 from starlette.testclient import TestClient
@@ -152,8 +154,6 @@ def test_errors_are_json(client: TestClient) -> None:
 
 
 def test_catastrophic_regex_is_bounded(client: TestClient) -> None:
-    if routes._REGEX is None:
-        pytest.skip("the regex package is not installed: matching is not time-bounded")
     evil = "(a|aa)+$"  # exponential backtracking on "aaa...a!"
     started = time.monotonic()
     body = client.get(f"{CS}/scalars?{urlencode({'run': 'lumi', 'tag': evil})}").json()
@@ -224,3 +224,168 @@ def test_series_rejects_bad_bodies(client: TestClient, body: bytes) -> None:
     response = client.post(f"{CS}/series", content=body)
     assert response.status_code == 400
     assert "error" in response.json()
+
+
+# Counted repeats the regex package expands when it compiles: each would take seconds and
+# hundreds of MB to GB (or be killed for memory), and the package used to cache them.
+EXPANDING = ["(?:(?:a{1000}){1000}){1000}", "(?:a{1000}){1000}", "a{100000}"]
+
+
+def _scalars(client: TestClient, pattern: str) -> dict[str, Any]:
+    response = client.get(f"{CS}/scalars?{urlencode({'run': 'lumi', 'tag': pattern})}")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+@pytest.mark.parametrize("pattern", EXPANDING)
+def test_expanding_repeats_are_invalid_and_quick(client: TestClient, pattern: str) -> None:
+    started = time.monotonic()
+    body = _scalars(client, pattern)
+    assert body["regex_valid"] is False
+    assert "repeat" in body["error"]
+    response = client.post(
+        f"{CS}/series", json={"regexes": [pattern, "acc$"], "runs": ["lumi"], "buckets": 10}
+    )
+    assert response.status_code == 200, response.text
+    verdicts = response.json()["regexes"]
+    assert [v["regex_valid"] for v in verdicts] == [False, True]
+    assert time.monotonic() - started < 2
+
+
+def test_expanding_repeats_do_not_grow_memory(client: TestClient) -> None:
+    process = psutil.Process()
+    before = process.memory_info().rss
+    started = time.monotonic()
+    for i in range(20):  # distinct patterns: a cache would keep every one
+        # Every bound at most 1,000: the product of the nested bounds is what is too large.
+        outer = f"(?:(?:a{{{1000 - i}}}){{{999 - i}}}){{{10 + i}}}"
+        pattern = outer if i % 2 else f"(?:b{{{500 + i}}}){{{900 + i}}}"
+        body = _scalars(client, pattern)
+        assert body["regex_valid"] is False
+    assert time.monotonic() - started < 10
+    assert process.memory_info().rss - before < 100 * 2**20
+
+
+@pytest.mark.parametrize(
+    "pattern", ["a{1000}", "(?:a{100}){100}", "loss/.{0,1000}", "(?:loss|acc){2,}.*", "a{5,}"]
+)
+def test_repeats_within_bounds_are_valid(pattern: str) -> None:
+    # (?:a{100}){100}: a product of 10,000, the most allowed.
+    assert routes.compile_tag_regex(pattern)("a" * 10_000, time.monotonic() + 1) in (True, False)
+
+
+@pytest.mark.parametrize(
+    ("pattern", "reason"),
+    [
+        ("a{1001}", "a counted repeat over 1000"),
+        ("a{1001,}", "a counted repeat over 1000"),  # unbounded: the lower bound counts
+        ("(?:a{100}){101}", "nested counted repeats"),
+        ("(?:x|(?:a{101}){100})", "nested counted repeats"),  # within a branch
+        ("(?=(?:a{200}){200})", "nested counted repeats"),  # within a lookahead
+        ("(?>(?:a{200}){200})", "nested counted repeats"),  # within an atomic group
+        ("(a)?(?(1)(?:a{200}){200}|b)", "nested counted repeats"),  # within a conditional
+        ("(?:a{200}){200}?", "nested counted repeats"),  # lazy
+        ("(?:a{200}){200}+", "nested counted repeats"),  # possessive
+        ("a{99999999999}", "too large"),  # beyond re's limit
+        (r"\p{L}", "bad escape"),  # the regex package's syntax, not re's (TensorBoard's)
+    ],
+)
+def test_large_repeats_are_invalid(pattern: str, reason: str) -> None:
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        routes.compile_tag_regex(pattern)
+
+
+def test_deep_nesting_is_no_server_error(client: TestClient) -> None:
+    # re parses it; the repeat check is iterative; regex's compiler may run out of recursion.
+    deep = "(" * 400 + "a{10}" + ")" * 400
+    routes.check_tag_regex(deep)
+    assert _scalars(client, deep)["regex_valid"] in (True, False)
+    assert _scalars(client, "(" * 400 + "a{200}){200}" + ")" * 399)["regex_valid"] is False
+
+
+@pytest.mark.parametrize("error", [MemoryError, RecursionError, OverflowError])
+def test_compile_failures_are_invalid(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch, error: type[Exception]
+) -> None:
+    def failing(*args: object, **kwargs: object) -> None:
+        raise error
+
+    monkeypatch.setattr(routes.regex, "compile", failing)
+    body = _scalars(client, "loss")
+    assert body["regex_valid"] is False
+    assert body["error"]
+
+
+def test_compiled_patterns_are_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[object] = []
+    compile_ = routes.regex.compile
+
+    def recording(*args: object, **kwargs: object) -> object:
+        seen.append(kwargs.get("cache_pattern"))
+        return compile_(*args, **kwargs)
+
+    monkeypatch.setattr(routes.regex, "compile", recording)
+    routes.compile_tag_regex("loss/.*")
+    assert seen == [False]
+
+
+def test_series_checks_the_budget_before_each_compile(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled: list[str] = []
+    compile_ = routes.compile_tag_regex
+
+    def slow(pattern: str) -> routes.Matcher:
+        compiled.append(pattern)
+        time.sleep(0.05)
+        return compile_(pattern)
+
+    monkeypatch.setattr(routes, "compile_tag_regex", slow)
+    monkeypatch.setattr(routes, "MATCH_SECONDS", 0.12)
+    body = client.post(
+        f"{CS}/series", json={"regexes": ["acc$"] * 10, "runs": ["lumi"], "buckets": 10}
+    ).json()
+    assert len(compiled) < 10
+    assert body["regexes"][-1]["regex_valid"] is False
+    assert "longer than" in body["regexes"][-1]["error"]
+
+
+def test_regex_work_runs_off_the_event_loop(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    offloaded: list[str] = []
+    run_in_threadpool = routes.run_in_threadpool
+
+    async def recording(func: Any, *args: Any) -> Any:
+        offloaded.append(func.__name__)
+        return await run_in_threadpool(func, *args)
+
+    monkeypatch.setattr(routes, "run_in_threadpool", recording)
+    assert _scalars(client, "acc$")["regex_valid"] is True
+    client.post(f"{CS}/series", json={"regexes": ["acc$"], "runs": ["lumi"], "buckets": 10})
+    assert offloaded == ["_scalars", "_series"]
+
+
+def test_series_caps_the_runs(client: TestClient) -> None:
+    runs = [f"run{i}" for i in range(2 * routes.MAX_RUNS)]
+    response = client.post(f"{CS}/series", json={"regexes": ["acc$"], "runs": runs})
+    assert response.status_code == 400
+    assert "runs" in response.json()["error"]
+    at_cap = [*runs[: routes.MAX_RUNS - 1], "lumi"]
+    response = client.post(f"{CS}/series", json={"regexes": ["acc$"], "runs": at_cap})
+    assert response.status_code == 200
+    assert list(response.json()["tags"]["acc"]) == ["lumi"]
+
+
+def test_series_counts_a_repeated_run_once(client: TestClient) -> None:
+    runs = ["lumi", "torch"] * 400  # 800 names, 2 runs: 5 series, not 2,000
+    body = client.post(
+        f"{CS}/series", json={"regexes": ["loss/.*", "acc$"], "runs": runs, "buckets": 10}
+    ).json()
+    assert body["truncated"] is False
+    pairs = {(tag, run) for tag, by_run in body["tags"].items() for run in by_run}
+    assert pairs == {
+        ("loss/train", "lumi"), ("loss/val", "lumi"), ("acc", "lumi"),
+        ("loss/train", "torch"), ("loss/val", "torch"),
+    }  # fmt: skip

@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import shutil
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,8 +28,9 @@ from starlette.testclient import TestClient
 from torch.utils import tensorboard as torch_tb
 
 from lumiboard import SummaryWriter, summary
-from lumiboard.format.proto import summary_pb2
+from lumiboard.format.proto import event_pb2, summary_pb2, tensor_pb2, types_pb2
 from lumiboard.server import blobs
+from lumiboard.writer.event_file import EventFileWriter
 
 IMAGES = "/data/plugin/images"
 FIXTURE = Path(__file__).resolve().parents[3] / "shared" / "fixtures" / "tf2_keras" / "tf_summary"
@@ -294,6 +296,8 @@ def test_forged_and_garbled_keys(client: TestClient) -> None:
         _key("ours", "video", "0", key.wall_time, 0, key.fingerprint),
         _key("ours", "video", 0, 1.5, 0, key.fingerprint),  # wall time not as hex
         _key("ours", "video", 0, "0x1.zzp+3", 0, key.fingerprint),
+        _key("x", "y", 0, "0x1p99999", 0, "AAAAAAAAAAA"),  # float.fromhex overflows
+        "WyJ4IiwieSIsMCwiMHgxcDk5OTk5IiwwLCJBQUFBQUFBQUFBQSJd",
         _key("ours", "video", 0, key.wall_time, -1, key.fingerprint),
         _key("ours", "video", True, key.wall_time, 0, key.fingerprint),
         _key("ours", "video", 2**70, key.wall_time, 0, key.fingerprint),
@@ -417,3 +421,77 @@ def blobs_image_size_cache_clear() -> None:
     from lumiboard.plugins.images import routes
 
     routes.image_size.cache_clear()
+
+
+# ---- hostile sizes in the event file -----------------------------------------------------------
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return bytes(out)
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    return _varint(number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def _raw_image_event(tag: str, height: int, width: int, data: bytes) -> bytes:
+    """An ``Event`` with a legacy ``Summary.Image`` whose sizes are any varints (up to
+    2**70 - 1, which protobuf itself would not write into an int32 field)."""
+    image = _varint(1 << 3) + _varint(height) + _varint(2 << 3) + _varint(width)
+    image += _varint(3 << 3) + _varint(3) + _field(4, data)
+    value = _field(1, tag.encode()) + _field(4, image)
+    wall_time = _varint(1 << 3 | 1) + struct.pack("<d", WALL)
+    return wall_time + _varint(2 << 3) + _varint(0) + _field(5, _field(1, value))
+
+
+def _tensor_image(tag: str, width: bytes, height: bytes, data: bytes) -> summary_pb2.Summary.Value:
+    tensor = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, string_val=[width, height, data])
+    tensor.tensor_shape.dim.add(size=3)
+    metadata = summary_pb2.SummaryMetadata()
+    metadata.plugin_data.plugin_name = "images"
+    return summary_pb2.Summary.Value(tag=tag, metadata=metadata, tensor=tensor)
+
+
+def test_implausible_sizes_are_left_out(tmp_path: Path) -> None:
+    """Sizes from the file that JSON cannot hold, or no image has, are dropped, not a 500."""
+    png = _encoded(np.zeros((4, 5, 3), np.uint8), "PNG")
+    cases: dict[str, Any] = {
+        "legacy/huge": _raw_image_event("legacy/huge", 4, 2**70 - 1, png),
+        "legacy/big": _raw_image_event("legacy/big", 2**31, 5, png),
+        "legacy/negative": _raw_image_event("legacy/negative", 4, 2**64 - 1, png),
+        "legacy/zero": _raw_image_event("legacy/zero", 0, 5, png),
+        "legacy/fine": _raw_image_event("legacy/fine", 4, 5, png),
+        "tensor/huge": _tensor_image("tensor/huge", b"99999999999999999999", b"4", png),
+        "tensor/big": _tensor_image("tensor/big", b"5", b"2147483648", png),
+        "tensor/negative": _tensor_image("tensor/negative", b"-5", b"4", png),
+        "tensor/spaces": _tensor_image("tensor/spaces", b" 5 ", b"4", png),
+        "tensor/fine": _tensor_image("tensor/fine", b"2147483647", b"4", png),
+    }
+    with SummaryWriter(str(tmp_path / "run")) as writer:
+        writer.write_values([_raw_image("legacy/int32", png, -1, 5)], 0, WALL)
+    events = EventFileWriter(str(tmp_path / "run"), filename_suffix=".hostile")
+    for case in cases.values():
+        if isinstance(case, bytes):
+            events.add_serialized(case)
+        else:
+            events.add_event(event_pb2.Event(wall_time=WALL, step=0, summary={"value": [case]}))
+    events.close()
+    blobs_image_size_cache_clear()
+    with lumiboard_client(tmp_path) as client:
+        sizes = {}
+        for tag in [*cases, "legacy/int32"]:
+            response = client.get(f"{IMAGES}/images", params={"run": "run", "tag": tag})
+            assert response.status_code == 200, (tag, response.text)
+            (entry,) = response.json()
+            sizes[tag] = (entry.get("width"), entry.get("height"))
+            assert _image(client, entry).content == png
+    assert sizes == {
+        **dict.fromkeys([*cases, "legacy/int32"], (None, None)),
+        "legacy/fine": (5, 4),
+        "tensor/fine": (2**31 - 1, 4),
+    }

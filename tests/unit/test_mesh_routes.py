@@ -214,6 +214,12 @@ def test_bad_faces_and_colours_are_clipped_not_crashed(client: TestClient) -> No
          "'step'"),
         ("data", {"run": "lumi", "tag": "shape", "content_type": "VERTEX", "step": "1e400"},
          400, "'step'"),
+        *[
+            ("data", {"run": "lumi", "tag": "shape", "content_type": "VERTEX", "step": bad}, 400,
+             "'step'")
+            for bad in ("\u0662", "1_0", " 2 ", "2\n", "inf", "-nan", "0x2", "2.0.0", "--2", "")
+        ],
+        ("meshes", {"run": "lumi", "tag": "shape", "sample": "\u0660"}, 400, "'sample'"),
         ("data", {"run": "lumi", "tag": "shape", "content_type": "VERTEX", "step": 99}, 404,
          "at step 99"),
         ("data", {"run": "lumi", "tag": "shape", "content_type": "VERTEX", "sample": 1}, 404,
@@ -235,8 +241,25 @@ def test_bad_parameters(
 
 
 def test_step_as_float_text_as_tensorboard_accepts_it(client: TestClient) -> None:
-    url = _url("data", run="lumi", tag="shape", step="2.0", content_type="VERTEX")
-    assert len(get_ok(client, url).content) == 8 * 3 * 4
+    for step in ("2.0", "2.", "0.2e1", "+2", "2", "02"):
+        url = _url("data", run="lumi", tag="shape", step=step, content_type="VERTEX")
+        assert len(get_ok(client, url).content) == 8 * 3 * 4, step
+
+
+def test_large_steps_are_exact(tmp_path: Path) -> None:
+    """A step above 2**53 is matched exactly (a float would round it to its neighbour)."""
+    vertices, _, _ = _cube(0)
+    big = 2**53 + 1
+    with SummaryWriter(str(tmp_path / "run")) as writer:
+        writer.add_mesh("shape", vertices, global_step=big)
+        writer.add_mesh("shape", vertices * 2, global_step=big - 1)
+    with lumiboard_client(tmp_path) as client:
+        for step, scale in ((big, 1), (big - 1, 2)):
+            url = _url("data", run="run", tag="shape", step=str(step), content_type="VERTEX")
+            data = np.frombuffer(get_ok(client, url).content, "<f4").reshape(-1, 3)
+            np.testing.assert_array_equal(data, vertices[0] * scale)
+        url = _url("data", run="run", tag="shape", step=str(2**63 - 1), content_type="VERTEX")
+        assert client.get(url).status_code == 404
 
 
 def test_plugin_listed_when_meshes_exist(client: TestClient) -> None:

@@ -285,6 +285,67 @@ def test_pathological_markdown_is_fast_and_shown(source: str) -> None:
     assert out  # shown (escaped, in <pre>, when markdown gives up)
 
 
+@pytest.mark.parametrize(
+    "source",
+    [
+        "a\n-\n" * 12_500,  # setext headings: 18 s of Python-Markdown
+        "a\n=\n" * 12_500,
+        "-\n" * 10_000,
+        "#\n" * 25_000,
+        "***\n" * 12_500,
+        "1. " * 16_000,  # nested lists on one line
+        "- > " * 12_500,
+        "> " * 25_000,
+        "- a\n" * 12_500,
+        "a\n\n" * 12_500,
+        "*a" * 25_000,
+        "_a" * 25_000,
+        "**a" * 16_000,
+        "[" * 50_000,
+        "<" * 50_000,
+        "<a" * 25_000,
+        "| a |\n|---|\n" + "| x |\n" * 12_000,
+    ],
+    ids=lambda source: repr(source[:12]),
+)
+def test_quadratic_markdown_is_bounded(source: str) -> None:
+    out, seconds = _timed(_scalar(source))
+    assert seconds < 0.5
+    assert out
+
+
+def test_table_cells_share_one_budget() -> None:
+    # Each cell alone is cheap enough to render; all of them together are not.
+    cell = "- item\n" * 1_000
+    assert render.markdown_cost(cell) < render.MAX_MARKDOWN_COST
+    out, seconds = _timed(np.array([cell.encode()] * 40, dtype=object))
+    assert seconds < 2
+    assert out.count("<ul>") >= 1
+    assert "<pre>" in out  # the cells past the budget, escaped
+    assert out.count("<ul>") + out.count("<pre>") == 40
+
+
+def test_huge_table_of_costly_cells_is_bounded() -> None:
+    cell = ("a\n-\n" * 2_500).encode()  # 10,000 characters
+    cells = np.empty((MAX_ROWS, MAX_COLUMNS), dtype=object)
+    cells[:] = [[cell] * MAX_COLUMNS] * MAX_ROWS
+    out, seconds = _timed(cells)
+    assert seconds < 2
+    assert out.count("<td>") == MAX_ROWS * MAX_COLUMNS
+
+
+def test_markdown_cost_is_low_for_ordinary_documents() -> None:
+    document = "\n\n".join(
+        f"## Section {i}\n\nSome *text* with `code`, a [link](https://x.example/{i}).\n\n"
+        "- one\n- two\n  - nested\n\n1. first\n2. second\n\n> quoted\n"
+        for i in range(100)
+    )
+    assert len(document) > 10_000
+    assert render.markdown_cost(document) < render.MAX_MARKDOWN_COST / 3
+    out = render_text(_scalar(document))
+    assert out == sanitize(markdown.markdown(document, extensions=["tables", "fenced_code"]))
+
+
 def test_ordinary_documents_are_not_taken_for_pathological() -> None:
     table = "| a | b |\n|---|---|\n" + "".join(
         f"| [link{i}](https://x.example/{i}) | <b>v</b> |\n" for i in range(500)

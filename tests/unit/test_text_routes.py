@@ -96,6 +96,8 @@ def test_step_range(client: TestClient) -> None:
     assert steps == [0, 5]
     only = _get(client, "text", run="lumi", tag="notes/text_summary", min_step=5, max_step=5)
     assert [e["step"] for e in only] == [5]
+    negative = _get(client, "text", run="lumi", tag="notes/text_summary", min_step=-3, max_step=0)
+    assert [e["step"] for e in negative] == [0]
     assert _get(client, "steps", run="lumi", tag="notes/text_summary") == [
         {"wall_time": 100.0 + s, "step": s} for s in (0, 5, 10)
     ]
@@ -128,6 +130,12 @@ def test_tables(client: TestClient) -> None:
         ({"run": "tables"}, 400),
         ({"run": "tables", "tag": "scalar", "min_step": "x"}, 400),
         ({"run": "tables", "tag": "scalar", "max_step": "9" * 5000}, 400),
+        ({"run": "tables", "tag": "scalar", "min_step": "\u0661\u0662"}, 400),  # Arabic-Indic 12
+        ({"run": "tables", "tag": "scalar", "min_step": "1_0"}, 400),
+        ({"run": "tables", "tag": "scalar", "min_step": " 3 "}, 400),
+        ({"run": "tables", "tag": "scalar", "min_step": "+3"}, 400),
+        ({"run": "tables", "tag": "scalar", "max_step": "--3"}, 400),
+        ({"run": "tables", "tag": "scalar", "max_step": "3.0"}, 400),
         ({"run": "tables", "tag": "scalar", "min_step": "5", "max_step": "1"}, 400),
     ],
 )

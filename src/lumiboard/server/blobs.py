@@ -195,7 +195,7 @@ def _is_float_hex(text: str) -> bool:
         return False
     try:
         float.fromhex(text)
-    except ValueError:
+    except (ValueError, OverflowError):  # "0x1p99999" overflows
         return False
     return True
 

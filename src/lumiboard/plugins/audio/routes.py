@@ -13,6 +13,7 @@ writes ``[k, 2]`` (wav, label) tensors; TensorBoard serves every label as
 
 from __future__ import annotations
 
+import codecs
 import functools
 import logging
 import math
@@ -43,9 +44,12 @@ TAB_NAME = "Audio"
 logger = logging.getLogger(__name__)
 #: The content types ``individualAudio`` serves (TensorBoard's list).
 ALLOWED_MIME_TYPES = frozenset({"audio/wav", DEFAULT_MIME_TYPE})
-#: Bytes of a clip read for its header, and the longest label read.
+#: Bytes of a clip read for its header.
 HEAD_BYTES = 512
-MAX_LABEL_BYTES = 65_536
+#: Bytes of a label kept: a longer one is cut to its first ``MAX_LABEL_BYTES - 3`` bytes
+#: (at a character boundary) and ends in "…", so the cached listing stays small.
+MAX_LABEL_BYTES = 4_096
+ELLIPSIS = "\u2026"
 
 
 @dataclass(frozen=True)
@@ -148,12 +152,22 @@ def read_clip(ref: BlobRef, index: int) -> Clip | None:
         if stride >= 2:
             found = peek.field(*tensor, 8, index * stride + 1)
             if found is not None:
-                size = min(found[1] - found[0], MAX_LABEL_BYTES)
-                label = peek.read(found[0], size).decode("utf-8", errors="replace")
+                label = _label(peek, found)
         return Clip(label, _header(peek, wav))
     except (ValueError, OSError, NotFoundError) as error:
         logger.debug("no clip header at %s: %s", ref, error)
         return None
+
+
+def _label(peek: blobs.EventPeek, found: tuple[int, int]) -> str:
+    """The label's text, capped at :data:`MAX_LABEL_BYTES` bytes (see there)."""
+    size = found[1] - found[0]
+    if size <= MAX_LABEL_BYTES:
+        return peek.read(found[0], size).decode("utf-8", errors="replace")
+    head = peek.read(found[0], MAX_LABEL_BYTES - len(ELLIPSIS.encode()))
+    # Not final: a character cut in two at the end is left out, not replaced.
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    return decoder.decode(head, final=False) + ELLIPSIS
 
 
 def _header(peek: blobs.EventPeek, wav: tuple[int, int]) -> WavHeader | None:

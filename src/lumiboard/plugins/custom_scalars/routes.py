@@ -7,22 +7,32 @@ lumiboard's dashboard uses ``POST /series``: the scalars plugin's reduced
 columns for every (run, tag) that one chart's regexes match.
 
 Tag regexes are Python regexes applied with ``match`` (anchored at the start,
-as TensorBoard). A user's regex must not hang the server: with the ``regex``
-package installed, matching runs under a time budget per request
-(:data:`MATCH_SECONDS`) and a regex that exceeds it counts as invalid; without
-it, ``re`` is used and only the pattern's length is bounded.
+as TensorBoard). A user's regex must not hang or exhaust the server, so it is
+compiled and matched with the ``regex`` package (a required dependency; its
+``VERSION0`` is ``re``'s syntax), never ``re``:
+
+- a pattern longer than :data:`MAX_PATTERN_LENGTH`, one that ``re`` cannot
+  parse, or one whose counted repeats are large (a bound over
+  :data:`MAX_REPEAT_BOUND`, or nested bounds whose product exceeds
+  :data:`MAX_REPEAT_PRODUCT`: ``regex`` expands counted repeats when it
+  compiles, so ``(?:(?:a{1000}){1000}){1000}`` would take all memory) is
+  invalid before it is compiled; compiled patterns are not cached;
+- all of one request's matching runs under a time budget
+  (:data:`MATCH_SECONDS`) and a regex that exceeds it counts as invalid;
+- the compiling and matching run in a worker thread, not on the event loop.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
+import regex  # type: ignore[import-untyped]  # no stubs; a required dependency
 from google.protobuf import json_format
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -49,15 +59,24 @@ TAB_NAME = "Custom Scalars"
 #: Time all of one request's regex matching may take (with the ``regex`` package).
 MATCH_SECONDS = 0.5
 MAX_PATTERN_LENGTH = 1_000
+#: The largest bound of one counted repeat (``{m,n}``: ``n``, or ``m`` when unbounded).
+MAX_REPEAT_BOUND = 1_000
+#: The largest product of the bounds of nested counted repeats.
+MAX_REPEAT_PRODUCT = 10_000
 MAX_REGEXES = 64
+#: Runs one ``/series`` body may name.
+MAX_RUNS = 1_000
 #: (run, tag) series one ``/series`` answer holds at most; more are left out (``truncated``).
 MAX_SERIES = 500
 MAX_BUCKETS = 20_000
 
-try:  # an optional accelerator of safety: matching with a timeout
-    _REGEX: Any = importlib.import_module("regex")
-except ImportError:  # pragma: no cover - depends on the environment
-    _REGEX = None
+_REPEATS = tuple(
+    getattr(re._constants, name)  # type: ignore[attr-defined]
+    for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
+    if hasattr(re._constants, name)  # type: ignore[attr-defined]
+)
+_UNBOUNDED = re._constants.MAXREPEAT  # type: ignore[attr-defined]
+_SubPattern = re._parser.SubPattern  # type: ignore[attr-defined]
 
 
 class RegexTimeoutError(Exception):
@@ -68,42 +87,75 @@ class RegexTimeoutError(Exception):
 Matcher = Callable[[str, float], bool]
 
 
-def compile_tag_regex(pattern: str) -> Matcher:
-    """A matcher for ``pattern`` (``match`` semantics); ValueError when it is invalid."""
+def _check_repeats(parsed: Any) -> None:
+    """ValueError when a parsed pattern's counted repeats are too large.
+
+    That is, one bound over :data:`MAX_REPEAT_BOUND`, or nested bounds whose product is
+    over :data:`MAX_REPEAT_PRODUCT`. Iterative: a deeply nested pattern is no recursion.
+    """
+    stack: list[tuple[Any, int]] = [(parsed, 1)]
+    while stack:
+        node, outer = stack.pop()
+        if isinstance(node, _SubPattern):
+            for op, av in node:
+                if op not in _REPEATS:
+                    stack.append((av, outer))
+                    continue
+                low, high, inner = av
+                bound = low if high == _UNBOUNDED else high
+                if bound > MAX_REPEAT_BOUND:
+                    raise ValueError(f"a counted repeat over {MAX_REPEAT_BOUND}")
+                product = outer * max(bound, 1)
+                if product > MAX_REPEAT_PRODUCT:
+                    raise ValueError(f"nested counted repeats over {MAX_REPEAT_PRODUCT} in all")
+                stack.append((inner, product))
+        elif isinstance(node, list | tuple):
+            stack.extend((item, outer) for item in node)
+
+
+def check_tag_regex(pattern: str) -> None:
+    """ValueError (with the reason) when ``pattern`` is too long, not ``re``'s syntax or too big."""
     if len(pattern) > MAX_PATTERN_LENGTH:
         raise ValueError(f"regex longer than {MAX_PATTERN_LENGTH} characters")
-    if _REGEX is not None:
-        try:
-            compiled = _REGEX.compile(pattern, flags=_REGEX.VERSION0)
-        except (_REGEX.error, ValueError, OverflowError, RecursionError) as error:
-            raise ValueError(str(error)) from None
-
-        def match_bounded(tag: str, deadline: float) -> bool:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                raise RegexTimeoutError
-            try:
-                return compiled.match(tag, timeout=remaining) is not None
-            except TimeoutError:
-                raise RegexTimeoutError from None
-
-        return match_bounded
     try:
-        plain = re.compile(pattern)
-    except (re.error, ValueError, OverflowError, RecursionError) as error:
-        raise ValueError(str(error)) from None
-    return lambda tag, deadline: plain.match(tag) is not None
+        parsed = re._parser.parse(pattern)  # type: ignore[attr-defined]
+    except (re.error, ValueError, OverflowError, RecursionError, MemoryError) as error:
+        raise ValueError(str(error) or type(error).__name__) from None
+    _check_repeats(parsed)
+
+
+def compile_tag_regex(pattern: str) -> Matcher:
+    """A matcher for ``pattern`` (``match`` semantics); ValueError when it is invalid."""
+    check_tag_regex(pattern)
+    try:
+        compiled = regex.compile(pattern, flags=regex.VERSION0, cache_pattern=False)
+    except (regex.error, ValueError, OverflowError, RecursionError, MemoryError) as error:
+        raise ValueError(str(error) or type(error).__name__) from None
+
+    def match_bounded(tag: str, deadline: float) -> bool:
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise RegexTimeoutError
+        try:
+            return compiled.match(tag, timeout=remaining) is not None
+        except TimeoutError:
+            raise RegexTimeoutError from None
+
+    return match_bounded
 
 
 def match_tags(pattern: str, tags: Iterable[str], deadline: float) -> list[str]:
     """The tags ``pattern`` matches; ValueError (with the reason) when invalid or too slow."""
+    too_slow = f"regex matching took longer than {MATCH_SECONDS} s (catastrophic backtracking?)"
+    if time.monotonic() >= deadline:  # the budget is spent: compile nothing more
+        raise ValueError(too_slow)
     matcher = compile_tag_regex(pattern)
     try:
         return [tag for tag in tags if matcher(tag, deadline)]
     except RegexTimeoutError:
-        raise ValueError(
-            f"regex matching took longer than {MATCH_SECONDS} s (catastrophic backtracking?)"
-        ) from None
+        raise ValueError(too_slow) from None
+    except MemoryError:
+        raise ValueError("regex matching ran out of memory") from None
 
 
 def _scalar_tags(provider: Provider, run: str) -> list[str]:
@@ -141,6 +193,10 @@ async def scalars(request: Request) -> Response:
     provider = context(request).provider
     if not pattern:
         return json_response({"regex_valid": False, "tag_to_events": {}})
+    return await run_in_threadpool(_scalars, provider, run, pattern)
+
+
+def _scalars(provider: Provider, run: str, pattern: str) -> Response:
     try:
         run_tags = _scalar_tags(provider, run)
     except NotFoundError:
@@ -182,13 +238,16 @@ async def series(request: Request) -> Response:
     "step"|"wall_time"|"relative", "min_step": int?, "max_step": int?}``.
     Answer: ``{"regexes": [{"regex_valid", "error"}], "tags": {tag: {run:
     {total, step, wall_time, value}}}, "truncated": bool}`` (columns as the
-    scalars plugin's ``/series`` sends them).
+    scalars plugin's ``/series`` sends them). A run named twice counts once.
     """
     body = _json_body(await request.body())
     regexes = _strings(body.get("regexes"), "regexes")
     runs = _strings(body.get("runs", []), "runs")
     if len(regexes) > MAX_REGEXES:
         raise BadRequestError(f"at most {MAX_REGEXES} regexes")
+    if len(runs) > MAX_RUNS:
+        raise BadRequestError(f"at most {MAX_RUNS} runs")
+    runs = list(dict.fromkeys(runs))
     buckets = _int(body.get("buckets", 1000), "buckets")
     if not 1 <= buckets <= MAX_BUCKETS:
         raise BadRequestError(f"'buckets' must be in [1, {MAX_BUCKETS}]")
@@ -199,6 +258,18 @@ async def series(request: Request) -> Response:
         raise BadRequestError("'x' must be step, wall_time or relative")
     axis: XAxis = x
     provider = context(request).provider
+    answer = await run_in_threadpool(_series, provider, regexes, runs, buckets, step_range, axis)
+    return json_response(answer)
+
+
+def _series(
+    provider: Provider,
+    regexes: list[str],
+    runs: list[str],
+    buckets: int,
+    step_range: tuple[int | None, int | None],
+    axis: XAxis,
+) -> dict[str, Any]:
     listing = provider.list_tags(plugin="scalars", runs=[r for r in runs if _known(provider, r)])
     all_tags = sorted({tag for tags in listing.values() for tag in tags})
     deadline = time.monotonic() + MATCH_SECONDS
@@ -230,7 +301,7 @@ async def series(request: Request) -> Response:
                 "value": float64_base64(reduced.value),
             }
             count += 1
-    return json_response({"regexes": verdicts, "tags": result, "truncated": truncated})
+    return {"regexes": verdicts, "tags": result, "truncated": truncated}
 
 
 def _known(provider: Provider, run: str) -> bool:

@@ -29,6 +29,8 @@ from lumiboard.store.runs import BlobRef
 
 TAB_NAME = "Images"
 logger = logging.getLogger(__name__)
+#: Widths and heights at or above this are not believed (the listing leaves them out).
+MAX_SIZE = 2**31
 
 
 async def tags(request: Request) -> Response:
@@ -90,7 +92,7 @@ def image_size(ref: BlobRef) -> tuple[int, int] | None:
         if image is not None:
             numbers = {n: v for n, wire, v, _ in peek.fields(*image) if wire == 0 and n in (1, 2)}
             if 1 in numbers and 2 in numbers:
-                return numbers[2], numbers[1]
+                return _checked(numbers[2], numbers[1])
             return None
         tensor = peek.field(start, end, 8)
         if tensor is None:
@@ -100,11 +102,23 @@ def image_size(ref: BlobRef) -> tuple[int, int] | None:
             found = peek.field(*tensor, 8, nth)
             if found is None or found[1] - found[0] > 20:
                 return None
-            sizes.append(int(peek.read(found[0], found[1] - found[0])))
-        return sizes[0], sizes[1]
+            digits = peek.read(found[0], found[1] - found[0])
+            if not digits.isdigit():  # bytes.isdigit: ASCII digits only
+                return None
+            sizes.append(int(digits))
+        return _checked(sizes[0], sizes[1])
     except (ValueError, OSError, NotFoundError) as error:
         logger.debug("no image size at %s: %s", ref, error)
         return None
+
+
+def _checked(width: int, height: int) -> tuple[int, int] | None:
+    """``(width, height)`` when both are plausible sizes (``0 < n < 2**31``), else None:
+    the event file is untrusted, and a varint of up to 2**70 (or a negative int32, which
+    protobuf writes as 2**64 - 1) would not even serialize as JSON."""
+    if 0 < width < MAX_SIZE and 0 < height < MAX_SIZE:
+        return width, height
+    return None
 
 
 ROUTES = [

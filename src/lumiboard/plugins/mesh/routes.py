@@ -12,6 +12,7 @@ little-endian bytes. Steps are the ones the reader kept (``--samples_per_plugin`
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -73,12 +74,19 @@ def _last_per_step(points: Iterable[TensorPoint]) -> list[TensorPoint]:
     return [by_step[step] for step in sorted(by_step)]
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_FLOAT = re.compile(r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]{1,5})?")
+
+
 def _int_param(request: Request, name: str, default: str) -> int:
     text = request.query_params.get(name, default)
-    try:
-        number = float(text)  # TensorBoard parses ``step`` as a float
-    except ValueError:
-        raise BadRequestError(f"{name!r} must be an integer, got {text!r}") from None
+    if _INTEGER.fullmatch(text):
+        return int(text)  # exact: a float would round steps above 2**53
+    # TensorBoard parses ``step`` as a float, so "3.0" and "3e2" are integers too; only
+    # ASCII forms ("١٢", "1_0" and " 3 " are what ``float`` would also take).
+    if _FLOAT.fullmatch(text) is None:
+        raise BadRequestError(f"{name!r} must be an integer, got {text!r}")
+    number = float(text)
     if not math.isfinite(number) or number != int(number):
         raise BadRequestError(f"{name!r} must be an integer, got {text!r}")
     return int(number)

@@ -18,8 +18,10 @@ Where we differ, on purpose:
 - What is rendered is capped (TensorBoard has no cap): a string past
   :data:`MAX_CHARS` characters and a table past :data:`MAX_ROWS` rows or
   :data:`MAX_COLUMNS` columns are cut, with a visible note. Markdown that
-  Python-Markdown handles badly (deep nesting: quadratic time or a
-  ``RecursionError``) is shown escaped in ``<pre>`` instead.
+  Python-Markdown would take long on (it is quadratic on many short lines,
+  nested markers and unclosed brackets; see :func:`markdown_cost`) or that
+  raises (``RecursionError``) is shown escaped in ``<pre>`` instead; a table's
+  cells share one such budget.
 - Images load only from absolute ``http(s)`` URLs (a relative ``src`` such as
   the ``x`` of ``<img src=x onerror=...>`` is dropped); the app's CSP decides
   whether they load at all. Table column alignment survives as ``align``.
@@ -43,9 +45,20 @@ MAX_CHARS = 50_000
 #: Rows and columns of a table rendered.
 MAX_ROWS = 200
 MAX_COLUMNS = 50
-#: Markdown estimated costlier than this is shown escaped (see ``_too_complex``):
-#: at most about half a second of Python-Markdown.
-MAX_MARKDOWN_COST = 2_000_000
+#: Nanoseconds of Python-Markdown one text value may cost, as :func:`markdown_cost`
+#: estimates them (a scalar, or all the cells of a table together): markdown past it is
+#: shown escaped in ``<pre>``, so no value takes much more than a quarter of a second.
+MAX_MARKDOWN_COST = 300_000_000
+# The estimate's weights (nanoseconds), measured on Python-Markdown 3 with some margin.
+_NS_PER_CHAR = 500
+_NS_PER_LINE = 2_000
+_NS_PER_BLOCK = 40_000
+_NS_PER_MARKER = 30_000  # an inline marker (* _ ` & ! \), a hard line break, a fence line
+_NS_PER_ROW = 40_000  # a table row
+_NS_PER_ITEM = 40_000  # a list item or quote
+_NS_RESCAN_BRACKET = 300  # per unclosed [ or <, per character of its block
+_NS_RESCAN_SPLIT = 50  # per heading or rule line, per character of its block
+_NS_RESCAN_ITEM = 5  # per list or quote marker, per character of its block
 
 #: TensorBoard's bleach allowlist (``plugin_util._ALLOWED_TAGS``).
 ALLOWED_TAGS = frozenset(
@@ -76,6 +89,15 @@ _TRUNCATED_CLASS = "text-truncated"
 _PLAIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9 ,.:;=%/?@$'\"]*(?<! )")
 _ORDERED_LIST = re.compile(r"\d+\.(?: |$)")
 _TABLE_RULE = re.compile(r"\s*\|?\s*:?-+:?\s*(?:\|\s*:?-+:?\s*)*\|?\s*$")
+_INLINE = re.compile(r"[*_`&!\\]")
+_FENCE = re.compile(r"^[ \t]*(?:```|~~~)", re.M)
+# Lines that split their block: ATX and setext headings, rules.
+_SPLIT_LINE = re.compile(
+    r"^(?:#| {0,3}(?:=+|-+)[ \t]*$| {0,3}(?:(?:\*[ \t]*){3,}|(?:_[ \t]*){3,})$)", re.M
+)
+# The list and quote markers that start a line (nested ones too: "- > 1. x").
+_ITEM_RUN = re.compile(r"^[ \t]*(?:(?:>|(?:[-*+]|\d{1,9}[.)])(?=[ \t]|$))[ \t]*)+", re.M)
+_ITEM = re.compile(r">|[-*+](?=\s|$)|\d{1,9}[.)](?=\s|$)")
 
 
 def _new_converter() -> markdown.Markdown:
@@ -114,29 +136,60 @@ def sanitize(unsafe: str) -> str:
     )
 
 
-def _too_complex(text: str) -> bool:
-    """Whether Python-Markdown could take seconds on ``text``.
+def markdown_cost(text: str) -> int:
+    """Python-Markdown's time on ``text``, estimated in nanoseconds (on the slow side).
 
-    Its inline patterns rescan a block from each unclosed ``[`` or ``<``
-    (``"[" * 8000`` takes 18 s), so the cost of a block grows as those
-    characters times its length; table rows are parsed one by one.
+    Beyond a cost per character, line, block and inline marker, three things make it
+    quadratic, each charged as its count times the length of its block (blocks are split
+    at blank lines; a table's rows are parsed one by one, so there a row is the block):
+
+    - an unclosed ``[`` or ``<``: inline patterns rescan the rest from each
+      (``"[" * 8000`` takes 18 s);
+    - a line that splits its block (an ATX or setext heading, a rule): the rest of the
+      block is copied and parsed again (``"a\\n-\\n" * 12500`` takes 18 s);
+    - a list item or quote marker at the start of a line, and each marker nested after
+      it on the same line (``"1. " * 16000``, ``"- > " * 12500``).
     """
-    cost = 0
+    cost = _NS_PER_CHAR * len(text) + _NS_PER_LINE * text.count("\n")
+    markers = len(_INLINE.findall(text)) + text.count("  \n") + len(_FENCE.findall(text))
+    cost += _NS_PER_MARKER * markers
     for block in text.split("\n\n"):
+        cost += _NS_PER_BLOCK
         lines = block.split("\n")
-        parts = lines if len(lines) > 1 and _TABLE_RULE.match(lines[1]) else [block]
-        cost += sum((part.count("[") + part.count("<")) * len(part) for part in parts)
-        if cost > MAX_MARKDOWN_COST:
-            return True
-    return False
+        # A table (its header and rule both hold a "|": the tables extension's test).
+        table = len(lines) > 1 and "|" in lines[0] and "|" in lines[1]
+        parts = lines if table and _TABLE_RULE.match(lines[1]) else [block]
+        if len(parts) > 1:
+            cost += _NS_PER_ROW * len(parts)
+        for part in parts:
+            brackets = part.count("[") + part.count("<")
+            splits = len(_SPLIT_LINE.findall(part))
+            items = len(_ITEM.findall("\n".join(_ITEM_RUN.findall(part))))
+            cost += _NS_PER_ITEM * items
+            cost += len(part) * (
+                _NS_RESCAN_BRACKET * brackets + _NS_RESCAN_SPLIT * splits + _NS_RESCAN_ITEM * items
+            )
+    return cost
 
 
-def _markdown_unsafe(text: str) -> str:
-    """Python-Markdown's HTML of ``text``, not yet sanitized."""
+def _markdown_unsafe(text: str, budget: list[int] | None = None) -> str:
+    """Python-Markdown's HTML of ``text``, not yet sanitized; escaped in ``<pre>`` where
+    its :func:`markdown_cost` is more than what is left of ``budget`` (one budget shared
+    by every cell of a table: ``[nanoseconds left]``, spent as cells are rendered)."""
     if _PLAIN.fullmatch(text) and not _ORDERED_LIST.match(text):
         return f"<p>{text}</p>"
-    if _too_complex(text):
+    if budget is None:
+        budget = [MAX_MARKDOWN_COST]
+    # A lower bound first: a cell past what is left is not even scanned, and scanning
+    # one is charged, so a table's cells are not all scanned either.
+    floor = _NS_PER_CHAR * len(text)
+    if floor > budget[0]:
         return _preformatted(text)
+    cost = markdown_cost(text)
+    if cost > budget[0]:
+        budget[0] -= floor
+        return _preformatted(text)
+    budget[0] -= cost
     try:
         converted: str = _MARKDOWN.converter.reset().convert(text)
     except (RecursionError, ValueError, IndexError, KeyError):
@@ -170,9 +223,12 @@ def markdown_to_html(text: str) -> str:
     return body
 
 
-def _cell(text: str, enable_markdown: bool) -> tuple[str, bool]:
+def _cell(text: str, enable_markdown: bool, budget: list[int]) -> tuple[str, bool]:
     shown, total = _cap(text)
-    content = _markdown_unsafe(shown) if enable_markdown else html.escape(shown, quote=False)
+    if enable_markdown:
+        content = _markdown_unsafe(shown, budget)
+    else:
+        content = html.escape(shown, quote=False)
     return content, total > len(shown)
 
 
@@ -181,7 +237,9 @@ def make_table(cells: np.ndarray, enable_markdown: bool = True) -> str:
 
     The layout is TensorBoard's ``make_table``: no header row, one ``<tr>``
     per row, one ``<td>`` per cell, each cell rendered on its own. Only the
-    first :data:`MAX_ROWS` rows and :data:`MAX_COLUMNS` columns are decoded.
+    first :data:`MAX_ROWS` rows and :data:`MAX_COLUMNS` columns are decoded. The cells
+    share one markdown budget (:data:`MAX_MARKDOWN_COST`): a cell that no longer fits in
+    what is left is shown escaped in ``<pre>``.
     """
     if cells.ndim not in (1, 2):
         raise ValueError(f"a table needs a 1-D or 2-D array, got {cells.ndim}-D")
@@ -189,11 +247,12 @@ def make_table(cells: np.ndarray, enable_markdown: bool = True) -> str:
     rows, columns = grid.shape
     shown = decode_text(grid[:MAX_ROWS, :MAX_COLUMNS])
     cut_cells = False
+    budget = [MAX_MARKDOWN_COST]  # one for the whole table
     lines = ["<table>\n<tbody>\n"]
     for row in shown:
         lines.append("<tr>\n")
         for item in row:
-            content, cut = _cell(item, enable_markdown)
+            content, cut = _cell(item, enable_markdown, budget)
             cut_cells = cut_cells or cut
             lines.append(f"<td>{content}</td>\n")
         lines.append("</tr>\n")

@@ -14,6 +14,7 @@ without rendering it again.
 
 from __future__ import annotations
 
+import re
 import threading
 import weakref
 from collections import OrderedDict
@@ -123,11 +124,14 @@ def _optional_step(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw is None or raw == "":
         return None
-    try:
-        return int(raw)
-    except ValueError:
-        raise BadRequestError(f"{name!r} must be an integer, got {raw!r}") from None
+    # ASCII digits only: ``int`` would also take "١٢", "1_0" and " 3 ".
+    if _STEP.fullmatch(raw) is None:
+        raise BadRequestError(f"{name!r} must be an integer, got {raw!r}")
+    return int(raw)
 
+
+#: A step bound: an optional '-' and up to 19 ASCII digits (steps are int64).
+_STEP = re.compile(r"-?[0-9]{1,19}")
 
 ROUTES = [
     Route("/tags", tags),
