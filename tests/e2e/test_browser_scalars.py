@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 import numpy as np
+import pytest
 from e2e_support import (
     EVAL_EVERY,
     GROUPS,
@@ -22,6 +23,7 @@ from e2e_support import (
     loss_value,
     non_background,
     rgb,
+    val_value,
 )
 from playwright.sync_api import expect
 
@@ -283,3 +285,139 @@ def test_deep_link_opens_the_view(ui: UI, board: Server) -> None:
     expect(page.get_by_test_id("smoothing-slider")).to_have_value("0.9")
     for tag in matching:
         assert non_background(ui.canvas(tag), ui.background(tag)) > MIN_DRAWN
+
+
+def _table_rows(card) -> list[dict[str, float | str]]:
+    """The data table's rows, in display order: run name and the raw number behind each cell."""
+    return card.get_by_test_id("data-table-row").evaluate_all(
+        """rows => rows.map((r) => {
+          const out = {run: r.dataset.run};
+          for (const td of r.querySelectorAll('td[data-col]')) {
+            if (td.dataset.value !== undefined) out[td.dataset.col] = Number(td.dataset.value);
+          }
+          return out;
+        })"""
+    )
+
+
+def _f32(x: float) -> float:
+    return float(np.float32(x))
+
+
+def test_step_selection_data_table(ui: UI, board: Server) -> None:
+    ui.open(board.url)
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    page = ui.page
+    card = ui.card("loss/train")
+    over = card.locator(".u-over")
+    box = over.bounding_box()
+    assert box is not None
+
+    # A click (no drag) selects a step: the line is drawn and the table lists every shown run at
+    # the point nearest to it, with the tooltip's columns.
+    before = ui.canvas("loss/train")
+    over.click(position={"x": box["width"] * 0.4, "y": box["height"] * 0.5})
+    table = card.get_by_test_id("data-table")
+    expect(table).to_be_visible()
+    expect(table).to_have_attribute("data-mode", "step")
+    heads = table.get_by_test_id("data-table-sort").all_inner_texts()
+    assert heads == ["Run", "Smoothed", "Value", "Step", "Time", "Relative"], heads
+    rows = _table_rows(card)
+    assert sorted(r["run"] for r in rows) == sorted(RUNS)
+    step = int(rows[0]["step"])
+    assert 450 < step < 750, step
+    assert ui.chart_of("loss/train").get_attribute("data-selection") == str(step)
+    for row in rows:
+        assert row["step"] == step
+        assert row["value"] == pytest.approx(_f32(loss_value(row["run"], step)), rel=1e-6)
+    page.mouse.move(0, 0)
+    ui.settle()
+    assert differing(before, ui.canvas("loss/train", shot="step-line")) > 100  # the line
+
+    # Sorting by a column header: ascending, then descending.
+    value_head = table.locator("[data-testid=data-table-sort][data-col=value]")
+    value_head.click()
+    ascending = [r["run"] for r in _table_rows(card)]
+    assert ascending == sorted(RUNS, key=lambda run: loss_value(run, step))
+    value_head.click()
+    expect(card.get_by_test_id("data-table-row").first).to_have_attribute("data-run", ascending[-1])
+    assert [r["run"] for r in _table_rows(card)] == ascending[::-1]
+
+    # Shift-click: the range [step, end] with start, end, change, min, max and mean per run.
+    over.click(position={"x": box["width"] * 0.7, "y": box["height"] * 0.5}, modifiers=["Shift"])
+    expect(table).to_have_attribute("data-mode", "range")
+    ui.screenshot("data-table-range")
+    rows = _table_rows(card)
+    assert sorted(r["run"] for r in rows) == sorted(RUNS)
+    end = int(rows[0]["endStep"])
+    assert end > step + 200, (step, end)
+    for row in rows:
+        values = np.array(
+            [loss_value(row["run"], s) for s in range(step, end + 1)], dtype=np.float32
+        ).astype(np.float64)
+        assert row["startStep"] == step
+        assert row["start"] == pytest.approx(values[0], rel=1e-6)
+        assert row["end"] == pytest.approx(values[-1], rel=1e-6)
+        assert row["change"] == pytest.approx(values[-1] - values[0], rel=1e-5, abs=1e-6)
+        assert row["min"] == pytest.approx(values.min(), rel=1e-6)
+        assert row["max"] == pytest.approx(values.max(), rel=1e-6)
+        assert row["mean"] == pytest.approx(values.mean(), rel=1e-6)
+
+    # Escape clears it.
+    page.keyboard.press("Escape")
+    expect(card.get_by_test_id("data-table")).to_have_count(0)
+    assert ui.chart_of("loss/train").get_attribute("data-selection") is None
+
+    # Without "Link by step" a selection is the card's own.
+    over.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.5})
+    expect(page.get_by_test_id("data-table")).to_have_count(1)
+    card.get_by_test_id("data-table-close").click()
+    expect(page.get_by_test_id("data-table")).to_have_count(0)
+
+    # Link by step: one click puts the line and a table on every card.
+    page.get_by_test_id("link-by-step").check()
+    page.mouse.move(0, 0)
+    ui.settle()
+    val_before = ui.canvas("loss/val")
+    accuracy = ui.card("accuracy").locator(".u-over")
+    abox = accuracy.bounding_box()
+    assert abox is not None
+    accuracy.click(position={"x": abox["width"] * 0.5, "y": abox["height"] * 0.5})
+    expect(page.get_by_test_id("data-table")).to_have_count(len(TAGS))
+    linked = ui.chart_of("accuracy").get_attribute("data-selection")
+    assert linked is not None
+    assert int(linked) % EVAL_EVERY == 0
+    for tag in TAGS:
+        expect(ui.chart_of(tag)).to_have_attribute("data-selection", linked)
+        expect(ui.card(tag).get_by_test_id("data-table-row")).to_have_count(len(RUNS))
+    for row in _table_rows(ui.card("loss/val")):
+        assert row["step"] == int(linked)
+        assert row["value"] == pytest.approx(_f32(val_value(row["run"], int(linked))), rel=1e-6)
+    page.mouse.move(0, 0)
+    ui.settle()
+    assert differing(val_before, ui.canvas("loss/val", shot="linked-line")) > 100
+    ui.screenshot("data-table-linked")
+    page.keyboard.press("Escape")
+    expect(page.get_by_test_id("data-table")).to_have_count(0)
+    page.get_by_test_id("link-by-step").uncheck()
+
+
+def test_tooltip_row_limit(ui: UI, board: Server) -> None:
+    ui.open(board.url)
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    page = ui.page
+    limit = page.get_by_test_id("tooltip-limit")
+    expect(limit).to_have_value("10")
+    limit.fill("2")
+    limit.press("Enter")
+    over = ui.card("loss/train").locator(".u-over")
+    box = over.bounding_box()
+    assert box is not None
+    over.hover(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
+    tooltip = page.get_by_test_id("chart-tooltip")
+    expect(tooltip).to_be_visible()
+    expect(tooltip.locator("tbody tr:not(:has(.more))")).to_have_count(2)
+    expect(tooltip.get_by_test_id("tooltip-more")).to_have_text(f"+{len(RUNS) - 2} more")
+    ui.screenshot("tooltip-limit")
+    limit.fill("10")
+    limit.press("Enter")

@@ -2,7 +2,8 @@
  * A line chart on uPlot: many lines, each with its own x values (uPlot's "mode 2", so runs
  * logged at different steps or times are never joined into one sparse table), optional bands,
  * box zoom (drag), pan (shift or alt + drag), alt + wheel zoom, double-click reset, and a
- * tooltip with TensorBoard's columns and sort modes.
+ * tooltip with TensorBoard's columns and sort modes. A click (no drag) reports its x to the host
+ * (step selection); `setSelection` draws the selected x, or a shaded range, as vertical lines.
  *
  * The chart draws what it is given: the caller computes the ranges (zoom, outliers, typed
  * limits), and learns about interactions through `ChartHost`.
@@ -14,6 +15,7 @@ import type { XAxis } from '../core/api';
 import { cancelFrame, scheduleFrame } from '../core/frame';
 import type { TooltipSort } from '../core/settings';
 import { axes } from './axes';
+import { chartTheme } from './theme';
 import { bandPath, dotsPath } from './paths';
 import { nearestIndex, sortRows, type TooltipRow } from './tooltip';
 import { TooltipView } from './tooltipView';
@@ -68,7 +70,20 @@ export interface ChartHost {
   onWidth(width: number): void;
   tooltipSort(): TooltipSort;
   smoothingOn(): boolean;
+  /** The most rows the tooltip lists (default 12). */
+  tooltipLimit?(): number;
+  /** A click without a drag at data x `x`; `shift`: shift was held (a range's other end). */
+  onPick?(x: number, shift: boolean): void;
 }
+
+/** A selected x, or the range [start, end], drawn as vertical lines. */
+export interface ChartSelection {
+  start: number;
+  end: number | null;
+}
+
+/** Below this many pixels between mouse down and up, a press is a click, not a drag. */
+const CLICK_SLOP = 4;
 
 function signatureOf(model: ChartModel): string {
   return [
@@ -98,6 +113,7 @@ export class LineChart {
   private readonly tooltipKey = {};
   private readonly resizeKey = {};
   private cursorAt: { left: number; top: number } | null = null;
+  private selection: ChartSelection | null = null;
 
   constructor(
     private readonly container: HTMLElement,
@@ -131,6 +147,14 @@ export class LineChart {
       plot.setScale('y', { min: model.yRange[0], max: model.yRange[1] });
     });
     if (this.cursorAt) this.renderTooltip(this.cursorAt.left, this.cursorAt.top);
+  }
+
+  /** Draw `selection` (null: none) over the chart. */
+  setSelection(selection: ChartSelection | null): void {
+    const same =
+      selection?.start === this.selection?.start && selection?.end === this.selection?.end;
+    this.selection = selection;
+    if (!same) this.plot?.redraw(false, false);
   }
 
   setHeight(height: number): void {
@@ -250,6 +274,7 @@ export class LineChart {
       hooks: {
         setSelect: [(u) => this.onSelect(u)],
         setCursor: [(u) => this.onCursor(u)],
+        draw: [(u) => this.drawSelection(u)],
       },
     };
     const plot = new uPlot(options, dataOf(model), this.container);
@@ -284,7 +309,11 @@ export class LineChart {
 
   private readonly onMouseDown = (event: MouseEvent): void => {
     const plot = this.plot;
-    if (!plot || event.button !== 0 || !(event.shiftKey || event.altKey)) return;
+    if (!plot || event.button !== 0) return;
+    if (!(event.shiftKey || event.altKey)) {
+      this.watchClick(plot, event);
+      return;
+    }
     // Ours, not uPlot's: a shift/alt drag pans instead of selecting a box.
     event.stopPropagation();
     event.preventDefault();
@@ -319,15 +348,87 @@ export class LineChart {
         plot.setScale('y', { min: m.y[0], max: m.y[1] });
       });
     };
-    const up = () => {
+    const up = (e: MouseEvent) => {
       window.removeEventListener('mousemove', move);
       window.removeEventListener('mouseup', up);
       plot.over.style.cursor = '';
-      if (moved) this.host.onZoom(moved.x, moved.y);
+      const still = Math.hypot(e.clientX - startX, e.clientY - startY) < CLICK_SLOP;
+      if (still && event.shiftKey && this.host.onPick) {
+        // A shift-click: no pan, but the other end of a step range.
+        if (moved) {
+          plot.batch(() => {
+            plot.setScale('x', { min: x0, max: x1 });
+            plot.setScale('y', { min: y0, max: y1 });
+          });
+        }
+        this.pick(plot, e, true);
+      } else if (moved) {
+        this.host.onZoom(moved.x, moved.y);
+      }
     };
     window.addEventListener('mousemove', move);
     window.addEventListener('mouseup', up);
   };
+
+  /** A press that ends where it started (no box zoom) is a click: report its x. */
+  private watchClick(plot: uPlot, down: MouseEvent): void {
+    if (!this.host.onPick) return;
+    const rect = plot.over.getBoundingClientRect();
+    if (
+      down.clientX < rect.left ||
+      down.clientX > rect.right ||
+      down.clientY < rect.top ||
+      down.clientY > rect.bottom
+    ) {
+      return; // on an axis, not the plot
+    }
+    const up = (e: MouseEvent) => {
+      window.removeEventListener('mouseup', up);
+      if (Math.hypot(e.clientX - down.clientX, e.clientY - down.clientY) < CLICK_SLOP) {
+        this.pick(plot, e, false);
+      }
+    };
+    window.addEventListener('mouseup', up);
+  }
+
+  private pick(plot: uPlot, event: MouseEvent, shift: boolean): void {
+    if (plot !== this.plot) return;
+    const rect = plot.over.getBoundingClientRect();
+    this.host.onPick?.(plot.posToVal(event.clientX - rect.left, 'x'), shift);
+  }
+
+  private drawSelection(u: uPlot): void {
+    const selection = this.selection;
+    if (!selection) return;
+    const { left, top, width, height } = u.bbox;
+    const ctx = u.ctx;
+    const at = (x: number) => u.valToPos(x, 'x', true);
+    const inside = (px: number) => px >= left - 0.5 && px <= left + width + 0.5;
+    const color = chartTheme().selection;
+    ctx.save();
+    if (selection.end !== null) {
+      const a = Math.max(left, Math.min(at(selection.start), at(selection.end)));
+      const b = Math.min(left + width, Math.max(at(selection.start), at(selection.end)));
+      if (b > a) {
+        ctx.globalAlpha = 0.1;
+        ctx.fillStyle = color;
+        ctx.fillRect(a, top, b - a, height);
+      }
+    }
+    ctx.globalAlpha = 1;
+    ctx.strokeStyle = color;
+    ctx.lineWidth = Math.max(1, Math.round(1.5 * devicePixelRatio));
+    ctx.setLineDash([]);
+    for (const x of selection.end === null ? [selection.start] : [selection.start, selection.end]) {
+      const px = Math.round(at(x));
+      if (!inside(px)) continue;
+      ctx.beginPath();
+      ctx.moveTo(px, top);
+      ctx.lineTo(px, top + height);
+      ctx.stroke();
+    }
+    ctx.restore();
+  }
 
   private readonly onWheel = (event: WheelEvent): void => {
     const plot = this.plot;
@@ -363,7 +464,14 @@ export class LineChart {
   private renderTooltip(left: number, top: number): void {
     const plot = this.plot;
     if (!plot) return;
-    this.tooltip.show(this.tooltipRows(left, top), this.host.smoothingOn(), plot.over, left, top);
+    this.tooltip.show(
+      this.tooltipRows(left, top),
+      this.host.smoothingOn(),
+      plot.over,
+      left,
+      top,
+      this.host.tooltipLimit?.(),
+    );
   }
 
   private tooltipRows(left: number, top: number): TooltipRow[] {

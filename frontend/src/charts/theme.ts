@@ -7,6 +7,8 @@ export interface ChartTheme {
   text: string;
   grid: string;
   font: string;
+  /** The step selection's lines. */
+  selection: string;
 }
 
 let cached: ChartTheme | null = null;
@@ -20,6 +22,7 @@ export function chartTheme(): ChartTheme {
     text: read('--chart-text', '#555'),
     grid: read('--chart-grid', 'rgba(0,0,0,0.08)'),
     font: `11px ${family}`,
+    selection: read('--chart-selection', read('--focus', '#2563eb')),
   };
   return cached;
 }

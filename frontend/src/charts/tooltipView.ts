@@ -5,19 +5,30 @@
 import { formatDuration, formatStep, formatValue, formatWallTime } from '../core/format';
 import type { TooltipRow } from './tooltip';
 
+/** The row limit when the host sets none. */
 const MAX_ROWS = 12;
 
 export class TooltipView {
   private tip: HTMLDivElement | null = null;
   private dots: HTMLDivElement[] = [];
 
-  /** Show `rows` (already sorted) for a cursor at (left, top) within the plot area `over`. */
-  show(rows: TooltipRow[], smoothing: boolean, over: HTMLElement, left: number, top: number): void {
+  /**
+   * Show `rows` (already sorted) for a cursor at (left, top) within the plot area `over`: the
+   * first `limit`, then "+k more".
+   */
+  show(
+    rows: TooltipRow[],
+    smoothing: boolean,
+    over: HTMLElement,
+    left: number,
+    top: number,
+    limit: number = MAX_ROWS,
+  ): void {
     if (rows.length === 0) {
       this.hide();
       return;
     }
-    const shown = rows.slice(0, MAX_ROWS);
+    const shown = rows.slice(0, Math.max(1, Math.floor(limit)));
     this.placeDots(shown, over);
 
     const tip = this.tip ?? this.create();
@@ -55,7 +66,8 @@ export class TooltipView {
       const more = body.insertRow().insertCell();
       more.colSpan = head.length;
       more.className = 'more';
-      more.textContent = `and ${rows.length - shown.length} more`;
+      more.dataset.testid = 'tooltip-more';
+      more.textContent = `+${rows.length - shown.length} more`;
     }
     tip.replaceChildren(table);
     tip.style.display = 'block';

@@ -13,7 +13,7 @@ import { shownRuns } from '../../core/runs';
 import { useJson } from '../../core/useJson';
 import { pluginUrl } from '../../core/api';
 import { useStore } from '../../core/store';
-import { samePairs } from '../../core/state';
+import { samePairs, type QueryPairs } from '../../core/state';
 import { EmptyState } from '../../components/EmptyState';
 import { LoadNotice, NoRunsSelected, Notice } from '../../components/DashboardStates';
 import { saveSheet, sheetOf, type DownloadFormat } from './download';
@@ -75,10 +75,20 @@ export function HParamsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   const encoded = useMemo(() => encodeHParams({ tab, query: state, kinds }), [tab, state, kinds]);
   const encodedRef = useRef(encoded);
   encodedRef.current = encoded;
+  // Our own writes, oldest first, until the store hands each back: a write echoed after a newer
+  // local change must not be mistaken for navigation (it would undo that change).
+  const pending = useRef<QueryPairs[]>([]);
   useEffect(() => {
-    if (!samePairs(encoded, api.view.get().hparams)) api.view.set({ hparams: encoded });
+    if (samePairs(encoded, api.view.get().hparams)) return;
+    pending.current = [...pending.current.slice(-31), encoded];
+    api.view.set({ hparams: encoded });
   }, [encoded]);
   useEffect(() => {
+    const echoed = pending.current.findIndex((pairs) => samePairs(pairs, urlPairs));
+    if (echoed >= 0) {
+      pending.current = pending.current.slice(echoed + 1);
+      return;
+    }
     if (samePairs(urlPairs, encodedRef.current)) return;
     const next = decodeHParams(urlPairs);
     setState(next.query);

@@ -1,15 +1,16 @@
 /** One tag's card: header with actions, the chart, and what the chart shows of the data. */
 import type { JSX } from 'preact';
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 import type { XAxis } from '../../core/api';
 import type { DashboardApi } from '../../core/dashboard';
-import { formatStep } from '../../core/format';
+import { formatDuration, formatStep, formatWallTime } from '../../core/format';
 import { scheduleFrame, cancelFrame } from '../../core/frame';
 import type { TooltipSort } from '../../core/settings';
 import { toggleIn, type Band } from '../../core/state';
+import { useStore } from '../../core/store';
 import { useVisible } from '../../core/visible';
-import { LineChart, type ChartHost } from '../../charts/lineChart';
+import { LineChart, type ChartHost, type HoverLine } from '../../charts/lineChart';
 import {
   CollapseIcon,
   ExpandIcon,
@@ -20,6 +21,9 @@ import {
 } from '../../components/icons';
 import { CardDescription, ZoomBadge } from '../../components/CardParts';
 import { useSeries } from './cardData';
+import { DataTable } from './DataTable';
+import { nextSelection, snapX, type StepSelection } from './dataTable';
+import { linkedSelection, selectionSettings } from './selection';
 import { DownloadMenu } from './DownloadMenu';
 import { LimitsForm, NO_LIMITS, type Limits } from './LimitsForm';
 import { buildModel, stepRange, type CompiledGroupBy, type RunData } from './model';
@@ -55,6 +59,12 @@ export interface CardProps {
   section: 'pinned' | 'group';
 }
 
+function formatX(xAxis: XAxis): (x: number) => string {
+  if (xAxis === 'step') return (x) => `step ${formatStep(x)}`;
+  if (xAxis === 'relative') return (x) => formatDuration(x);
+  return (x) => formatWallTime(x);
+}
+
 const HEIGHT = 236;
 const WIDE_HEIGHT = 340;
 
@@ -76,6 +86,24 @@ export function ScalarCard(props: CardProps): JSX.Element {
   const [points, setPoints] = useState<{ shown: number; total: number } | null>(null);
   const [ranges, setRanges] = useState<{ x: [number, number]; y: [number, number] } | null>(null);
   const [showLimits, setShowLimits] = useState(false);
+  const [hover, setHover] = useState<HoverLine[]>([]);
+
+  // The step selection: this card's own, or the one all cards share ("Link by step").
+  const selectionPrefs = useStore(selectionSettings(), (s) => s);
+  const shared = useStore(linkedSelection, (s) => s.selection);
+  const [ownSelection, setOwnSelection] = useState<StepSelection | null>(null);
+  const selection = selectionPrefs.linkByStep ? shared : ownSelection;
+  const setSelection = useCallback(
+    (next: StepSelection | null) => {
+      if (selectionSettings().get().linkByStep) linkedSelection.set({ selection: next });
+      else setOwnSelection(next);
+    },
+    [],
+  );
+  const clearSelection = useCallback(() => setSelection(null), [setSelection]);
+  const selectionRef = useRef(selection);
+  selectionRef.current = selection;
+  const hoverRef = useRef<HoverLine[]>([]);
 
   const series = useSeries(api.client, tag, runs, look.xAxis, fetchRange, buckets, look.generation, visible);
   const dataRef = useRef<RunData[]>([]);
@@ -85,6 +113,7 @@ export function ScalarCard(props: CardProps): JSX.Element {
   useEffect(() => {
     setLimits(NO_LIMITS);
     setFetchRange(null);
+    setOwnSelection(null);
   }, [look.xAxis]);
   useEffect(() => setLimits((l) => ({ ...l, y: [null, null] })), [logY]);
 
@@ -109,6 +138,13 @@ export function ScalarCard(props: CardProps): JSX.Element {
       },
       tooltipSort: () => hostState.current.look.tooltipSort,
       smoothingOn: () => hostState.current.look.smoothing > 0,
+      tooltipLimit: () => selectionSettings().get().tooltipLimit,
+      onPick(x, shift) {
+        if (hoverRef.current.length === 0) return;
+        const at = snapX(hoverRef.current, x);
+        const range = shift || selectionSettings().get().rangeSelection;
+        setSelection(nextSelection(selectionRef.current, at, range));
+      },
     };
     const instance = new LineChart(el, host, HEIGHT);
     chart.current = instance;
@@ -120,6 +156,15 @@ export function ScalarCard(props: CardProps): JSX.Element {
   }, []);
 
   useEffect(() => chart.current?.setHeight(wide ? WIDE_HEIGHT : HEIGHT), [wide]);
+  useEffect(() => {
+    chart.current?.setSelection(selection);
+    // For tests and scripts: the selected x, or the range "a:b".
+    const el = chartRef.current;
+    if (el) {
+      if (selection) el.dataset.selection = selection.end === null ? String(selection.start) : `${selection.start}:${selection.end}`;
+      else delete el.dataset.selection;
+    }
+  }, [selection?.start, selection?.end]);
   useEffect(() => chart.current?.redraw(), [look.dark]);
 
   // Redraw, batched per animation frame across all cards.
@@ -150,6 +195,9 @@ export function ScalarCard(props: CardProps): JSX.Element {
       }
       setPoints({ shown: model.pointsShown, total: model.pointsTotal });
       setRanges({ x: model.xRange, y: model.yRange });
+      hoverRef.current = model.hover;
+      setHover(model.hover);
+      instance.setSelection(selectionRef.current);
     });
     // series.version stands for series.runs.
   }, [
@@ -290,6 +338,16 @@ export function ScalarCard(props: CardProps): JSX.Element {
           </div>
         ) : null}
       </div>
+      {selection && hasData ? (
+        <DataTable
+          selection={selection}
+          lines={hover}
+          smoothing={look.smoothing > 0}
+          formatX={formatX(look.xAxis)}
+          exact={points !== null && points.shown === points.total}
+          onClose={clearSelection}
+        />
+      ) : null}
       <div class="card__foot">
         {points && reduced ? (
           <span

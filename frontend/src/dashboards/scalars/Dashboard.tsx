@@ -3,7 +3,7 @@
  * collapsible and paginated), and the Settings pane.
  */
 import type { JSX } from 'preact';
-import { useLayoutEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useState } from 'preact/hooks';
 
 import { ApiError, type ScalarTags } from '../../core/api';
 import type { DashboardApi } from '../../core/dashboard';
@@ -19,6 +19,7 @@ import { LoadNotice, NoRunsSelected, NoTagMatch, TagFilterTools, useDashboardDat
 import { SettingsIcon } from '../../components/icons';
 import { ScalarCard, type CardLook } from './Card';
 import type { CompiledGroupBy } from './model';
+import { linkedSelection } from './selection';
 import { SettingsPane, type GroupPreview } from './SettingsPane';
 
 function compileGroupBy(groupBy: GroupBy): CompiledGroupBy {
@@ -140,6 +141,8 @@ export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   );
 
   const [collapsed, toggleGroup] = useCollapsed();
+  // A linked step selection is in the units of one x axis.
+  useEffect(() => linkedSelection.set({ selection: null }), [view.xAxis]);
 
   const card = (tag: string, section: 'pinned' | 'group') => (
     <ScalarCard

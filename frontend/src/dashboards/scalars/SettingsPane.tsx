@@ -14,6 +14,7 @@ import {
 } from '../../core/settings';
 import { MAX_SMOOTHING, clampSmoothing, type Band, type GroupBy } from '../../core/state';
 import { useStore } from '../../core/store';
+import { selectionSettings, TOOLTIP_LIMIT_RANGE } from './selection';
 
 export interface GroupPreview {
   groups: { key: string; size: number }[];
@@ -29,6 +30,8 @@ export interface SettingsPaneProps {
 export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): JSX.Element {
   const view = useStore(api.view, (v) => v);
   const settings = useStore(api.settings, (s) => s);
+  const selectionStore = selectionSettings();
+  const selection = useStore(selectionStore, (s) => s);
   const serverPeriod = useStore(api.data, (d) => d.environment?.reload_interval);
   const groupBy = view.groupBy;
   const setGroupBy = (next: GroupBy) => api.view.set({ groupBy: next });
@@ -71,6 +74,27 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
             data-testid="card-width"
             onInput={(e) => api.settings.set({ cardWidth: Number(e.currentTarget.value) })}
           />
+        </label>
+        <label
+          class="setting setting--check"
+          title="Click a chart to select a step (shift-click: a range) and list every run's values there"
+        >
+          <input
+            type="checkbox"
+            checked={selection.linkByStep}
+            data-testid="link-by-step"
+            onChange={(e) => selectionStore.set({ linkByStep: e.currentTarget.checked })}
+          />
+          <span>Link by step (one step selection for all cards)</span>
+        </label>
+        <label class="setting setting--check" title="Shift-click always selects the other end of a range">
+          <input
+            type="checkbox"
+            checked={selection.rangeSelection}
+            data-testid="range-selection"
+            onChange={(e) => selectionStore.set({ rangeSelection: e.currentTarget.checked })}
+          />
+          <span>Range selection (a second click ends the range)</span>
         </label>
         <label class="setting">
           <span>Cards per page</span>
@@ -144,6 +168,20 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
               <option value={s.value}>{s.label}</option>
             ))}
           </select>
+        </label>
+        <label class="setting">
+          <span>Tooltip rows (at most)</span>
+          <input
+            type="number"
+            min={TOOLTIP_LIMIT_RANGE.min}
+            max={TOOLTIP_LIMIT_RANGE.max}
+            value={selection.tooltipLimit}
+            data-testid="tooltip-limit"
+            onChange={(e) => {
+              const n = Math.round(Number(e.currentTarget.value));
+              if (n >= TOOLTIP_LIMIT_RANGE.min && n <= TOOLTIP_LIMIT_RANGE.max) selectionStore.set({ tooltipLimit: n });
+            }}
+          />
         </label>
         <label class="setting setting--check">
           <input
