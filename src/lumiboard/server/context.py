@@ -42,3 +42,18 @@ def query(request: Request, name: str) -> str:
     if value is None:
         raise BadRequestError(f"missing query parameter {name!r}")
     return value
+
+
+def body_int(value: object, name: str) -> int:
+    """An integer field of a JSON body (not a bool); 400 naming it otherwise."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadRequestError(f"{name!r} must be an integer")
+    return value
+
+
+def body_step(value: object, name: str) -> int | None:
+    """An optional step bound of a JSON body, clamped to int64.
+
+    Steps are int64: a bound beyond that range selects the same points as its limit.
+    """
+    return None if value is None else min(max(body_int(value, name), -(2**63)), 2**63 - 1)

@@ -43,7 +43,7 @@ from lumiboard.plugins.custom_scalars.data import (
     layout_from_array,
     merge_layouts,
 )
-from lumiboard.server.context import context, query
+from lumiboard.server.context import body_int, body_step, context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import (
     attachment,
@@ -248,11 +248,11 @@ async def series(request: Request) -> Response:
     if len(runs) > MAX_RUNS:
         raise BadRequestError(f"at most {MAX_RUNS} runs")
     runs = list(dict.fromkeys(runs))
-    buckets = _int(body.get("buckets", 1000), "buckets")
+    buckets = body_int(body.get("buckets", 1000), "buckets")
     if not 1 <= buckets <= MAX_BUCKETS:
         raise BadRequestError(f"'buckets' must be in [1, {MAX_BUCKETS}]")
-    step_range = (_optional_int(body.get("min_step"), "min_step"),
-                  _optional_int(body.get("max_step"), "max_step"))  # fmt: skip
+    step_range = (body_step(body.get("min_step"), "min_step"),
+                  body_step(body.get("max_step"), "max_step"))  # fmt: skip
     x = body.get("x", "step")
     if x not in ("step", "wall_time", "relative"):
         raise BadRequestError("'x' must be step, wall_time or relative")
@@ -326,17 +326,6 @@ def _strings(value: object, name: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
         raise BadRequestError(f"{name!r} must be a list of strings")
     return value
-
-
-def _int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequestError(f"{name!r} must be an integer")
-    return value
-
-
-def _optional_int(value: object, name: str) -> int | None:
-    # Steps are int64: a bound beyond that range selects the same points as its limit.
-    return None if value is None else min(max(_int(value, name), -(2**63)), 2**63 - 1)
 
 
 ROUTES = [

@@ -19,7 +19,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
-from lumiboard.server.context import context, query
+from lumiboard.server.context import body_int, body_step, context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import (
     attachment,
@@ -104,11 +104,11 @@ async def series(request: Request) -> Response:
     runs = body.get("runs", [])
     if not isinstance(runs, list) or not all(isinstance(run, str) for run in runs):
         raise BadRequestError("'runs' must be a list of run names")
-    buckets = _int(body.get("buckets", 1000), "buckets")
+    buckets = body_int(body.get("buckets", 1000), "buckets")
     if not 1 <= buckets <= MAX_BUCKETS:
         raise BadRequestError(f"'buckets' must be in [1, {MAX_BUCKETS}]")
-    min_step = _optional_int(body.get("min_step"), "min_step")
-    max_step = _optional_int(body.get("max_step"), "max_step")
+    min_step = body_step(body.get("min_step"), "min_step")
+    max_step = body_step(body.get("max_step"), "max_step")
     if min_step is not None and max_step is not None and min_step > max_step:
         raise BadRequestError("'min_step' must not exceed 'max_step'")
     step_range = (min_step, max_step)
@@ -180,17 +180,6 @@ async def download(request: Request) -> Response:
             )
         )
     return Response(buffer.getvalue(), media_type="text/csv", headers=headers)
-
-
-def _int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise BadRequestError(f"{name!r} must be an integer")
-    return value
-
-
-def _optional_int(value: object, name: str) -> int | None:
-    # Steps are int64: a bound beyond that range selects the same points as its limit.
-    return None if value is None else min(max(_int(value, name), -(2**63)), 2**63 - 1)
 
 
 ROUTES = [
