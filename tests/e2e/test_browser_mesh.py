@@ -248,3 +248,92 @@ def test_without_webgl_a_notice_not_an_exception(ui: UI, board: Server) -> None:
     expect(ui.page.get_by_test_id("mesh-canvas")).to_have_count(0)
     # The rest of the card still works: counts come from the data, the slider moves.
     expect(_card(ui, "cloud").get_by_test_id("mesh-counts")).to_have_text("3,000 vertices")
+
+
+def test_many_cards_draw_with_a_bounded_number_of_webgl_contexts(
+    ui: UI, tmp_path: Path, serve: Callable[..., Server]
+) -> None:
+    """24 cards on one page: each draws when scrolled to, yet few hold a WebGL context at once.
+
+    Chrome allows a page ~16 contexts and silently drops the oldest past that, which left blank
+    cards; the cards now free theirs off screen and at most 8 are live.
+    """
+    root = tmp_path / "many"
+    rng = np.random.default_rng(0)
+    tags = [f"group{i // 8}/cloud{i % 8}" for i in range(24)]
+    with SummaryWriter(str(root / "run")) as writer:
+        for tag in tags:
+            points = rng.normal(size=(1, 400, 3)).astype(np.float32)
+            writer.add_mesh(tag, points, global_step=0)
+    board = serve(root)
+    ui.page.add_init_script(
+        "localStorage.setItem('lumiboard.settings', JSON.stringify({pageSize: 100}))"
+    )
+    ui.open(board.base + "?tab=mesh")
+    expect(ui.page.get_by_test_id("mesh-card")).to_have_count(24)
+    # The most contexts live at once, sampled every frame while the test scrolls.
+    ui.page.evaluate(
+        """() => {
+          window.__maxLive = 0;
+          const sample = () => {
+            const live = document.querySelectorAll('[data-testid=mesh-gl][data-gl=live]').length;
+            window.__maxLive = Math.max(window.__maxLive, live);
+            requestAnimationFrame(sample);
+          };
+          sample();
+        }"""
+    )
+
+    def live() -> int:
+        return ui.page.locator("[data-testid=mesh-gl][data-gl=live]").count()
+
+    def check_drawn(tag: str, renders_above: int = 0) -> None:
+        card = _card(ui, tag)
+        card.scroll_into_view_if_needed()
+        _wait_drawn(ui, tag, step=0, renders_above=renders_above)
+        expect(card.get_by_test_id("mesh-gl")).to_have_attribute("data-gl", "live")
+        png = card.get_by_test_id("mesh-view").screenshot()
+        image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+        assert non_background(image, _background(ui, tag)) > 300, tag
+        assert live() <= 8
+
+    for tag in tags:
+        check_drawn(tag)
+    ui.screenshot("many-bottom")
+    # The first cards, far above, gave their contexts back...
+    expect(_card(ui, tags[0]).get_by_test_id("mesh-gl")).to_have_attribute("data-gl", "released")
+    expect(_card(ui, tags[0]).get_by_test_id("mesh-canvas")).to_have_count(0)
+    # ...and draw again, from where their camera was, when scrolled back to.
+    before = {tag: _renders(ui, tag) for tag in tags[:6]}
+    for tag in reversed(tags[:6]):
+        check_drawn(tag, renders_above=before[tag])
+    assert ui.page.evaluate("window.__maxLive") <= 8
+
+    # A context the browser takes away is made again: no blank card.
+    tag = tags[0]
+    renders = _renders(ui, tag)
+    _card(ui, tag).get_by_test_id("mesh-canvas").evaluate(
+        "(c) => (c.getContext('webgl2') ?? c.getContext('webgl'))"
+        ".getExtension('WEBGL_lose_context').loseContext()"
+    )
+    check_drawn(tag, renders_above=renders)
+    expect(_card(ui, tag).get_by_test_id("mesh-lost")).to_have_count(0)
+    ui.screenshot("many-top")
+
+    # More cards on screen than live contexts: those the pool took keep their last frame.
+    ui.page.set_viewport_size({"width": 1400, "height": 3200})
+    ui.page.locator(".mesh").evaluate("(el) => { el.scrollTop = 0; }")
+    ui.page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=mesh-snapshot]:not([hidden])').length > 0"
+    )
+    ui.settle()
+    assert live() <= 8
+    tops = {t: _card(ui, t).get_by_test_id("mesh-view").bounding_box() for t in tags}
+    on_screen = [t for t, box in tops.items() if box is not None and box["y"] < 3000]
+    assert len(on_screen) > 8
+    for tag in on_screen:
+        png = _card(ui, tag).get_by_test_id("mesh-view").screenshot()
+        image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(np.int16)
+        assert non_background(image, _background(ui, tag)) > 300, tag
+    ui.screenshot("many-tall")
+    assert ui.page.evaluate("window.__maxLive") <= 8

@@ -81,6 +81,7 @@ export function MeshCard({ api, run, name, samples, color, dark, shared, bus }: 
   const [pending, setPending] = useState(false);
   const [webgl] = useState(webglAvailable);
   const [viewer, setViewer] = useState<MeshViewer | null>(null);
+  const [lost, setLost] = useState(false);
   const fitted = useRef(false);
 
   const meta = useJson<MeshEntry[]>(api, visible ? pluginUrl('mesh', 'meshes', { run, tag: name }) : null);
@@ -92,7 +93,8 @@ export function MeshCard({ api, run, name, samples, color, dark, shared, bus }: 
     ? `${sample}|${current.step}|${current.wallTime}|${current.hasFaces}|${current.hasColors}`
     : null;
 
-  // The view exists while the card is mounted and has been on screen once.
+  // The view exists while the card is mounted and has been on screen once; it holds a WebGL
+  // context only while on screen (and while the shared pool of contexts lets it).
   useLayoutEffect(() => {
     const host = hostRef.current;
     if (!host || !visible || !webgl || viewerRef.current) return;
@@ -104,6 +106,14 @@ export function MeshCard({ api, run, name, samples, color, dark, shared, bus }: 
       setError(`Could not start WebGL: ${e instanceof Error ? e.message : String(e)}`);
     }
   }, [visible, webgl]);
+  useLayoutEffect(() => {
+    if (!viewer) return undefined;
+    viewer.onLost = setLost;
+    return () => {
+      viewer.onLost = null;
+    };
+  }, [viewer]);
+  useLayoutEffect(() => viewer?.setOnScreen(visible), [viewer, visible]);
   useEffect(
     () => () => {
       viewerRef.current?.dispose();
@@ -230,6 +240,13 @@ export function MeshCard({ api, run, name, samples, color, dark, shared, bus }: 
         ) : placeholder ? (
           <div class="card__placeholder mesh-view__notice" data-testid="mesh-placeholder">
             {placeholder}
+          </div>
+        ) : lost ? (
+          <div class="mesh-view__notice mesh-view__lost" data-testid="mesh-lost">
+            <span>The 3D view lost its WebGL context.</span>
+            <button type="button" class="button" onClick={() => viewer?.redraw()}>
+              Redraw
+            </button>
           </div>
         ) : null}
       </div>

@@ -385,3 +385,59 @@ export function fitCamera(box: Box, camera: CameraConfig, aspect: number): Camer
 export function defaultPointSize(box: Box): number {
   return boxRadius(box) / 60;
 }
+
+// ---- live WebGL contexts --------------------------------------------------------------------
+
+/** A view holding a WebGL context that the pool may ask to give it up. */
+export interface ContextHolder {
+  /** Whether the view is on (or near) the screen now: such views are released last. */
+  readonly onScreen: boolean;
+  /** Give the context back (the pool has already forgotten the holder). */
+  release(): void;
+}
+
+/**
+ * The live WebGL contexts of the mesh cards, least recently drawn first. Browsers allow a page
+ * only so many (Chrome ~16, and it silently kills the oldest past that), so at most `cap` are
+ * kept: a view about to draw calls `use`, which releases the least recently drawn other views
+ * (off-screen ones first) to make room. A released view makes a new context when it next draws.
+ */
+export class ContextPool<T extends ContextHolder> {
+  private order: T[] = [];
+
+  constructor(readonly cap: number) {}
+
+  get size(): number {
+    return this.order.length;
+  }
+
+  has(holder: T): boolean {
+    return this.order.includes(holder);
+  }
+
+  /** Least recently drawn first. */
+  holders(): readonly T[] {
+    return this.order;
+  }
+
+  /** `holder` draws now (it holds, or is about to make, a context): returns the views released. */
+  use(holder: T): T[] {
+    this.forget(holder);
+    this.order.push(holder);
+    const released: T[] = [];
+    while (this.order.length > Math.max(1, this.cap)) {
+      const others = this.order.filter((h) => h !== holder);
+      const victim = others.find((h) => !h.onScreen) ?? others[0]!;
+      this.forget(victim);
+      released.push(victim);
+      victim.release();
+    }
+    return released;
+  }
+
+  /** `holder` gave its context back by itself (went off-screen, lost it, went away). */
+  forget(holder: T): void {
+    const at = this.order.indexOf(holder);
+    if (at >= 0) this.order.splice(at, 1);
+  }
+}

@@ -5,6 +5,11 @@
  * It renders on demand, never in a loop: a camera move, new data, a resize or a theme change
  * asks for one frame (`core/frame` batches them). Each new step's geometry and material are
  * disposed when replaced, and everything (context included) when the card goes away.
+ *
+ * A card holds a WebGL context only while it is on screen, and at most `MAX_LIVE_VIEWS` cards
+ * hold one at all (browsers allow a page ~16 and silently drop the oldest past that): a card
+ * that goes off screen, or whose context the pool gives to another, frees it and keeps its
+ * scene and camera; it makes a new context and draws again when it next needs a frame.
  */
 import * as THREE from 'three';
 import { OrbitControls } from 'three/examples/jsm/controls/OrbitControls.js';
@@ -16,7 +21,9 @@ import {
   boxRadius,
   defaultPointSize,
   fitCamera,
+  ContextPool,
   type Box,
+  type ContextHolder,
   type SceneConfig,
   type Vec3,
 } from './model';
@@ -59,11 +66,30 @@ export function webglAvailable(): boolean {
  */
 const LEGACY_LIGHT_SCALE = Math.PI;
 
-export class MeshViewer {
-  readonly canvas: HTMLCanvasElement;
+/** At most this many cards hold a WebGL context at once (Chrome drops the oldest past ~16). */
+export const MAX_LIVE_VIEWS = 8;
+
+const sharedPool = new ContextPool<MeshViewer>(MAX_LIVE_VIEWS);
+
+/** Context losses in a row (not counting ours) before a card stops retrying and asks for a click. */
+const MAX_RETRIES = 2;
+
+/** Where a view's WebGL context is, as `data-gl` on its host (tests count the live ones). */
+export type GlState = 'none' | 'live' | 'released' | 'lost';
+
+export class MeshViewer implements ContextHolder {
   /** Called after the user moves the camera (not after `applyView`). */
   onViewChange: ((view: ViewState) => void) | null = null;
-  private renderer: THREE.WebGLRenderer;
+  /** Called when the context was lost and not made again (the card offers a redraw). */
+  onLost: ((lost: boolean) => void) | null = null;
+  /**
+   * On (or near) the screen: only then does the view hold a context and draw. Off-screen, the
+   * context is given back; the scene, its geometry and the camera stay, for when it comes back.
+   */
+  onScreen = false;
+  private gl: { renderer: THREE.WebGLRenderer; canvas: HTMLCanvasElement } | null = null;
+  /** The last frame, shown while the context is released on screen (the pool took it). */
+  private snapshot: HTMLCanvasElement | null = null;
   private camera = new THREE.PerspectiveCamera(75, 1, 0.1, 1000);
   private controls: OrbitControls;
   private scene = new THREE.Scene();
@@ -73,20 +99,59 @@ export class MeshViewer {
   private config: SceneConfig | null = null;
   private silent = false;
   private renders = 0;
+  private losses = 0;
+  private width = 1;
+  private height = 1;
   private resizeObserver: ResizeObserver;
   private disposed = false;
 
-  constructor(private host: HTMLElement) {
-    this.canvas = document.createElement('canvas');
-    this.canvas.dataset.testid = 'mesh-canvas';
-    host.appendChild(this.canvas);
-    this.renderer = new THREE.WebGLRenderer({ canvas: this.canvas, antialias: true });
-    this.renderer.setPixelRatio(window.devicePixelRatio || 1);
-    this.controls = new OrbitControls(this.camera, this.canvas);
+  constructor(
+    private host: HTMLElement,
+    private pool: ContextPool<MeshViewer> = sharedPool,
+  ) {
+    // The controls listen on the host, so they outlive the canvases made and freed in it.
+    this.controls = new OrbitControls(this.camera, host);
     this.controls.addEventListener('change', this.onControlsChange);
     this.resizeObserver = new ResizeObserver(() => this.resize());
     this.resizeObserver.observe(host);
+    this.setGlState('none');
     this.resize();
+  }
+
+  /** The canvas drawn in now (null while the context is released). */
+  get canvas(): HTMLCanvasElement | null {
+    return this.gl?.canvas ?? null;
+  }
+
+  /** Whether this view holds a WebGL context now. */
+  get live(): boolean {
+    return this.gl !== null;
+  }
+
+  /** The card came on screen (draws, making a context) or left it (gives the context back). */
+  setOnScreen(onScreen: boolean): void {
+    if (this.disposed || onScreen === this.onScreen) return;
+    this.onScreen = onScreen;
+    if (onScreen) {
+      this.redraw();
+    } else {
+      this.pool.forget(this);
+      this.freeContext(false);
+      this.clearSnapshot();
+    }
+  }
+
+  /** The pool needs this view's context for another: keep the last frame as a picture. */
+  release(): void {
+    this.freeContext(this.onScreen);
+  }
+
+  /** Draw again, making a context if needed ("Redraw" after a lost context: try again). */
+  redraw(): void {
+    this.losses = 0;
+    if (!this.gl) this.setGlState('released');
+    this.onLost?.(false);
+    this.requestRender();
   }
 
   /** Show one step. `fit` moves the camera to show it whole (first data, or "reset view"). */
@@ -188,14 +253,97 @@ export class MeshViewer {
     if (this.disposed) return;
     this.disposed = true;
     cancelFrame(this);
+    this.pool.forget(this);
     this.resizeObserver.disconnect();
     this.controls.removeEventListener('change', this.onControlsChange);
     this.controls.dispose();
     this.clearObject();
-    this.renderer.dispose();
-    // Free the WebGL context now: browsers cap how many a page may hold.
-    this.renderer.forceContextLoss();
-    this.canvas.remove();
+    this.freeContext(false);
+    this.clearSnapshot();
+  }
+
+  /** Make the context and its canvas (releasing the least recently drawn view's past the cap). */
+  private makeContext(): boolean {
+    this.pool.use(this);
+    const canvas = document.createElement('canvas');
+    canvas.dataset.testid = 'mesh-canvas';
+    canvas.addEventListener('webglcontextlost', this.onContextLost);
+    try {
+      const renderer = new THREE.WebGLRenderer({ canvas, antialias: true });
+      renderer.setPixelRatio(window.devicePixelRatio || 1);
+      renderer.setSize(this.width, this.height, false);
+      this.gl = { renderer, canvas };
+    } catch {
+      this.pool.forget(this);
+      this.contextLost();
+      return false;
+    }
+    this.host.appendChild(canvas);
+    this.setGlState('live');
+    return true;
+  }
+
+  /** Free the context now: browsers cap how many a page may hold. */
+  private freeContext(keepPicture: boolean): void {
+    const gl = this.gl;
+    if (!gl) return;
+    this.gl = null;
+    gl.canvas.removeEventListener('webglcontextlost', this.onContextLost);
+    if (keepPicture && this.renders > 0) this.takeSnapshot(gl);
+    gl.renderer.dispose();
+    gl.renderer.forceContextLoss();
+    gl.canvas.remove();
+    this.setGlState('released');
+  }
+
+  /** The frame as a 2D picture: drawn again now, since the drawing buffer is not kept. */
+  private takeSnapshot(gl: { renderer: THREE.WebGLRenderer; canvas: HTMLCanvasElement }): void {
+    try {
+      gl.renderer.render(this.scene, this.camera);
+      const picture = this.snapshot ?? document.createElement('canvas');
+      picture.width = gl.canvas.width;
+      picture.height = gl.canvas.height;
+      picture.dataset.testid = 'mesh-snapshot';
+      picture.getContext('2d')?.drawImage(gl.canvas, 0, 0);
+      picture.hidden = false;
+      if (!this.snapshot) this.host.prepend(picture);
+      this.snapshot = picture;
+    } catch {
+      this.clearSnapshot();
+    }
+  }
+
+  private clearSnapshot(): void {
+    this.snapshot?.remove();
+    this.snapshot = null;
+  }
+
+  /** The browser took the context (too many on the page, GPU reset): make it again, or ask. */
+  private onContextLost = (event: Event): void => {
+    event.preventDefault();
+    const gl = this.gl;
+    if (!gl || event.target !== gl.canvas) return;
+    this.gl = null;
+    gl.canvas.removeEventListener('webglcontextlost', this.onContextLost);
+    gl.renderer.dispose();
+    gl.canvas.remove();
+    this.pool.forget(this);
+    this.contextLost();
+  };
+
+  private contextLost(): void {
+    this.losses++;
+    if (this.onScreen && this.losses <= MAX_RETRIES) {
+      this.setGlState('released');
+      this.requestRender();
+    } else {
+      this.setGlState('lost');
+      this.onLost?.(true);
+    }
+  }
+
+  private setGlState(state: GlState): void {
+    this.host.dataset.gl = state;
   }
 
   private setView(view: ViewState): void {
@@ -231,18 +379,26 @@ export class MeshViewer {
   private resize(): void {
     const width = Math.max(1, this.host.clientWidth);
     const height = Math.max(1, this.host.clientHeight);
-    this.renderer.setSize(width, height, false);
+    this.width = width;
+    this.height = height;
+    this.gl?.renderer.setSize(width, height, false);
     this.camera.aspect = width / height;
     this.camera.updateProjectionMatrix();
     this.requestRender();
   }
 
   private render = (): void => {
-    if (this.disposed) return;
+    // Off screen nothing is drawn: coming back asks for a frame.
+    if (this.disposed || !this.onScreen || this.host.dataset.gl === 'lost') return;
+    if (!this.gl && !this.makeContext()) return;
+    const gl = this.gl;
+    if (!gl) return;
     // The card's background (a CSS variable), read at draw time so dark mode applies at once.
     const background = getComputedStyle(this.host).getPropertyValue('--mesh-bg').trim();
     this.scene.background = new THREE.Color(background || '#ffffff');
-    this.renderer.render(this.scene, this.camera);
+    gl.renderer.render(this.scene, this.camera);
+    this.pool.use(this);
+    if (this.snapshot) this.snapshot.hidden = true;
     this.renders++;
     this.host.dataset.renders = String(this.renders);
   };
