@@ -1,6 +1,8 @@
 /** Small pieces of the cards' markup that several dashboards share. */
 import type { JSX } from 'preact';
 
+import { FitIcon, LogIcon } from './icons';
+
 /** The description under a card's title (`stripTags`: without the HTML tags summaries carry). */
 export function CardDescription({
   description,
@@ -34,4 +36,37 @@ export function CardStatus({ error, pending }: { error: string | null | undefine
   ) : pending ? (
     <span class="card__loading" aria-label="Loading" />
   ) : null;
+}
+
+/** A line chart card's log-scale y toggle. */
+export function LogYButton({ on, onToggle }: { on: boolean; onToggle(): void }): JSX.Element {
+  return (
+    <button
+      type="button"
+      class={`icon-button ${on ? 'icon-button--on' : ''}`}
+      title="Toggle log-scale y axis"
+      aria-label="Log-scale y axis"
+      aria-pressed={on}
+      data-testid="card-logy"
+      onClick={onToggle}
+    >
+      <LogIcon />
+    </button>
+  );
+}
+
+/** A line chart card's "fit to data" button (double-clicking the chart does the same). */
+export function FitButton({ onFit }: { onFit(): void }): JSX.Element {
+  return (
+    <button
+      type="button"
+      class="icon-button"
+      title="Fit to data (or double-click the chart)"
+      aria-label="Fit to data"
+      data-testid="card-reset"
+      onClick={onFit}
+    >
+      <FitIcon />
+    </button>
+  );
 }

@@ -12,8 +12,7 @@ import { cancelFrame, scheduleFrame } from '../../core/frame';
 import type { TooltipSort } from '../../core/settings';
 import { useJson } from '../../core/useJson';
 import { LineChart, type ChartHost } from '../../charts/lineChart';
-import { FitIcon, LogIcon } from '../../components/icons';
-import { ZoomBadge } from '../../components/CardParts';
+import { FitButton, LogYButton, ZoomBadge } from '../../components/CardParts';
 import { buildModel } from '../scalars/model';
 import {
   chartRegexes,
@@ -138,27 +137,8 @@ export function CustomCard({
           </div>
         </div>
         <div class="card__actions">
-          <button
-            type="button"
-            class={`icon-button ${logY ? 'icon-button--on' : ''}`}
-            title="Toggle log-scale y axis"
-            aria-label="Log-scale y axis"
-            aria-pressed={logY}
-            data-testid="card-logy"
-            onClick={() => setLogY(!logY)}
-          >
-            <LogIcon />
-          </button>
-          <button
-            type="button"
-            class="icon-button"
-            title="Fit to data (or double-click the chart)"
-            aria-label="Fit to data"
-            data-testid="card-reset"
-            onClick={() => setLimits(NO_LIMITS)}
-          >
-            <FitIcon />
-          </button>
+          <LogYButton on={logY} onToggle={() => setLogY(!logY)} />
+          <FitButton onFit={() => setLimits(NO_LIMITS)} />
         </div>
       </div>
       {invalid.length ? (

@@ -11,15 +11,8 @@ import { toggleIn, type Band } from '../../core/state';
 import { useStore } from '../../core/store';
 import { useVisible } from '../../core/visible';
 import { LineChart, type ChartHost, type HoverLine } from '../../charts/lineChart';
-import {
-  CollapseIcon,
-  ExpandIcon,
-  FitIcon,
-  LogIcon,
-  PinIcon,
-  RulerIcon,
-} from '../../components/icons';
-import { CardDescription, ZoomBadge } from '../../components/CardParts';
+import { CollapseIcon, ExpandIcon, PinIcon, RulerIcon } from '../../components/icons';
+import { CardDescription, FitButton, LogYButton, ZoomBadge } from '../../components/CardParts';
 import { useSeries } from './cardData';
 import { DataTable } from './DataTable';
 import { nextSelection, snapX, type StepSelection } from './dataTable';
@@ -266,30 +259,13 @@ export function ScalarCard(props: CardProps): JSX.Element {
           >
             <PinIcon />
           </button>
-          <button
-            type="button"
-            class={`icon-button ${logY ? 'icon-button--on' : ''}`}
-            title="Toggle log-scale y axis"
-            aria-label="Log-scale y axis"
-            aria-pressed={logY}
-            data-testid="card-logy"
-            onClick={() => setView((v) => ({ logY: toggleIn(v.logY, tag, !logY) }))}
-          >
-            <LogIcon />
-          </button>
-          <button
-            type="button"
-            class="icon-button"
-            title="Fit to data (or double-click the chart)"
-            aria-label="Fit to data"
-            data-testid="card-reset"
-            onClick={() => {
+          <LogYButton on={logY} onToggle={() => setView((v) => ({ logY: toggleIn(v.logY, tag, !logY) }))} />
+          <FitButton
+            onFit={() => {
               setLimits(NO_LIMITS);
               setFetchRange(null);
             }}
-          >
-            <FitIcon />
-          </button>
+          />
           <button
             type="button"
             class={`icon-button ${showLimits ? 'icon-button--on' : ''}`}
