@@ -326,7 +326,7 @@ def test_step_selection_data_table(ui: UI, board: Server) -> None:
     assert sorted(r["run"] for r in rows) == sorted(RUNS)
     step = int(rows[0]["step"])
     assert 450 < step < 750, step
-    assert ui.chart_of("loss/train").get_attribute("data-selection") == str(step)
+    expect(ui.chart_of("loss/train")).to_have_attribute("data-selection", str(step))
     for row in rows:
         assert row["step"] == step
         assert row["value"] == pytest.approx(_f32(loss_value(row["run"], step)), rel=1e-6)
@@ -366,7 +366,7 @@ def test_step_selection_data_table(ui: UI, board: Server) -> None:
     # Escape clears it.
     page.keyboard.press("Escape")
     expect(card.get_by_test_id("data-table")).to_have_count(0)
-    assert ui.chart_of("loss/train").get_attribute("data-selection") is None
+    expect(ui.chart_of("loss/train")).not_to_have_attribute("data-selection", re.compile(".*"))
 
     # Without "Link by step" a selection is the card's own.
     over.click(position={"x": box["width"] * 0.3, "y": box["height"] * 0.5})
@@ -384,6 +384,7 @@ def test_step_selection_data_table(ui: UI, board: Server) -> None:
     assert abox is not None
     accuracy.click(position={"x": abox["width"] * 0.5, "y": abox["height"] * 0.5})
     expect(page.get_by_test_id("data-table")).to_have_count(len(TAGS))
+    expect(ui.chart_of("accuracy")).to_have_attribute("data-selection", re.compile(r"^\d+$"))
     linked = ui.chart_of("accuracy").get_attribute("data-selection")
     assert linked is not None
     assert int(linked) % EVAL_EVERY == 0

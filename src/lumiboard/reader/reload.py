@@ -189,6 +189,14 @@ class Reloader:
         """A snapshot of the loading progress."""
         return self._progress
 
+    def location(self, run: str) -> str | None:
+        """The directory of ``run`` (a local path or a URL), if the run is known.
+
+        Plugins that read files beside the event files (the projector's config,
+        profiler traces) find them here.
+        """
+        return self._locations.get(run)
+
     def loader(self, run: str) -> RunLoader | None:
         """The loader of ``run`` (its file states), if the run is known."""
         return self._loaders.get(run)

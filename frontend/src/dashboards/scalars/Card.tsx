@@ -149,7 +149,8 @@ export function ScalarCard(props: CardProps): JSX.Element {
   }, []);
 
   useEffect(() => chart.current?.setHeight(wide ? WIDE_HEIGHT : HEIGHT), [wide]);
-  useEffect(() => {
+  // A layout effect: the attribute changes in the same commit as the data table.
+  useLayoutEffect(() => {
     chart.current?.setSelection(selection);
     // For tests and scripts: the selected x, or the range "a:b".
     const el = chartRef.current;
