@@ -24,6 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 from functools import cache
+from typing import Any
 
 import numpy as np
 
@@ -198,13 +199,17 @@ class ServedPlugin:
     ``routes.py`` defines ``TAB_NAME`` and ``ROUTES``, a list of Starlette
     routes whose paths are relative to ``/data/plugin/<name>``; optionally
     ``DATA_PLUGIN``, the plugin whose series it shows when that is another
-    one (distributions shows the histograms' data).
+    one (distributions shows the histograms' data), and ``is_active``, a
+    function of the server's context telling whether there is anything to show,
+    for plugins whose data are files beside the event files (projector
+    configs, profiler traces) rather than series; it must be cheap (cache).
     """
 
     name: str
     tab_name: str
     routes: list[object]
     data_plugin: str
+    is_active: Callable[[Any], bool] | None = None
 
 
 #: Plugins with a dashboard, in TensorBoard's tab order. One line per plugin.
@@ -229,5 +234,8 @@ def served_plugins() -> tuple[ServedPlugin, ...]:
     for name in SERVED_PLUGIN_NAMES:
         module = importlib.import_module(f"lumiboard.plugins.{name}.routes")
         data_plugin = getattr(module, "DATA_PLUGIN", name)
-        served.append(ServedPlugin(name, module.TAB_NAME, list(module.ROUTES), data_plugin))
+        is_active = getattr(module, "is_active", None)
+        served.append(
+            ServedPlugin(name, module.TAB_NAME, list(module.ROUTES), data_plugin, is_active)
+        )
     return tuple(served)

@@ -20,10 +20,13 @@ async def runs(request: Request) -> Response:
 
 async def plugins_listing(request: Request) -> Response:
     """``{plugin: {enabled, tab_name, ...}}``: every served plugin, enabled when it has data."""
-    provider = context(request).provider
+    ctx = context(request)
     listing = {}
     for plugin in base.served_plugins():
-        enabled = bool(provider.list_tags(plugin=plugin.data_plugin))
+        if plugin.is_active is not None:
+            enabled = plugin.is_active(ctx)
+        else:
+            enabled = bool(ctx.provider.list_tags(plugin=plugin.data_plugin))
         listing[plugin.name] = {
             "enabled": enabled,
             "tab_name": plugin.tab_name,
