@@ -4,6 +4,7 @@ session curves and the link with the runs panel."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -304,3 +305,75 @@ def test_empty_state(ui: UI, serve: Callable[..., Server], tmp_path: Path) -> No
     server = serve(logdir)
     ui.open(f"{server.url}?tab=hparams")
     expect(ui.page.get_by_test_id("empty-state")).to_contain_text("hp.hparams")
+
+
+def _listed(ui: UI) -> list[str]:
+    return ui.page.get_by_test_id("run-row").evaluate_all("els => els.map((e) => e.dataset.run)")
+
+
+def _cells(ui: UI, column: str) -> dict[str, str]:
+    return ui.page.locator(f"[data-testid=run-cell][data-col='{column}']").evaluate_all(
+        "els => Object.fromEntries(els.map((e) =>"
+        " [e.closest('[data-run]').dataset.run, e.textContent]))"
+    )
+
+
+def test_runs_panel_hparam_columns(ui: UI, serve: Callable[..., Server], tmp_path: Path) -> None:
+    """The runs panel shows hparam and metric columns, sorts and filters by them, and "only
+    these" puts the filtered runs on the charts; the choice survives a reload."""
+    logdir = tmp_path / "logs"
+    write_lumiboard_sweep(logdir)
+    server = serve(logdir)
+    ui.open(server.url)
+    ui.wait_charts(cards=2, runs=5)
+    page = ui.page
+    page.get_by_test_id("runs-columns-button").click()
+    page.locator("[data-testid=runs-column-toggle][data-col='h:lr']").check()
+    page.locator("[data-testid=runs-column-toggle][data-col='m:validation/accuracy']").check()
+    page.get_by_test_id("runs-columns-button").click()  # close the menu
+
+    lr = _cells(ui, "h:lr")
+    for name, (rate, *_rest) in TRIALS.items():
+        assert lr[name] == f"{rate:g}", (name, lr)
+        assert lr[f"{name}/validation"] == f"{rate:g}"  # hparams reach the runs below a session
+    assert lr["no_metrics"] == "0.5"
+    accuracy = _cells(ui, "m:validation/accuracy")
+    assert accuracy["trial_4/validation"] == "0.9"  # the last value: 0.9 * (25 + 5) / 30
+    assert accuracy["trial_4"] == ""  # the metric belongs to the sub-run holding it
+
+    # Sort by lr, then reverse.
+    sort = page.locator("[data-testid=runs-col-sort][data-col='h:lr']")
+    sort.click()
+    expect(sort).to_contain_text("▲")
+    order = _listed(ui)
+    valued = [run for run in order if lr.get(run)]
+    assert len(valued) == 2 * len(TRIALS) + 1
+    assert order[: len(valued)] == valued, order  # runs without an lr come last
+    rates = [float(lr[run]) for run in valued]
+    assert rates == sorted(rates), order
+    sort.click()
+    expect(sort).to_contain_text("▼")
+    order = _listed(ui)
+    assert [float(lr[run]) for run in order[: len(valued)]] == sorted(rates, reverse=True)
+    assert not any(lr.get(run) for run in order[len(valued) :])
+
+    # Filter lr >= 0.2: the panel lists those runs; "only these" shows just them on the charts.
+    lr_filter = page.locator("[data-testid=runs-col-filter][data-col='h:lr']")
+    lr_filter.fill(">=0.2")
+    expect(page.get_by_test_id("run-row")).to_have_count(3)
+    assert sorted(_listed(ui)) == ["no_metrics", "trial_3", "trial_3/validation"]
+    page.get_by_test_id("runs-select-only").click()
+    expect(page.get_by_test_id("runs-count")).to_have_text("3 of 12 selected")
+    ui.wait_charts(cards=2, runs=1)
+    ui.screenshot("run-columns")
+
+    # A filter that cannot be read is flagged and keeps nothing out.
+    lr_filter.fill(">abc")
+    expect(lr_filter).to_have_class(re.compile("runs__head-filter--invalid"))
+    expect(page.get_by_test_id("run-row")).to_have_count(12)
+    lr_filter.fill("")
+
+    # The choice of columns stays in the browser.
+    page.reload()
+    page.get_by_test_id("runs-columns-head").wait_for()
+    expect(page.locator("[data-testid=run-cell][data-col='h:lr']")).to_have_count(12)

@@ -1,15 +1,21 @@
 /**
  * The runs panel: regex filter, select all / none, a checkbox and a colour per run;
- * double-click a run to show only it.
+ * double-click a run to show only it. With hparams in the log directory, hparam and metric
+ * columns can be shown beside the runs, sorted and filtered (RunColumnsBar).
  */
 import type { JSX } from 'preact';
-import { useCallback } from 'preact/hooks';
+import { useCallback, useMemo } from 'preact/hooks';
 
 import { FilterInput } from '../components/FilterInput';
+import { pluginUrl } from '../core/api';
 import type { DashboardApi } from '../core/dashboard';
 import { filterRuns } from '../core/runs';
 import { isSelected, selectAll, setSelected, solo } from '../core/selection';
 import { useStore } from '../core/store';
+import { useJson } from '../core/useJson';
+import { ColumnsMenu, ColumnsHead } from './RunColumnsBar';
+import { formatCell, listRuns, NO_COLUMNS, runColumns, type RawRunTable } from './runColumns';
+import { runColumnsPrefs } from './runColumnsStore';
 
 export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
   const runs = useStore(api.data, (d) => d.runs);
@@ -17,7 +23,19 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
   const selection = useStore(api.view, (v) => v.selection);
   useStore(api.colors.store, (c) => c.version);
 
-  const visible = filterRuns(runs, runFilter);
+  const hparamsOn = useStore(api.data, (d) => d.listing?.hparams?.enabled === true);
+  const table = useJson<RawRunTable>(api, hparamsOn ? pluginUrl('hparams', 'table') : null);
+  const columns = useMemo(() => (table.data ? runColumns(table.data, runs) : NO_COLUMNS), [table.data, runs]);
+  const prefs = useStore(runColumnsPrefs(), (p) => p);
+  const shownColumns = prefs.shown
+    .map((id) => columns.columns.findIndex((c) => c.id === id))
+    .filter((i) => i >= 0);
+  const listed = useMemo(
+    () => listRuns(filterRuns(runs, runFilter), columns, prefs),
+    [runs, runFilter, columns, prefs],
+  );
+  const visible = listed.runs;
+  const columnFiltered = Object.keys(listed.errors).length === 0 && shownColumns.some((i) => prefs.filters[columns.columns[i].id]);
   const selectedCount = runs.filter((run) => isSelected(selection, run)).length;
   const visibleSelected = visible.filter((run) => isSelected(selection, run)).length;
   const onFilter = useCallback((text: string) => api.view.set({ runFilter: text }), [api]);
@@ -25,7 +43,12 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
     api.view.set({ selection: selectAll(selection, visible, runs, on) });
 
   return (
-    <aside class="runs" aria-label="Runs" data-testid="runs-panel">
+    <aside
+      class={`runs ${shownColumns.length ? 'runs--wide' : ''}`}
+      aria-label="Runs"
+      data-testid="runs-panel"
+      style={shownColumns.length ? { width: `${272 + 84 * Math.min(shownColumns.length, 6)}px` } : undefined}
+    >
       <div class="panel-title">
         <span>Runs</span>
         <span class="panel-title__count" data-testid="runs-count">
@@ -50,9 +73,20 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
             }}
             onChange={(e) => setAll(e.currentTarget.checked)}
           />
-          {runFilter ? `${visible.length} matching` : 'All runs'}
+          {runFilter || columnFiltered ? `${visible.length} matching` : 'All runs'}
         </label>
         <span class="runs__links">
+          {columnFiltered ? (
+            <button
+              type="button"
+              class="link-button"
+              data-testid="runs-select-only"
+              title="Show only the runs listed (the ones the column filters keep)"
+              onClick={() => api.view.set({ selection: { mode: 'only', runs: [...visible].sort() } })}
+            >
+              only these
+            </button>
+          ) : null}
           <button type="button" class="link-button" data-testid="runs-select-all" onClick={() => setAll(true)}>
             all
           </button>
@@ -61,6 +95,8 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
           </button>
         </span>
       </div>
+      {columns.columns.length ? <ColumnsMenu columns={columns} prefs={prefs} /> : null}
+      {shownColumns.length ? <ColumnsHead columns={columns} prefs={prefs} errors={listed.errors} /> : null}
       <ul class="runs__list" data-testid="runs-list">
         {visible.map((run) => {
           const on = isSelected(selection, run);
@@ -102,6 +138,21 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
               >
                 {run}
               </span>
+              {shownColumns.map((i) => {
+                const value = columns.values.get(run)?.[i] ?? null;
+                const column = columns.columns[i];
+                return (
+                  <span
+                    key={column.id}
+                    class={`run__cell ${column.numeric ? 'run__cell--number' : ''}`}
+                    data-testid="run-cell"
+                    data-col={column.id}
+                    title={`${column.label}: ${value === null ? '(none)' : String(value)}`}
+                  >
+                    {formatCell(value)}
+                  </span>
+                );
+              })}
             </li>
           );
         })}
