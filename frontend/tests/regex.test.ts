@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { effectiveRegex, matches, parseFilter } from '../src/core/regex';
+import { effectiveRegex, escapeRegex, matches, parseFilter, suggest } from '../src/core/regex';
 import { filterRuns, shownRuns } from '../src/core/runs';
 
 describe('regex filters', () => {
@@ -42,5 +42,32 @@ describe('regex filters', () => {
     expect(filterRuns(runs, '^a')).toEqual(['a_seed1', 'a_seed2']);
     expect(shownRuns(runs, 'seed1', { mode: 'all', runs: ['b_seed1'] })).toEqual(['a_seed1']);
     expect(shownRuns(runs, '', { mode: 'only', runs: ['b_seed1'] })).toEqual(['b_seed1']);
+  });
+});
+
+describe('tag autocomplete', () => {
+  const tags = ['accuracy', 'loss/train', 'loss/val', 'eval/loss', 'lr'];
+
+  it('lists matches, those starting with the text first', () => {
+    expect(suggest('loss', tags)).toEqual(['loss/train', 'loss/val', 'eval/loss']);
+    expect(suggest('l', tags, 2)).toEqual(['loss/train', 'loss/val']);
+    expect(suggest('', tags)).toEqual([]);
+  });
+
+  it('reads the text as a regex when it is one, else as plain text', () => {
+    expect(suggest('^l.*n$', tags)).toEqual(['loss/train']);
+    expect(suggest('loss/(', ['loss/(x)', 'loss/y'])).toEqual(['loss/(x)']);
+  });
+
+  it('offers nothing once the text names the only match', () => {
+    expect(suggest('loss\\/val', tags)).toEqual([]);
+    expect(suggest('accuracy', tags)).toEqual([]);
+  });
+
+  it('escapes names into literal regexes', () => {
+    const name = 'a.b/c(d)[e]*+?^$|{f}\\';
+    const regex = new RegExp(`^${escapeRegex(name)}$`);
+    expect(regex.test(name)).toBe(true);
+    expect(regex.test('aXb/c(d)[e]*+?^$|{f}\\')).toBe(false);
   });
 });

@@ -287,6 +287,38 @@ def test_deep_link_opens_the_view(ui: UI, board: Server) -> None:
         assert non_background(ui.canvas(tag), ui.background(tag)) > MIN_DRAWN
 
 
+def test_tag_filter_autocomplete(ui: UI, board: Server) -> None:
+    ui.open(board.url)
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    page = ui.page
+    box = page.get_by_test_id("tag-filter")
+    box.click()
+    box.press_sequentially("los")
+    options = page.get_by_test_id("tag-filter-suggestion")
+    expect(options).to_have_text(["loss/train", "loss/val"])
+    ui.screenshot("autocomplete")
+    box.press("ArrowDown")
+    box.press("ArrowDown")
+    expect(options.nth(1)).to_have_attribute("aria-selected", "true")
+    box.press("Enter")
+    expect(box).to_have_value("loss\\/val")
+    expect(options).to_have_count(0)
+    ui.wait_charts(cards=1, runs=len(RUNS))
+    assert ui.card("loss/val").is_visible()
+    # A click picks too; Escape closes the list without changing the filter.
+    box.fill("")
+    box.press_sequentially("acc")
+    options.first.click()
+    expect(box).to_have_value("accuracy")
+    ui.wait_charts(cards=1, runs=len(RUNS))
+    box.fill("")
+    box.press_sequentially("loss")
+    expect(options).to_have_count(2)
+    box.press("Escape")
+    expect(options).to_have_count(0)
+    expect(box).to_have_value("loss")
+
+
 def _table_rows(card) -> list[dict[str, float | str]]:
     """The data table's rows, in display order: run name and the raw number behind each cell."""
     return card.get_by_test_id("data-table-row").evaluate_all(

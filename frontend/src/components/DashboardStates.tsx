@@ -115,18 +115,28 @@ export function TagFilterTools({
   value,
   noun = 'tags',
   count,
+  suggestions,
 }: {
   api: DashboardApi;
   value: string;
   /** What the filter filters, plural ("tags", "meshes"). */
   noun?: string;
   count?: { shown: number; total: number } | null;
+  /** The names to autocomplete from (the dashboard's tags). */
+  suggestions?: readonly string[];
 }): JSX.Element {
   const onCommit = useCallback((text: string) => api.view.set({ tagFilter: text }), [api]);
   const label = `Filter ${noun} (regex)`;
   return (
     <>
-      <FilterInput value={value} onCommit={onCommit} placeholder={label} label={label} testid="tag-filter" />
+      <FilterInput
+        value={value}
+        onCommit={onCommit}
+        placeholder={label}
+        label={label}
+        testid="tag-filter"
+        suggestions={suggestions}
+      />
       {count === undefined ? null : (
         <span class="toolbar__count" data-testid="tag-count">
           {count ? `${count.shown} of ${count.total} ${noun}` : ''}

@@ -31,3 +31,28 @@ export function effectiveRegex(filter: Filter, lastValid: RegExp | null): RegExp
 export function matches(regex: RegExp | null, text: string): boolean {
   return regex === null || regex.test(text);
 }
+
+/** `text` as a regex that matches it literally. */
+export function escapeRegex(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+}
+
+/**
+ * Autocomplete for a filter box: the candidates the typed text matches (as a regex when it is
+ * one, else as plain text), those starting with it first, then in the given order; at most
+ * `limit`. Nothing for empty text or when the only match is the text itself.
+ */
+export function suggest(text: string, candidates: readonly string[], limit = 10): string[] {
+  if (!text) return [];
+  const regex = parseFilter(text).regex;
+  const lower = text.toLowerCase();
+  const test = (c: string) => (regex ? regex.test(c) : c.toLowerCase().includes(lower));
+  const starts: string[] = [];
+  const others: string[] = [];
+  for (const candidate of candidates) {
+    if (!test(candidate)) continue;
+    (candidate.toLowerCase().startsWith(lower) ? starts : others).push(candidate);
+  }
+  const found = [...starts, ...others].slice(0, limit);
+  return found.length === 1 && (found[0] === text || escapeRegex(found[0]) === text) ? [] : found;
+}

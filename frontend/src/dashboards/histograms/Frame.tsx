@@ -125,6 +125,7 @@ export function Frame({ api, plugin, what, perTag, toolbar, renderCard }: FrameP
           api={api}
           value={view.tagFilter}
           count={tags.data ? { shown: visibleTags.length, total: runsByTag.size } : null}
+          suggestions={[...runsByTag.keys()]}
         />
         {toolbar}
       </div>

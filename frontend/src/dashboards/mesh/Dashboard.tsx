@@ -107,6 +107,7 @@ export function MeshDashboard({ api }: { api: DashboardApi }): JSX.Element {
           value={tagFilter}
           noun="meshes"
           count={tags.data ? { shown: names.length, total: byName.size } : null}
+          suggestions={[...byName.keys()]}
         />
         <div class="mesh__pov" role="group" aria-label="Point of view">
           <span class="mesh__pov-label">Point of view</span>

@@ -115,6 +115,7 @@ export function PrCurvesDashboard({ api }: { api: DashboardApi }): JSX.Element {
             api={api}
             value={view.tagFilter}
             count={tags.data ? { shown: visibleTags.length, total: cardRuns.size } : null}
+            suggestions={[...cardRuns.keys()]}
           />
           <label class="pr-display">
             Time display{' '}

@@ -95,6 +95,7 @@ export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
     }
     return out;
   }, [index, shown]);
+  const allTags = useMemo(() => [...cardRuns.keys()].sort(compareTags), [cardRuns]);
   const visibleTags = [...cardRuns.keys()].filter((tag) => matches(tagRegex, tag)).sort(compareTags);
 
   const groupByKey = encodeGroupBy(view.groupBy);
@@ -202,6 +203,7 @@ export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
             api={api}
             value={view.tagFilter}
             count={tags ? { shown: visibleTags.length, total: cardRuns.size } : null}
+            suggestions={allTags}
           />
           <button
             type="button"
