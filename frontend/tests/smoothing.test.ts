@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 
-import { smooth } from '../src/charts/smoothing';
+import { smooth, smoothSeries, windowPoints } from '../src/charts/smoothing';
 
 /**
  * TensorBoard's `classicSmoothing` (tensorboard/webapp/widgets/line_chart_v2/data_transformer.ts),
@@ -87,5 +87,70 @@ describe('smooth (TensorBoard debiased EMA)', () => {
   it('handles empty and single-point series', () => {
     expect(smooth([], 0.6)).toHaveLength(0);
     expect(Array.from(smooth([42], 0.6))).toEqual([42]);
+  });
+});
+
+describe('other smoothers', () => {
+  const xs = Float64Array.from({ length: 9 }, (_, i) => i);
+  const ys = Float64Array.from([1, 3, 2, 6, 4, 8, 5, 9, 7]);
+
+  it('sizes windows as an EMA of the same weight averages', () => {
+    expect([0, 0.5, 0.6, 0.9, 0.99, 0.999, 5].map(windowPoints)).toEqual([1, 2, 3, 10, 100, 1000, 1000]);
+  });
+
+  it('running average: the mean of the last k points', () => {
+    const out = smoothSeries(xs, ys, 'running', 0.6); // k = 3
+    expect(out[0]).toBe(1);
+    expect(out[1]).toBe(2);
+    expect(out[2]).toBe(2);
+    expect(out[8]).toBeCloseTo((5 + 9 + 7) / 3, 12);
+  });
+
+  it('centred moving average: the mean around each point, shrinking at the edges', () => {
+    const out = smoothSeries(xs, ys, 'centered', 0.6); // k = 3
+    expect(out[0]).toBe(2); // (1 + 3) / 2
+    expect(out[4]).toBeCloseTo((6 + 4 + 8) / 3, 12);
+    expect(out[8]).toBe(8); // (9 + 7) / 2
+  });
+
+  it('passes non-finite points through and leaves them out of the means', () => {
+    const withNaN = Float64Array.from([1, NaN, 3, Infinity, 5]);
+    const out = smoothSeries(Float64Array.from([0, 1, 2, 3, 4]), withNaN, 'running', 0.5); // k = 2
+    expect(Number.isNaN(out[1]!)).toBe(true);
+    expect(out[3]).toBe(Infinity);
+    expect([out[0], out[2], out[4]]).toEqual([1, 2, 4]);
+  });
+
+  it('returns a constant series as it is', () => {
+    const flat = new Float64Array(50).fill(0.1);
+    for (const method of ['twema', 'running', 'centered', 'gaussian'] as const) {
+      expect(Array.from(smoothSeries(Float64Array.from(flat, (_, i) => i), flat, method, 0.9))).toEqual(Array.from(flat));
+    }
+  });
+
+  it('time-weighted EMA equals the EMA on evenly spaced points', () => {
+    const even = smoothSeries(xs, ys, 'twema', 0.6);
+    const ema = smooth(ys, 0.6);
+    for (let i = 0; i < ys.length; i++) expect(even[i]).toBeCloseTo(ema[i]!, 12);
+  });
+
+  it('time-weighted EMA: a long gap forgets more than a short one', () => {
+    // Two series that are the same except that the last point comes after a long gap in one.
+    const y = Float64Array.from([0, 0, 0, 0, 10]);
+    const near = smoothSeries(Float64Array.from([0, 1, 2, 3, 4]), y, 'twema', 0.9);
+    const far = smoothSeries(Float64Array.from([0, 1, 2, 3, 40]), y, 'twema', 0.9);
+    expect(far[4]!).toBeGreaterThan(near[4]!);
+  });
+
+  it('gaussian: symmetric, smooths a spike and keeps the mean of a linear trend', () => {
+    const x = Float64Array.from({ length: 41 }, (_, i) => i);
+    const spike = new Float64Array(41);
+    spike[20] = 10;
+    const out = smoothSeries(x, spike, 'gaussian', 0.8); // k = 5, sigma = 2.5 points
+    expect(out[20]!).toBeLessThan(2);
+    expect(out[18]).toBeCloseTo(out[22]!, 12);
+    const line = Float64Array.from(x, (v) => 2 * v + 1);
+    const smoothLine = smoothSeries(x, line, 'gaussian', 0.8);
+    expect(smoothLine[20]).toBeCloseTo(41, 9); // interior points of a line stay on it
   });
 });

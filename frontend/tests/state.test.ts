@@ -28,6 +28,7 @@ describe('URL state', () => {
       tagFilter: 'loss/(train|val)',
       runFilter: 'seed[0-9]+ & co',
       smoothing: 0.95,
+      smoother: 'gaussian',
       selection: { mode: 'all', runs: ['a,b', 'run/with/slashes'] },
       pinned: ['loss/train', 'acc&1'],
       xAxis: 'wall_time',

@@ -96,6 +96,37 @@ def test_smoothing_slider_changes_the_line(ui: UI, board: Server) -> None:
     assert differing(ui.canvas("loss/train"), raw) < 50
 
 
+def test_smoother_choice(ui: UI, board: Server) -> None:
+    ui.open(board.base + "?smoothing=0.95")
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    page = ui.page
+    color = ui.run_color("beta_seed2")
+    ema = ui.canvas("loss/train", shot="smoother-ema")
+    smoother = page.get_by_test_id("smoother")
+    expect(smoother).to_have_value("ema")
+    seen = [ema]
+    for method in ("twema", "running", "centered", "gaussian"):
+        smoother.select_option(method)
+        page.wait_for_url(re.compile(rf"[?&]smoother={method}(&|$)"))
+        ui.settle()
+        image = ui.canvas("loss/train", shot=f"smoother-{method}")
+        assert chromatic(image) > MIN_DRAWN
+        # Each smoother draws its own line (the time-weighted EMA equals the EMA on these evenly
+        # spaced steps up to the server's reduction, so it is only compared with the others).
+        for other in seen[1:]:
+            assert differing(image, other) > 100, method
+        seen.append(image)
+    page.get_by_test_id("smoothing-input").fill("0")
+    page.get_by_test_id("smoothing-input").press("Enter")
+    ui.settle()
+    raw = ui.canvas("loss/train")
+    assert color_pixels(raw, color) > 1.5 * color_pixels(seen[-1], color) > MIN_LINE
+    # The choice is in the URL: a reload keeps it.
+    page.reload()
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    expect(page.get_by_test_id("smoother")).to_have_value("gaussian")
+
+
 def test_run_filter_and_checkbox_hide_lines(ui: UI, board: Server) -> None:
     ui.open(board.url)
     ui.wait_charts(cards=len(TAGS), runs=len(RUNS))

@@ -2,6 +2,7 @@
  * Settings kept per browser in localStorage (TensorBoard keeps its Settings pane there too), and
  * the last-used view, which a plain URL (no deep-link keys) opens with.
  */
+import { isSmoother } from '../charts/smoothing';
 import type { StorageLike } from './colors';
 import {
   DEFAULT_VIEW,
@@ -103,6 +104,7 @@ export function loadViewDefaults(storage: StorageLike | null): ViewState {
     view.darkMode = raw.darkMode;
   }
   if (typeof raw.ignoreOutliers === 'boolean') view.ignoreOutliers = raw.ignoreOutliers;
+  if (isSmoother(raw.smoother)) view.smoother = raw.smoother;
   if (Array.isArray(raw.pinned)) view.pinned = raw.pinned.filter((t) => typeof t === 'string');
   if (typeof raw.groupBy === 'string') view.groupBy = decodeGroupBy(raw.groupBy);
   if (raw.band === 'std' || raw.band === 'minmax' || raw.band === 'none') view.band = raw.band;
@@ -113,6 +115,7 @@ export function loadViewDefaults(storage: StorageLike | null): ViewState {
 export function saveViewDefaults(storage: StorageLike | null, view: ViewState): void {
   write(storage, VIEW_KEY, {
     smoothing: view.smoothing,
+    smoother: view.smoother,
     xAxis: view.xAxis,
     darkMode: view.darkMode,
     ignoreOutliers: view.ignoreOutliers,

@@ -5,6 +5,7 @@
  * own (e.g. `token`) are kept as they are. The HParams dashboard's keys (`hpView`, `hpSort`, ...:
  * every key `hp` + a capital letter) are carried here as raw pairs and decoded by that dashboard.
  */
+import { isSmoother, type Smoother } from '../charts/smoothing';
 import type { XAxis } from './api';
 import { ALL_RUNS, type RunSelection } from './selection';
 
@@ -34,6 +35,8 @@ export interface ViewState {
   tagFilter: string;
   runFilter: string;
   smoothing: number;
+  /** How lines are smoothed (`charts/smoothing.ts`); 'ema' is TensorBoard's. */
+  smoother: Smoother;
   selection: RunSelection;
   /** Tags of the pinned cards, in pin order. */
   pinned: string[];
@@ -57,6 +60,7 @@ export const DEFAULT_VIEW: ViewState = {
   tagFilter: '',
   runFilter: '',
   smoothing: 0.6,
+  smoother: 'ema',
   selection: ALL_RUNS,
   pinned: [],
   xAxis: 'step',
@@ -72,7 +76,7 @@ export const DEFAULT_VIEW: ViewState = {
 
 /** The query keys this module owns. */
 export const VIEW_KEYS = [
-  'tab', 'tagFilter', 'runFilter', 'smoothing', 'runs', 'hideRuns', 'pinnedCards', 'xAxis',
+  'tab', 'tagFilter', 'runFilter', 'smoothing', 'smoother', 'runs', 'hideRuns', 'pinnedCards', 'xAxis',
   'darkMode', 'ignoreOutliers', 'groupBy', 'band', 'members', 'logY', 'wide',
 ] as const;
 
@@ -165,6 +169,7 @@ export function parseView(params: URLSearchParams, defaults: ViewState = DEFAULT
       smoothingText !== null && smoothingText !== ''
         ? clampSmoothing(Number(smoothingText))
         : defaults.smoothing,
+    smoother: isSmoother(get('smoother')) ? (get('smoother') as Smoother) : defaults.smoother,
     selection,
     pinned: params.has('pinnedCards') ? parsePinned(get('pinnedCards')) : defaults.pinned,
     xAxis: parseXAxis(get('xAxis'), defaults.xAxis),
@@ -192,6 +197,7 @@ export function serializeView(view: ViewState, base: URLSearchParams = new URLSe
   if (view.tagFilter !== d.tagFilter) params.set('tagFilter', view.tagFilter);
   if (view.runFilter !== d.runFilter) params.set('runFilter', view.runFilter);
   if (view.smoothing !== d.smoothing) params.set('smoothing', String(view.smoothing));
+  if (view.smoother !== d.smoother) params.set('smoother', view.smoother);
   if (view.selection.mode === 'only') {
     if (view.selection.runs.length === 0) params.set('runs', '');
     for (const run of view.selection.runs) params.append('runs', run);
@@ -225,6 +231,7 @@ export function sameView(a: ViewState, b: ViewState): boolean {
     a.tagFilter === b.tagFilter &&
     a.runFilter === b.runFilter &&
     a.smoothing === b.smoothing &&
+    a.smoother === b.smoother &&
     a.selection.mode === b.selection.mode &&
     sameList(a.selection.runs, b.selection.runs) &&
     sameList(a.pinned, b.pinned) &&

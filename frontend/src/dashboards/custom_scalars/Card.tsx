@@ -12,6 +12,7 @@ import { cancelFrame, scheduleFrame } from '../../core/frame';
 import type { TooltipSort } from '../../core/settings';
 import { useJson } from '../../core/useJson';
 import { LineChart, type ChartHost } from '../../charts/lineChart';
+import type { Smoother } from '../../charts/smoothing';
 import { FitButton, LogYButton, ZoomBadge } from '../../components/CardParts';
 import { buildModel } from '../scalars/model';
 import {
@@ -26,6 +27,7 @@ import {
 export interface CustomLook {
   xAxis: XAxis;
   smoothing: number;
+  smoother: Smoother;
   ignoreOutliers: boolean;
   tooltipSort: TooltipSort;
   colorsVersion: number;
@@ -96,6 +98,7 @@ export function CustomCard({
       const model = buildModel(series, {
         xAxis: look.xAxis,
         smoothing: look.smoothing,
+        smoother: look.smoother,
         logY,
         ignoreOutliers: look.ignoreOutliers,
         groupBy: { kind: 'none' },
@@ -114,7 +117,7 @@ export function CustomCard({
         el.dataset.points = String(model.pointsShown);
       }
     });
-  }, [series, look.xAxis, look.smoothing, look.ignoreOutliers, look.colorsVersion, logY, limits]);
+  }, [series, look.xAxis, look.smoothing, look.smoother, look.ignoreOutliers, look.colorsVersion, logY, limits]);
 
   const zoomed = limits.x.some((b) => b !== null) || limits.y.some((b) => b !== null);
   const tags = chart.margin

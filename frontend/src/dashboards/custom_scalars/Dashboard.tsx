@@ -39,12 +39,13 @@ export function CustomScalarsDashboard({ api }: { api: DashboardApi }): JSX.Elem
     () => ({
       xAxis: view.xAxis,
       smoothing: view.smoothing,
+      smoother: view.smoother,
       ignoreOutliers: view.ignoreOutliers,
       tooltipSort: settings.tooltipSort,
       colorsVersion,
       dark,
     }),
-    [view.xAxis, view.smoothing, view.ignoreOutliers, settings.tooltipSort, colorsVersion, dark],
+    [view.xAxis, view.smoothing, view.smoother, view.ignoreOutliers, settings.tooltipSort, colorsVersion, dark],
   );
   const categories = layout.data?.category ?? [];
 

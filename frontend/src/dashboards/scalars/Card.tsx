@@ -11,6 +11,7 @@ import { toggleIn, type Band } from '../../core/state';
 import { useStore } from '../../core/store';
 import { useVisible } from '../../core/visible';
 import { LineChart, type ChartHost, type HoverLine } from '../../charts/lineChart';
+import type { Smoother } from '../../charts/smoothing';
 import { CollapseIcon, ExpandIcon, PinIcon, RulerIcon } from '../../components/icons';
 import { CardDescription, FitButton, LogYButton, ZoomBadge } from '../../components/CardParts';
 import { useSeries } from './cardData';
@@ -25,6 +26,7 @@ import { buildModel, stepRange, type CompiledGroupBy, type RunData } from './mod
 export interface CardLook {
   xAxis: XAxis;
   smoothing: number;
+  smoother: Smoother;
   ignoreOutliers: boolean;
   groupBy: CompiledGroupBy;
   /** `groupBy` as text, for change detection. */
@@ -170,6 +172,7 @@ export function ScalarCard(props: CardProps): JSX.Element {
       const model = buildModel(data, {
         xAxis: look.xAxis,
         smoothing: look.smoothing,
+        smoother: look.smoother,
         logY,
         ignoreOutliers: look.ignoreOutliers,
         groupBy: look.groupBy,
@@ -199,6 +202,7 @@ export function ScalarCard(props: CardProps): JSX.Element {
     runs.join('\u0000'),
     look.xAxis,
     look.smoothing,
+    look.smoother,
     look.ignoreOutliers,
     look.groupByKey,
     look.groupColors,

@@ -126,6 +126,7 @@ export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
     () => ({
       xAxis: view.xAxis,
       smoothing: view.smoothing,
+      smoother: view.smoother,
       ignoreOutliers: view.ignoreOutliers,
       groupBy: compiled,
       groupByKey,
@@ -137,7 +138,7 @@ export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
       dark,
       generation,
     }),
-    [view.xAxis, view.smoothing, view.ignoreOutliers, compiled, groupByKey, groupColors, view.band, view.showMembers,
+    [view.xAxis, view.smoothing, view.smoother, view.ignoreOutliers, compiled, groupByKey, groupColors, view.band, view.showMembers,
       settings.tooltipSort, colorsVersion, dark, generation],
   );
 

@@ -4,6 +4,7 @@ import { useCallback } from 'preact/hooks';
 
 import type { XAxis } from '../../core/api';
 import type { DashboardApi } from '../../core/dashboard';
+import { isSmoother, SMOOTHERS } from '../../charts/smoothing';
 import { FilterInput } from '../../components/FilterInput';
 import {
   CARD_WIDTH_RANGE,
@@ -157,6 +158,24 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
             />
           </div>
         </div>
+        <label class="setting">
+          <span>Smoother</span>
+          <select
+            value={view.smoother}
+            data-testid="smoother"
+            title={SMOOTHERS.find((s) => s.value === view.smoother)?.title}
+            onChange={(e) => {
+              const value = e.currentTarget.value;
+              if (isSmoother(value)) api.view.set({ smoother: value });
+            }}
+          >
+            {SMOOTHERS.map((s) => (
+              <option key={s.value} value={s.value} title={s.title}>
+                {s.label}
+              </option>
+            ))}
+          </select>
+        </label>
         <label class="setting">
           <span>Tooltip sorting</span>
           <select

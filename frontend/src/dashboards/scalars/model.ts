@@ -8,7 +8,7 @@ import type { Band } from '../../core/state';
 import { aggregate, bandEdges, groupKey } from '../../charts/aggregate';
 import { padRange, valueRange } from '../../charts/extent';
 import type { ChartModel, HoverLine, LineSpec } from '../../charts/lineChart';
-import { smooth } from '../../charts/smoothing';
+import { smoothSeries, type Smoother } from '../../charts/smoothing';
 
 export interface RunData {
   run: string;
@@ -34,6 +34,8 @@ export type CompiledGroupBy =
 export interface ModelOptions {
   xAxis: XAxis;
   smoothing: number;
+  /** How to smooth (default: TensorBoard's EMA). */
+  smoother?: Smoother;
   logY: boolean;
   ignoreOutliers: boolean;
   groupBy: CompiledGroupBy;
@@ -113,6 +115,7 @@ interface Drawn {
 export function buildModel(runs: readonly RunData[], options: ModelOptions): CardModel {
   const { xAxis, smoothing, logY } = options;
   const smoothingOn = smoothing > 0;
+  const smoother = options.smoother ?? 'ema';
   const lines: LineSpec[] = [];
   const hover: HoverLine[] = [];
   const drawn: Drawn[] = [];
@@ -145,7 +148,7 @@ export function buildModel(runs: readonly RunData[], options: ModelOptions): Car
     const smoothedMembers = members.map(({ run, x }) => ({
       x,
       raw: run.columns.value,
-      y: smoothingOn ? smooth(run.columns.value, smoothing) : run.columns.value,
+      y: smoothingOn ? smoothSeries(x, run.columns.value, smoother, smoothing) : run.columns.value,
       run,
     }));
     const agg = aggregate(smoothedMembers);
@@ -196,7 +199,7 @@ export function buildModel(runs: readonly RunData[], options: ModelOptions): Car
     const id = run.id ?? run.run;
     const dash = run.dash ? { dash: run.dash } : {};
     const { value, step, wall_time } = run.columns;
-    const smoothed = smoothingOn ? smooth(value, smoothing) : null;
+    const smoothed = smoothingOn ? smoothSeries(x, value, smoother, smoothing) : null;
     const ys: Float64Array[] = smoothed ? [value, smoothed] : [value];
     if (run.band) {
       const { lo, hi } = run.band;
