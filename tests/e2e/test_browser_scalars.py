@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from e2e_support import (
+    ARTIFACTS,
     EVAL_EVERY,
     GROUPS,
     RUNS,
@@ -25,6 +26,7 @@ from e2e_support import (
     rgb,
     val_value,
 )
+from PIL import Image
 from playwright.sync_api import expect
 
 #: A drawn chart has at least this many pixels off the card's background (lines, axes, labels).
@@ -269,6 +271,22 @@ def test_csv_download_holds_every_point(ui: UI, board: Server, tmp_path: Path) -
         assert [int(row[1]) for row in mine] == list(range(TRAIN_STEPS)), name
         expected = np.array([loss_value(name, s) for s in range(TRAIN_STEPS)], dtype=np.float32)
         np.testing.assert_allclose([float(row[3]) for row in mine], expected, rtol=1e-6)
+
+    # The chart as a PNG: the canvas as drawn under the title, with a legend of every run.
+    with page.expect_download() as download:
+        menu.get_by_test_id("download-png").click()
+    assert download.value.suggested_filename == "loss_train_chart.png"
+    path = ARTIFACTS / f"{ui.name}-chart.png"
+    download.value.save_as(path)
+    image = np.asarray(Image.open(path).convert("RGB")).astype(np.int16)
+    chart = ui.canvas("loss/train")
+    height, width, _ = image.shape
+    assert width >= chart.shape[1]
+    assert height > chart.shape[0] + 30  # title and legend rows
+    background = ui.background("loss/train")
+    assert tuple(image[2, 2]) == background
+    for name in RUNS:
+        assert color_pixels(image, ui.run_color(name)) > MIN_LINE, name
 
 
 def test_run_aggregation_draws_a_band(ui: UI, board: Server) -> None:

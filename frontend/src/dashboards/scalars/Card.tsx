@@ -282,7 +282,7 @@ export function ScalarCard(props: CardProps): JSX.Element {
           >
             <RulerIcon />
           </button>
-          <DownloadMenu api={api} tag={tag} runs={runs} />
+          <DownloadMenu api={api} tag={tag} runs={runs} chartEl={() => chartRef.current} />
           <button
             type="button"
             class={`icon-button ${wide ? 'icon-button--on' : ''}`}

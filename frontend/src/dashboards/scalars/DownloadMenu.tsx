@@ -3,11 +3,44 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 
 import type { DashboardApi } from '../../core/dashboard';
+import { renderChartImage, saveCanvas } from '../../charts/exportImage';
 import { DownloadIcon } from '../../components/icons';
 import { Popover } from '../../components/Popover';
 import { allRunsText, fileName, saveText } from './download';
 
-export function DownloadMenu({ api, tag, runs }: { api: DashboardApi; tag: string; runs: string[] }): JSX.Element {
+/** The card's chart as a PNG (title, lines as drawn, legend), or why not. */
+function saveChartImage(chartEl: HTMLElement | null, tag: string, runs: string[], api: DashboardApi): Promise<void> {
+  const canvas = chartEl?.querySelector('canvas');
+  if (!canvas) return Promise.reject(new Error('The chart is not drawn yet.'));
+  const card = chartEl?.closest('[data-testid=scalar-card]') ?? chartEl;
+  const css = getComputedStyle(card as Element);
+  const root = getComputedStyle(document.documentElement);
+  const image = renderChartImage(
+    canvas,
+    tag,
+    runs.map((run) => ({ name: run, color: api.colors.get(run) })),
+    {
+      background: css.backgroundColor || '#fff',
+      text: root.getPropertyValue('--text').trim() || '#222',
+      muted: root.getPropertyValue('--muted').trim() || '#666',
+      font: css.fontFamily || 'sans-serif',
+    },
+  );
+  return saveCanvas(image, `${fileName(tag, 'chart', 'csv').replace(/\.csv$/, '')}.png`);
+}
+
+export function DownloadMenu({
+  api,
+  tag,
+  runs,
+  chartEl,
+}: {
+  api: DashboardApi;
+  tag: string;
+  runs: string[];
+  /** The card's chart element, for the image download. */
+  chartEl?: () => HTMLElement | null;
+}): JSX.Element {
   const [run, setRun] = useState(runs[0] ?? '');
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -84,6 +117,27 @@ export function DownloadMenu({ api, tag, runs }: { api: DashboardApi; tag: strin
                 {busy === 'json' ? 'Preparing…' : 'JSON'}
               </button>
             </div>
+            {chartEl ? (
+              <>
+                <div class="download__title">The chart as drawn</div>
+                <div class="download__row download__links">
+                  <button
+                    type="button"
+                    class="button"
+                    data-testid="download-png"
+                    title="PNG with the card's title and a legend"
+                    onClick={() => {
+                      setError(null);
+                      saveChartImage(chartEl(), tag, runs, api).catch((e: unknown) =>
+                        setError(e instanceof Error ? e.message : String(e)),
+                      );
+                    }}
+                  >
+                    PNG
+                  </button>
+                </div>
+              </>
+            ) : null}
             {error ? <div class="download__error">{error}</div> : null}
           </>
         ) : (
