@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 
-import { PALETTE, RunColors, assignColors, defaultColor, hashString, withAlpha } from '../src/core/colors';
+import {
+  PALETTE,
+  RunColors,
+  assignColors,
+  assignColorsBy,
+  colorKey,
+  defaultColor,
+  hashString,
+  withAlpha,
+} from '../src/core/colors';
 
 class MemoryStorage {
   data = new Map<string, string>();
@@ -86,5 +95,48 @@ describe('assignColors', () => {
     const version = colors.store.get().version;
     colors.setRuns(runs);
     expect(colors.store.get().version).toBe(version);
+  });
+});
+
+describe('colour by regex', () => {
+  const runs = ['a_seed1', 'a_seed2', 'b_seed1', 'b_seed2', 'other'];
+
+  it('gives runs with the same capture groups one colour', () => {
+    const colors = assignColorsBy(runs, /(.*)_seed\d+/);
+    expect(colors.get('a_seed1')).toBe(colors.get('a_seed2'));
+    expect(colors.get('b_seed1')).toBe(colors.get('b_seed2'));
+    expect(colors.get('a_seed1')).not.toBe(colors.get('b_seed1'));
+    expect(colors.get('other')).not.toBe(colors.get('a_seed1'));
+    expect(colors.get('other')).not.toBe(colors.get('b_seed1'));
+  });
+
+  it('uses the matched text when the regex has no groups, and the run otherwise', () => {
+    expect(colorKey('a_seed1', /^a/)).toBe(colorKey('a_seed2', /^a/));
+    expect(colorKey('b_seed1', /^a/)).toBe('b_seed1');
+    expect(colorKey('x', null)).toBe('x');
+    expect(assignColorsBy(runs, null)).toEqual(assignColors(runs));
+  });
+
+  it('RunColors applies, stores and rejects patterns', () => {
+    const stored = new Map<string, string>();
+    const storage = { getItem: (k: string) => stored.get(k) ?? null, setItem: (k: string, v: string) => void stored.set(k, v) };
+    const colors = new RunColors(storage);
+    colors.setRuns(runs);
+    expect(colors.get('a_seed1')).not.toBe(colors.get('a_seed2'));
+    const version = colors.store.get().version;
+    expect(colors.setColorBy('(.*)_seed')).toBe(true);
+    expect(colors.store.get().version).toBeGreaterThan(version);
+    expect(colors.get('a_seed1')).toBe(colors.get('a_seed2'));
+    expect(colors.setColorBy('(')).toBe(false);
+    expect(colors.colorByPattern).toBe('(.*)_seed');
+    // A new RunColors over the same storage starts with the pattern.
+    const again = new RunColors(storage);
+    again.setRuns(runs);
+    expect(again.get('b_seed1')).toBe(again.get('b_seed2'));
+    // A colour the user picked still wins.
+    again.set('b_seed2', '#123456');
+    expect(again.get('b_seed2')).toBe('#123456');
+    expect(again.setColorBy('')).toBe(true);
+    expect(again.get('a_seed1')).not.toBe(again.get('a_seed2'));
   });
 });

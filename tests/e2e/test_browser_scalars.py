@@ -129,6 +129,36 @@ def test_smoother_choice(ui: UI, board: Server) -> None:
     expect(page.get_by_test_id("smoother")).to_have_value("gaussian")
 
 
+def test_colour_by_regex(ui: UI, board: Server) -> None:
+    ui.open(board.url)
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    page = ui.page
+    before = {run: ui.run_color(run) for run in RUNS}
+    assert len(set(before.values())) == len(RUNS)
+    page.get_by_test_id("runs-colorby").locator("summary").click()
+    box = page.get_by_test_id("runs-colorby-input")
+    box.fill(r"(alpha|beta)_seed\d")
+    ui.settle()
+    after = {run: ui.run_color(run) for run in RUNS}
+    alphas = {after[run] for run in RUNS if run.startswith("alpha")}
+    betas = {after[run] for run in RUNS if run.startswith("beta")}
+    assert len(alphas) == 1
+    assert len(betas) == 1
+    assert alphas != betas
+    # The chart draws with the shared colours.
+    ui.settle()
+    image = ui.canvas("loss/train", shot="colour-by-regex")
+    for color in (*alphas, *betas):
+        assert color_pixels(image, color) > MIN_LINE
+    # An invalid regex is flagged and changes nothing; clearing it restores each run's colour.
+    box.fill("(alpha")
+    expect(box).to_have_attribute("aria-invalid", "true")
+    assert {run: ui.run_color(run) for run in RUNS} == after
+    box.fill("")
+    ui.settle()
+    assert {run: ui.run_color(run) for run in RUNS} == before
+
+
 def test_run_filter_and_checkbox_hide_lines(ui: UI, board: Server) -> None:
     ui.open(board.url)
     ui.wait_charts(cards=len(TAGS), runs=len(RUNS))

@@ -69,16 +69,77 @@ export function assignColors(runs: readonly string[]): Map<string, string> {
   return out;
 }
 
+const COLOR_BY_KEY = 'lumiboard.colorBy';
+
+/**
+ * The colour key of a run under "colour by regex" (TensorBoard's Time Series "Color runs by
+ * regex"): runs the regex matches with the same capture groups (or, without groups, the same
+ * matched text) share a colour; a run it does not match keeps its own.
+ */
+export function colorKey(run: string, regex: RegExp | null): string {
+  if (!regex) return run;
+  const match = regex.exec(run);
+  if (!match) return run;
+  const key = match.length > 1 ? match.slice(1).map((g) => g ?? '').join('\u0000') : match[0];
+  return `\u0001${key}`;
+}
+
+/** Palette colours for `runs` when runs with the same `colorKey` share one. */
+export function assignColorsBy(runs: readonly string[], regex: RegExp | null): Map<string, string> {
+  const keys = runs.map((run) => colorKey(run, regex));
+  const byKey = assignColors(keys);
+  return new Map(runs.map((run, i) => [run, byKey.get(keys[i]!)!]));
+}
+
 /** Run colours with the user's choices; subscribe through `store` (its `version` changes). */
 export class RunColors {
   readonly store: Store<{ version: number }>;
   private overrides: Record<string, string>;
   private assigned = new Map<string, string>();
   private assignedFor = '';
+  private runs: readonly string[] = [];
+  private colorBy: RegExp | null = null;
+  /** The "colour by regex" pattern ('' for none). */
+  colorByPattern = '';
 
   constructor(private storage: StorageLike | null) {
     this.overrides = loadOverrides(storage);
     this.store = new Store({ version: 0 });
+    let pattern = '';
+    try {
+      pattern = storage?.getItem(COLOR_BY_KEY) ?? '';
+    } catch {
+      pattern = '';
+    }
+    this.applyColorBy(pattern);
+  }
+
+  private applyColorBy(pattern: string): boolean {
+    try {
+      this.colorBy = pattern ? new RegExp(pattern) : null;
+    } catch {
+      return false;
+    }
+    this.colorByPattern = pattern;
+    return true;
+  }
+
+  /**
+   * Colour runs by a regex ('' to stop): runs with the same capture groups share a colour.
+   * Returns false (and changes nothing) for an invalid regex.
+   */
+  setColorBy(pattern: string): boolean {
+    if (pattern === this.colorByPattern) return true;
+    if (!this.applyColorBy(pattern)) return false;
+    try {
+      this.storage?.setItem(COLOR_BY_KEY, pattern);
+    } catch {
+      // storage full or disabled: it still applies for this session
+    }
+    this.assignedFor = '';
+    this.setRuns(this.runs);
+    this.store.set({ version: this.store.get().version + 1 });
+    return true;
   }
 
   get(run: string): string {
@@ -92,10 +153,11 @@ export class RunColors {
 
   /** Assign palette slots to the log directory's runs (see `assignColors`). */
   setRuns(runs: readonly string[]): void {
+    this.runs = runs;
     const key = runs.join('\u0000');
     if (key === this.assignedFor) return;
     this.assignedFor = key;
-    const next = assignColors(runs);
+    const next = assignColorsBy(runs, this.colorBy);
     const changed = runs.some((run) => next.get(run) !== this.assigned.get(run));
     this.assigned = next;
     if (changed) this.store.set({ version: this.store.get().version + 1 });

@@ -3,6 +3,9 @@
  * the header row that sorts by a column and filters on it (ColumnsHead).
  */
 import type { JSX } from 'preact';
+import { useState } from 'preact/hooks';
+
+import type { RunColors } from '../core/colors';
 
 import type { RunColumns, RunColumnsPrefs, RunSort } from './runColumns';
 import { runColumnsPrefs } from './runColumnsStore';
@@ -129,5 +132,34 @@ export function ColumnsHead({
         );
       })}
     </div>
+  );
+}
+
+/**
+ * "Colour by regex": runs whose capture groups match share a colour (e.g. `(.*)_seed\d+` gives
+ * every seed of a configuration one colour). An invalid regex is flagged and not applied.
+ */
+export function ColorByInput({ colors }: { colors: RunColors }): JSX.Element {
+  const [text, setText] = useState(colors.colorByPattern);
+  const [invalid, setInvalid] = useState(false);
+  return (
+    <details class="runs__colorby" open={colors.colorByPattern !== ''} data-testid="runs-colorby">
+      <summary title="Give runs whose capture groups match one colour">Colour by regex</summary>
+      <input
+        type="text"
+        class={`runs__colorby-input ${invalid ? 'runs__head-filter--invalid' : ''}`}
+        value={text}
+        placeholder="(.*)_seed\d+"
+        aria-label="Colour runs by regex"
+        aria-invalid={invalid ? 'true' : 'false'}
+        spellcheck={false}
+        data-testid="runs-colorby-input"
+        onInput={(e) => {
+          const next = e.currentTarget.value;
+          setText(next);
+          setInvalid(!colors.setColorBy(next));
+        }}
+      />
+    </details>
   );
 }

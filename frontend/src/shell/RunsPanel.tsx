@@ -13,7 +13,7 @@ import { filterRuns } from '../core/runs';
 import { isSelected, selectAll, setSelected, solo } from '../core/selection';
 import { useStore } from '../core/store';
 import { useJson } from '../core/useJson';
-import { ColumnsMenu, ColumnsHead } from './RunColumnsBar';
+import { ColorByInput, ColumnsHead, ColumnsMenu } from './RunColumnsBar';
 import { formatCell, listRuns, NO_COLUMNS, runColumns, type RawRunTable } from './runColumns';
 import { runColumnsPrefs } from './runColumnsStore';
 
@@ -95,7 +95,10 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
           </button>
         </span>
       </div>
-      {columns.columns.length ? <ColumnsMenu columns={columns} prefs={prefs} /> : null}
+      <div class="runs__tools">
+        {columns.columns.length ? <ColumnsMenu columns={columns} prefs={prefs} /> : null}
+        <ColorByInput colors={api.colors} />
+      </div>
       {shownColumns.length ? <ColumnsHead columns={columns} prefs={prefs} errors={listed.errors} /> : null}
       <ul class="runs__list" data-testid="runs-list">
         {visible.map((run) => {
