@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,8 @@ from e2e_support import (
 )
 from PIL import Image
 from playwright.sync_api import expect
+
+from lumiboard import summary
 
 #: A drawn chart has at least this many pixels off the card's background (lines, axes, labels).
 MIN_DRAWN = 2_000
@@ -533,3 +536,25 @@ def test_tooltip_row_limit(ui: UI, board: Server) -> None:
     ui.screenshot("tooltip-limit")
     limit.fill("10")
     limit.press("Enter")
+
+
+def test_tag_description_shown_as_text(
+    ui: UI, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """The server sends a description as sanitized HTML (as TensorBoard); the card shows its
+    text, entities decoded and markup inert."""
+    logdir = tmp_path / "logs"
+    with summary.create_file_writer(str(logdir / "run")).as_default():
+        for step in range(5):
+            summary.scalar(
+                "acc",
+                step / 5,
+                step=step,
+                description="**Top-1** on the *training* set & <script>window.__pwned=1</script>",
+            )
+    server = serve(logdir)
+    ui.open(server.url)
+    ui.wait_charts(cards=1, runs=1)
+    text = ui.card("acc").get_by_test_id("card-description")
+    expect(text).to_have_text("Top-1 on the training set &")
+    assert ui.page.evaluate("() => window.__pwned") is None

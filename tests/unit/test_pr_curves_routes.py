@@ -91,7 +91,8 @@ def test_tags_as_tensorboard(client: TestClient, tensorboard: Any) -> None:
     }
     assert set(ours["lumi"]) == {"pr/a", "pr/few", "raw"}
     info = ours["torch"]["tb_pb"]
-    assert info == {"displayName": "TB curve", "description": "made by TB"}
+    assert info == {"displayName": "TB curve", "description": "<p>made by TB</p>"}
+    assert info == theirs["torch"]["tb_pb"]
 
 
 def test_pr_curves_equal_tensorboard(client: TestClient, tensorboard: Any) -> None:

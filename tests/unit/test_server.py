@@ -34,9 +34,10 @@ from lumiboard.store.provider import Provider
 SCALARS = "/data/plugin/scalars"
 #: Points in the long series (the /series route reduces it; TensorBoard would sample it).
 LONG = 5_000
-#: A tag description: TensorBoard renders it from markdown to sanitized HTML; lumiboard sends it
-#: as written (docs/HTTP_API.md).
-DESCRIPTION = "**Bold** <b>html</b>"
+#: A tag description: TensorBoard and lumiboard render it from markdown to sanitized HTML.
+DESCRIPTION = "**Bold**, `code` & *emphasis*\n\n* a list\n* of two"
+#: Raw HTML in a description: TensorBoard's bleach escapes it, lumiboard's nh3 removes it.
+HOSTILE_DESCRIPTION = "<script>alert(1)</script><b onclick='x()'>hi</b>"
 
 
 def _write_logdir(root: Path) -> None:
@@ -65,6 +66,7 @@ def _write_logdir(root: Path) -> None:
         for step in range(10):
             summary.scalar("plain", step * 1.5, step=step)
             summary.scalar("described", step, step=step, description=DESCRIPTION)
+            summary.scalar("hostile", step, step=step, description=HOSTILE_DESCRIPTION)
     tf2.close()
     writer = torch_tb.SummaryWriter(str(root / "torch run ü"))
     for step in range(20):
@@ -126,8 +128,14 @@ def test_scalar_tags_as_tensorboard(client: TestClient, tensorboard: Any) -> Non
         for tag, info in tags.items():
             assert set(ours[run][tag]) == {"displayName", "description"}
             if tag == "described":
-                assert ours[run][tag]["description"] == DESCRIPTION
+                assert ours[run][tag]["description"] == info["description"]
                 assert "<strong>Bold</strong>" in info["description"]
+            elif tag == "hostile":
+                html = ours[run][tag]["description"]
+                assert "hi" in html
+                assert "script" not in html
+                assert "onclick" not in html
+                assert "&lt;script&gt;" in info["description"]
             else:
                 assert ours[run][tag]["description"] == info["description"] == ""
             # Tensor-native summaries written without a display name: TensorBoard sends "",

@@ -4,16 +4,21 @@ import type { JSX } from 'preact';
 import { FitIcon, LogIcon } from './icons';
 
 /** The description under a card's title (`stripTags`: without the HTML tags summaries carry). */
-export function CardDescription({
-  description,
-  stripTags = true,
-}: {
-  description: string;
-  stripTags?: boolean;
-}): JSX.Element | null {
-  return description ? (
-    <div class="card__description" title={description}>
-      {stripTags ? description.replace(/<[^>]*>/g, '') : description}
+/**
+ * The text of a tag description, which the server sends as sanitized HTML (as TensorBoard):
+ * parsed inertly (DOMParser runs no script and loads nothing), entities decoded.
+ */
+export function descriptionText(html: string): string {
+  if (!html) return '';
+  const doc = new DOMParser().parseFromString(html, 'text/html');
+  return (doc.body.textContent ?? '').replace(/\s+/g, ' ').trim();
+}
+
+export function CardDescription({ description }: { description: string }): JSX.Element | null {
+  const text = descriptionText(description);
+  return text ? (
+    <div class="card__description" title={text} data-testid="card-description">
+      {text}
     </div>
   ) : null;
 }

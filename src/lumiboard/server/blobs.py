@@ -29,6 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
+from lumiboard.plugins.text.render import description_html
 from lumiboard.reader.tail import read_range
 from lumiboard.server.errors import BadRequestError
 from lumiboard.store.provider import NotFoundError, Provider
@@ -140,7 +141,7 @@ def list_blob_tags(provider: Provider, plugin: str) -> dict[str, dict[str, dict[
             points = provider.read_blob_sequence(run, tag)
             result[run][tag] = {
                 "displayName": info.display_name or tag,
-                "description": info.description,
+                "description": description_html(info.description),
                 "samples": max((point.count for point in points), default=0),
             }
     return result

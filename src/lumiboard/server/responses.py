@@ -12,6 +12,9 @@ import numpy as np
 import orjson
 from starlette.responses import Response
 
+from lumiboard.plugins.text.render import description_html
+from lumiboard.store.runs import TagInfo
+
 _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 
 
@@ -25,6 +28,12 @@ def json_response(
         media_type="application/json",
         headers=headers,
     )
+
+
+def tag_json(info: TagInfo) -> dict[str, str]:
+    """A tag's ``{displayName, description}`` as TensorBoard's ``/tags`` routes send it (the
+    description rendered from markdown to sanitized HTML)."""
+    return {"displayName": info.display_name, "description": description_html(info.description)}
 
 
 def float64_base64(array: np.ndarray) -> str:

@@ -210,7 +210,7 @@ export function MediaCardHead({
           <span class="media-card__swatch" style={{ background: color }} data-testid="run-swatch" />
           <span class="media-card__run-name">{run}</span>
         </div>
-        <CardDescription description={info.description} stripTags={false} />
+        <CardDescription description={info.description} />
       </div>
     </div>
   );

@@ -19,7 +19,7 @@ from starlette.routing import Route
 from lumiboard.plugins.histograms.data import PLUGIN_NAME
 from lumiboard.server.context import context, query
 from lumiboard.server.errors import BadRequestError
-from lumiboard.server.responses import json_response
+from lumiboard.server.responses import json_response, tag_json
 from lumiboard.store.provider import NotFoundError, Provider
 from lumiboard.store.runs import TensorPoint
 
@@ -74,7 +74,7 @@ def list_tag_infos(provider: Provider) -> dict[str, dict[str, dict[str, str]]]:
     listing = provider.list_tags(plugin=PLUGIN_NAME)
     return {
         run: {
-            tag: {"displayName": info.display_name, "description": info.description}
+            tag: tag_json(info)
             for tag, info in by_tag.items()
         }
         for run, by_tag in listing.items()

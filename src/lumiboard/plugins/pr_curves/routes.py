@@ -19,7 +19,7 @@ from starlette.routing import Route
 from lumiboard.plugins.pr_curves.data import PLUGIN_NAME, ROWS, curve
 from lumiboard.server.context import context
 from lumiboard.server.errors import BadRequestError
-from lumiboard.server.responses import json_response
+from lumiboard.server.responses import json_response, tag_json
 from lumiboard.store.provider import NotFoundError
 
 TAB_NAME = "PR Curves"
@@ -31,7 +31,7 @@ async def tags(request: Request) -> Response:
     return json_response(
         {
             run: {
-                tag: {"displayName": info.display_name, "description": info.description}
+                tag: tag_json(info)
                 for tag, info in by_tag.items()
             }
             for run, by_tag in listing.items()

@@ -25,6 +25,7 @@ from lumiboard.server.responses import (
     attachment,
     float64_base64,
     json_response,
+    tag_json,
     tensorboard_csv,
     tensorboard_triples,
 )
@@ -39,13 +40,7 @@ async def tags(request: Request) -> Response:
     """``{run: {tag: {displayName, description}}}`` for every scalar tag."""
     listing = context(request).provider.list_tags(plugin="scalars")
     return json_response(
-        {
-            run: {
-                tag: {"displayName": info.display_name, "description": info.description}
-                for tag, info in tags.items()
-            }
-            for run, tags in listing.items()
-        }
+        {run: {tag: tag_json(info) for tag, info in tags.items()} for run, tags in listing.items()}
     )
 
 

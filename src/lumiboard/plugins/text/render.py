@@ -32,6 +32,7 @@ from __future__ import annotations
 import html
 import re
 import threading
+from functools import lru_cache
 
 import markdown  # type: ignore[import-untyped]
 import nh3
@@ -221,6 +222,17 @@ def markdown_to_html(text: str) -> str:
     if total > len(shown):
         body += _note(f"Truncated: showing the first {len(shown):,} of {total:,} characters.")
     return body
+
+
+@lru_cache(maxsize=4096)
+def description_html(text: str) -> str:
+    """A tag's description as TensorBoard's ``/tags`` routes send it: markdown rendered to
+    sanitized HTML (``plugin_util.markdown_to_safe_html``), empty for none.
+
+    Tags not on the allowlist are removed where TensorBoard's bleach escapes them. Cached:
+    every run of a tag usually carries the same description.
+    """
+    return markdown_to_html(text) if text else ""
 
 
 def _cell(text: str, enable_markdown: bool, budget: list[int]) -> tuple[str, bool]:
