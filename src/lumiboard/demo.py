@@ -2,8 +2,9 @@
 
 Three training runs of a hyperparameter sweep (scalars, histograms, hparams,
 PR curves), one media run (images, boxes, figure, video, audio, text), one
-TF2-style run, a custom-scalars layout, a mesh, an embedding and, when torch
-is installed, a model graph.
+TF2-style run, a custom-scalars layout, a mesh, embeddings, model graphs (from
+torch when it is installed, and one with step stats and a Keras model) and
+PyTorch profiler traces of a two-rank job.
 """
 
 from __future__ import annotations
@@ -29,6 +30,15 @@ def write_demo(logdir: str | Path, steps: int = STEPS, seed: int = 0) -> Path:
     _write_sweep(root, steps, rng)
     _write_media(root / "media", rng)
     _write_tf2_style(root / "tf2_style", steps, rng)
+    # Files other dashboards read: a model graph with step stats and a Keras model, a larger
+    # embedding, and PyTorch profiler traces of a two-rank job.
+    from lumiboard.plugins.graphs import demo as graphs_demo
+    from lumiboard.plugins.profile import demo as profile_demo
+    from lumiboard.plugins.projector import demo as projector_demo
+
+    graphs_demo.write_demo(root)
+    projector_demo.write_demo(root)
+    profile_demo.write_demo(root)
     return root
 
 

@@ -37,6 +37,21 @@ BROKEN_VALUES: dict[str, list[str]] = {
     "markdown": ["maybe", ""],
     "request": ["{", "[]", '{"colParams": 5}', '{"startIndex": -1, "sliceSize": "x"}', "null"],
     "runs": ["", "no such run"],
+    # graphs
+    "conceptual": ["maybe", "1" * 50],
+    "limit_attr_size": ["-1", "x", "1e400", "9" * 40],
+    "large_attrs_key": ["", "\x00", "k" * 10_000],
+    # projector
+    "name": ["", "no such tensor", "../projector_config.pbtxt", "/etc/passwd"],
+    "num_rows": ["-1", "x", "NaN", "9" * 40],
+    # profile
+    "worker": ["", "no such worker", "../../x"],
+    "span": ["", "x", "-1", "9" * 40],
+    "group_by": ["", "nothing", "operation\x00"],
+    "start": ["x", "NaN", "inf", "-1e400"],
+    "end": ["x", "-inf", "1" * 400],
+    "limit": ["0", "-1", "x", "9" * 40],
+    "id": ["-1", "x", "1.5", "9" * 40],
 }
 
 BROKEN_BODIES: list[bytes] = [
@@ -75,6 +90,18 @@ def _plugin_routes() -> list[tuple[str, str, str]]:
 
 def _real_run_and_tag(client: TestClient, plugin: str) -> tuple[str, str]:
     """A run and tag the plugin has (its ``/tags`` as ``{run: {tag: ...}}`` or ``{run: [tag]}``)."""
+    if plugin == "graphs":
+        info = client.get("/data/plugin/graphs/info").json()
+        assert "graphs_demo" in info
+        return "graphs_demo", "keras"
+    if plugin == "projector":
+        runs = client.get("/data/plugin/projector/runs").json()
+        assert "projector" in runs
+        return "projector", ""
+    if plugin == "profile":
+        runs = client.get("/data/plugin/profile/runs").json()
+        assert runs
+        return "profile/ddp", ""
     data_plugin = {"distributions": "histograms", "custom_scalars": "scalars"}.get(plugin, plugin)
     if data_plugin == "hparams":
         data_plugin = "scalars"
@@ -98,7 +125,7 @@ def _check(response: Any, what: str) -> None:
 def test_every_plugin_has_routes(client: TestClient) -> None:
     plugins = {plugin for plugin, _, _ in _plugin_routes()}
     assert plugins == set(base.SERVED_PLUGIN_NAMES)
-    assert len(plugins) == 10
+    assert len(plugins) == 13
 
 
 def test_get_routes_survive_broken_parameters(client: TestClient) -> None:

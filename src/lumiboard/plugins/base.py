@@ -218,12 +218,15 @@ SERVED_PLUGIN_NAMES = (
     "custom_scalars",
     "images",
     "audio",
+    "graphs",
     "distributions",
     "histograms",
     "text",
     "pr_curves",
+    "profile",
     "hparams",
     "mesh",
+    "projector",
 )
 
 

@@ -26,7 +26,11 @@ async def plugins_listing(request: Request) -> Response:
         if plugin.is_active is not None:
             enabled = plugin.is_active(ctx)
         else:
-            enabled = bool(ctx.provider.list_tags(plugin=plugin.data_plugin))
+            # A plugin's aliases count: a run with only a Keras model keeps it under
+            # ``graph_keras_model``, which the graphs dashboard shows.
+            declared = base.plugin_data(plugin.data_plugin)
+            names = (plugin.data_plugin, *(declared.aliases if declared else ()))
+            enabled = any(ctx.provider.list_tags(plugin=name) for name in names)
         listing[plugin.name] = {
             "enabled": enabled,
             "tab_name": plugin.tab_name,

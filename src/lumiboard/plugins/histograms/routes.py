@@ -73,10 +73,7 @@ def list_tag_infos(provider: Provider) -> dict[str, dict[str, dict[str, str]]]:
     """TensorBoard's tag index of the histogram series."""
     listing = provider.list_tags(plugin=PLUGIN_NAME)
     return {
-        run: {
-            tag: tag_json(info)
-            for tag, info in by_tag.items()
-        }
+        run: {tag: tag_json(info) for tag, info in by_tag.items()}
         for run, by_tag in listing.items()
     }
 

@@ -30,10 +30,7 @@ async def tags(request: Request) -> Response:
     listing = context(request).provider.list_tags(plugin=PLUGIN_NAME)
     return json_response(
         {
-            run: {
-                tag: tag_json(info)
-                for tag, info in by_tag.items()
-            }
+            run: {tag: tag_json(info) for tag, info in by_tag.items()}
             for run, by_tag in listing.items()
         }
     )

@@ -1,0 +1,1 @@
+"""The Profile dashboard: PyTorch profiler traces (``*.pt.trace.json[.gz]``)."""

@@ -1,0 +1,71 @@
+"""Parsed traces kept per file identity (path, size, mtime), parsed once even when asked twice.
+
+Parsing a big trace takes seconds, and a dashboard asks several routes of the
+same file at once: the first request parses (in a worker thread, never on the
+event loop), the others wait for it on the same per-file lock. A file that
+changes (a new size or mtime) is a new key; the last :data:`MAX_ENTRIES`
+traces are kept. A file that failed is remembered too, so a broken file is not
+re-read on every request until it changes.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+from lumiboard.plugins.profile.discover import TraceFile
+from lumiboard.plugins.profile.trace import Trace, TraceError, parse_trace, read_bytes
+
+MAX_ENTRIES = 6
+
+Key = tuple[str, int, float]
+
+
+class TraceCache:
+    """An LRU of parsed traces (or their errors) by file identity."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+        self._max = max_entries
+        self._lock = threading.Lock()
+        self._entries: OrderedDict[Key, Trace | TraceError] = OrderedDict()
+        self._parsing: dict[Key, threading.Lock] = {}
+
+    def get(self, file: TraceFile) -> Trace:
+        """The parsed trace of ``file``; raises :class:`TraceError` for a bad file.
+
+        Blocking (reads and parses): call it from a worker thread.
+        """
+        key = (file.path, file.size, file.mtime)
+        with self._lock:
+            found = self._lookup(key)
+            if found is not None:
+                return _result(found)
+            parsing = self._parsing.setdefault(key, threading.Lock())
+        with parsing:
+            with self._lock:
+                found = self._lookup(key)
+            if found is None:
+                try:
+                    found = parse_trace(read_bytes(file.path))
+                except TraceError as error:
+                    found = error
+                except MemoryError:
+                    found = TraceError("not enough memory to parse this trace")
+                with self._lock:
+                    self._entries[key] = found
+                    while len(self._entries) > self._max:
+                        self._entries.popitem(last=False)
+                    self._parsing.pop(key, None)
+        return _result(found)
+
+    def _lookup(self, key: Key) -> Trace | TraceError | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+
+def _result(found: Trace | TraceError) -> Trace:
+    if isinstance(found, TraceError):
+        raise TraceError(str(found))  # a fresh error: the kept one's traceback must not grow
+    return found

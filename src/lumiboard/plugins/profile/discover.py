@@ -1,0 +1,163 @@
+"""PyTorch profiler traces under the log directories: runs -> workers -> spans.
+
+``torch.profiler.tensorboard_trace_handler(dir)`` writes one file per
+profiling session and process: ``<worker>[.<span>].pt.trace.json[.gz]``, where
+``worker`` defaults to ``<hostname>_<pid>`` and ``span`` is a timestamp
+(torch-tb-profiler's ``consts.WORKER_PATTERN``). As there:
+
+- a **run** is a directory that directly holds trace files, named like event
+  file runs (path relative to its source, ``/`` separators, ``.`` for the source
+  itself, the source's prefix in front when there are several sources:
+  :func:`lumiboard.reader.discover.list_runs`);
+- several **workers** in one run are the ranks of a distributed job;
+- several **spans** of one worker are several profiling sessions, in the order
+  of their timestamps (a file without one has the span ``default``).
+
+Symlinked directories are not followed (a trace tree has no need for them, and
+this keeps the walk free of cycles). Listings are kept for ``TTL`` seconds so
+that a dashboard's burst of requests walks the tree once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from dataclasses import dataclass
+
+from lumiboard.reader.discover import Source, _prefixes
+from lumiboard.writer.fs import filesystem, is_remote
+
+#: ``<worker>[.<span>].pt.trace.json[.gz]``; the worker is the shortest prefix.
+TRACE_PATTERN = re.compile(r"^(?P<worker>.+?)(?:\.(?P<span>\d+))?\.pt\.trace\.json(?:\.gz)?$")
+DEFAULT_SPAN = "default"
+#: Seconds a listing is reused.
+TTL = 2.0
+#: Directories visited per source at most (a trace tree is small; a huge tree is not walked whole).
+MAX_DIRECTORIES = 100_000
+
+
+@dataclass(frozen=True)
+class TraceFile:
+    """One trace file as listed: where it is, its size and modification time."""
+
+    path: str
+    size: int
+    mtime: float
+
+
+#: run -> worker -> span -> file.
+Listing = dict[str, dict[str, dict[str, TraceFile]]]
+
+
+def parse_name(basename: str) -> tuple[str, str] | None:
+    """``(worker, span)`` of a trace file's basename, None for any other file."""
+    match = TRACE_PATTERN.match(basename)
+    if match is None:
+        return None
+    return match["worker"], match["span"] or DEFAULT_SPAN
+
+
+def span_order(span: str) -> tuple[int, int, str]:
+    """Sort key of spans: numeric timestamps in order, ``default`` first."""
+    return (0, 0, span) if not span.isdigit() else (1, int(span), span)
+
+
+def list_traces(sources: list[Source]) -> Listing:
+    """Every trace file under ``sources``, as run -> worker -> span -> file."""
+    listing: Listing = {}
+    for source, prefix in zip(sources, _prefixes(sources), strict=True):
+        walk = _walk_remote if is_remote(source.location) else _walk_local
+        for relative, files in walk(source.location):
+            if prefix is None:
+                run = relative
+            else:
+                run = prefix if relative == "." else f"{prefix}/{relative}"
+            workers = listing.setdefault(run, {})
+            for basename, traced in files:
+                parsed = parse_name(basename)
+                if parsed is not None:
+                    workers.setdefault(parsed[0], {})[parsed[1]] = traced
+    ordered: Listing = {}
+    for run in sorted(listing):
+        workers = listing[run]
+        ordered[run] = {
+            worker: {
+                span: workers[worker][span] for span in sorted(workers[worker], key=span_order)
+            }
+            for worker in sorted(workers)
+        }
+    return ordered
+
+
+def _walk_local(root: str) -> list[tuple[str, list[tuple[str, TraceFile]]]]:
+    found: list[tuple[str, list[tuple[str, TraceFile]]]] = []
+    stack = [(root, "")]
+    visited = 0
+    while stack and visited < MAX_DIRECTORIES:
+        directory, relative = stack.pop()
+        visited += 1
+        files: list[tuple[str, TraceFile]] = []
+        try:
+            with os.scandir(directory) as entries:
+                for entry in entries:
+                    try:
+                        if entry.is_dir(follow_symlinks=False):
+                            prefix = f"{relative}/" if relative else ""
+                            stack.append((entry.path, prefix + entry.name))
+                        elif parse_name(entry.name) is not None and entry.is_file():
+                            info = entry.stat()
+                            files.append(
+                                (entry.name, TraceFile(entry.path, info.st_size, info.st_mtime))
+                            )
+                    except OSError:
+                        continue  # removed while listed, or a broken link
+        except OSError:
+            continue  # unreadable or gone: skip this directory only
+        if files:
+            found.append((relative or ".", files))
+    return found
+
+
+def _walk_remote(root: str) -> list[tuple[str, list[tuple[str, TraceFile]]]]:
+    try:
+        fs, base = filesystem(root)
+        details = fs.find(base, detail=True)
+    except (OSError, ImportError, ValueError):
+        return []
+    scheme = root.split("://", 1)[0]
+    by_directory: dict[str, list[tuple[str, TraceFile]]] = {}
+    base = base.rstrip("/")
+    for path, info in details.items():
+        directory, _, basename = str(path).rpartition("/")
+        if parse_name(basename) is None or info.get("type") == "directory":
+            continue
+        relative = directory[len(base) :].strip("/") if directory.startswith(base) else directory
+        mtime = info.get("mtime") or info.get("LastModified") or info.get("updated") or 0
+        stamp = mtime.timestamp() if hasattr(mtime, "timestamp") else float(mtime or 0)
+        url = path if "://" in str(path) else f"{scheme}://{path}"
+        by_directory.setdefault(relative or ".", []).append(
+            (basename, TraceFile(str(url), int(info.get("size") or 0), stamp))
+        )
+    return sorted(by_directory.items())
+
+
+class TraceIndex:
+    """:func:`list_traces` of a server's sources, reused for :data:`TTL` seconds."""
+
+    def __init__(self, ttl: float = TTL) -> None:
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._at = -1e300
+        self._key: tuple[Source, ...] = ()
+        self._listing: Listing = {}
+
+    def listing(self, sources: list[Source]) -> Listing:
+        key = tuple(sources)
+        with self._lock:
+            now = time.monotonic()
+            if key != self._key or now - self._at > self._ttl:
+                self._listing = list_traces(sources)
+                self._key, self._at = key, now
+            return self._listing

@@ -1,0 +1,268 @@
+"""HTTP routes of the profile plugin, under ``/data/plugin/profile``.
+
+lumiboard's own routes (torch-tb-profiler's live under ``pytorch_profiler``
+and are not mimicked). Every route but ``/runs`` names one trace file by
+``run``, ``worker`` and ``span`` (the latest span when left out), looked up in
+the listing of :mod:`.discover`: a query string never becomes a path. Files
+are parsed in a worker thread and kept (:mod:`.cache`); so are the analyses.
+A file that cannot be read answers 422 with ``{"error", "file"}``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from lumiboard.plugins.profile import advice, distributed, memory, ops, overview, timeline
+from lumiboard.plugins.profile.cache import TraceCache
+from lumiboard.plugins.profile.discover import Listing, TraceFile, TraceIndex
+from lumiboard.plugins.profile.trace import Trace, TraceError
+from lumiboard.server.context import Context, context, query
+from lumiboard.server.errors import BadRequestError
+from lumiboard.server.responses import json_response
+from lumiboard.store.provider import NotFoundError
+
+TAB_NAME = "Profile"
+
+INDEX = TraceIndex()
+CACHE = TraceCache()
+
+
+def is_active(ctx: Context) -> bool:
+    """True when a log directory holds a trace (for ``/data/plugins_listing``)."""
+    return bool(INDEX.listing(ctx.reloader.sources))
+
+
+async def _listing(request: Request) -> Listing:
+    return await run_in_threadpool(INDEX.listing, context(request).reloader.sources)
+
+
+def _pick(listing: Listing, request: Request) -> tuple[str, str, str, TraceFile]:
+    run, worker = query(request, "run"), query(request, "worker")
+    workers = listing.get(run)
+    if workers is None:
+        raise NotFoundError(f"no profiler traces in run {run!r}")
+    spans = workers.get(worker)
+    if spans is None:
+        raise NotFoundError(f"no worker {worker!r} in run {run!r}")
+    span = request.query_params.get("span") or list(spans)[-1]
+    found = spans.get(span)
+    if found is None:
+        raise NotFoundError(f"no span {span!r} for worker {worker!r} in run {run!r}")
+    return run, worker, span, found
+
+
+class _UnreadableError(Exception):
+    def __init__(self, file: TraceFile, error: TraceError) -> None:
+        super().__init__(str(error))
+        self.file = os.path.basename(file.path.rstrip("/"))
+
+
+async def _load(file: TraceFile) -> Trace:
+    try:
+        return await run_in_threadpool(CACHE.get, file)
+    except TraceError as error:
+        raise _UnreadableError(file, error) from None
+
+
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def _trace_route(compute: Callable[[Trace, Request], Any]) -> Handler:
+    """A route over one trace file: ``compute(trace, request)`` runs in a worker thread."""
+
+    async def handler(request: Request) -> Response:
+        run, worker, span, file = _pick(await _listing(request), request)
+        try:
+            trace = await _load(file)
+        except _UnreadableError as error:
+            return json_response({"error": str(error), "file": error.file}, status_code=422)
+        result = await run_in_threadpool(compute, trace, request)
+        if isinstance(result, dict):
+            result = {
+                "run": run,
+                "worker": worker,
+                "span": span,
+                "warnings": trace.warnings,
+                **result,
+            }
+        return json_response(result)
+
+    return handler
+
+
+async def runs(request: Request) -> Response:
+    """``{"runs": {run: {worker: [{span, file, size, mtime}]}}}``, every trace file found."""
+    listing = await _listing(request)
+    return json_response(
+        {
+            "runs": {
+                run: {
+                    worker: [
+                        {
+                            "span": span,
+                            "file": os.path.basename(f.path),
+                            "size": f.size,
+                            "mtime": f.mtime,
+                        }
+                        for span, f in spans.items()
+                    ]
+                    for worker, spans in workers.items()
+                }
+                for run, workers in listing.items()
+            }
+        }
+    )
+
+
+def _overview(trace: Trace, request: Request) -> dict[str, Any]:
+    steps = overview.breakdown(trace)
+    gpus = overview.gpu_metrics(trace)
+    kernel_stats = ops.kernels(trace, "kernel") if gpus else None
+    share = kernel_stats["tensor_core_share"] if kernel_stats else None
+    return {
+        "devices": overview.devices(trace),
+        "breakdown": steps,
+        "gpu": gpus,
+        "tensor_core_share": share,
+        "events": len(trace.ts),
+        "duration": trace.end - trace.start,
+        "recommendations": advice.recommendations(steps["mean"], gpus, share),
+    }
+
+
+def _group_by(request: Request, allowed: tuple[str, ...]) -> str:
+    value = request.query_params.get("group_by", allowed[0])
+    if value not in allowed:
+        raise BadRequestError(f"group_by must be one of {', '.join(allowed)}")
+    return value
+
+
+def _operators(trace: Trace, request: Request) -> dict[str, Any]:
+    group_by = _group_by(request, ("operation", "operation_input_shape"))
+    return {"group_by": group_by, "operators": ops.operators(trace, group_by)}
+
+
+def _kernels(trace: Trace, request: Request) -> dict[str, Any]:
+    group_by = _group_by(request, ("kernel", "kernel_operator"))
+    return {"group_by": group_by, **ops.kernels(trace, group_by)}
+
+
+def _float(request: Request, name: str) -> float | None:
+    text = request.query_params.get(name)
+    if text is None or text == "":
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        raise BadRequestError(f"{name!r} must be a number (microseconds)") from None
+    if not math.isfinite(value):
+        raise BadRequestError(f"{name!r} must be finite")
+    return value
+
+
+def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    text = request.query_params.get(name)
+    if text is None or text == "":
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadRequestError(f"{name!r} must be an integer") from None
+    if not low <= value <= high:
+        raise BadRequestError(f"{name!r} must be in [{low}, {high}]")
+    return value
+
+
+def _trace_window(trace: Trace, request: Request) -> dict[str, Any]:
+    start, end = _float(request, "start"), _float(request, "end")
+    if start is not None and end is not None and start > end:
+        raise BadRequestError("'start' must not exceed 'end'")
+    limit = _int(request, "limit", timeline.DEFAULT_LIMIT, 1, timeline.MAX_LIMIT)
+    return timeline.window(trace, start, end, limit)
+
+
+def _event(trace: Trace, request: Request) -> dict[str, Any]:
+    query(request, "id")
+    index = _int(request, "id", 0, 0, 2**62)
+    try:
+        return timeline.event(trace, index)
+    except IndexError:
+        raise NotFoundError(f"no event {index} in this trace") from None
+
+
+def _memory(trace: Trace, request: Request) -> dict[str, Any]:
+    return memory.memory(trace)
+
+
+async def distributed_view(request: Request) -> Response:
+    """Per worker of a run: GPU info, computation/communication overlap and collectives."""
+    listing = await _listing(request)
+    run = query(request, "run")
+    workers = listing.get(run)
+    if workers is None:
+        raise NotFoundError(f"no profiler traces in run {run!r}")
+    chosen = _spans_by_worker(workers, request.query_params.get("span"))
+    result = []
+    for worker, file in chosen.items():
+        try:
+            trace = await _load(file)
+        except _UnreadableError as error:
+            result.append({"worker": worker, "error": str(error), "file": error.file})
+            continue
+        result.append({"worker": worker, **(await run_in_threadpool(_worker_summary, trace))})
+    return json_response({"run": run, "workers": result})
+
+
+def _spans_by_worker(
+    workers: dict[str, dict[str, TraceFile]], span: str | None
+) -> dict[str, TraceFile]:
+    """Each worker's file for ``span``: by name, else at its position (ranks stamp spans apart)."""
+    position = -1
+    if span:
+        for spans in workers.values():
+            if span in spans:
+                position = list(spans).index(span)
+                break
+        else:
+            raise NotFoundError(f"no span {span!r} in this run")
+    chosen = {}
+    for worker, spans in workers.items():
+        names = list(spans)
+        if span and span in spans:
+            chosen[worker] = spans[span]
+        elif -len(names) <= position < len(names):
+            chosen[worker] = spans[names[position]]
+    return chosen
+
+
+def _worker_summary(trace: Trace) -> dict[str, Any]:
+    steps = overview.breakdown(trace)
+    return {
+        "devices": overview.devices(trace),
+        "gpu": overview.gpu_metrics(trace),
+        "overlap": distributed.overlap(trace),
+        "collectives": distributed.collectives(trace),
+        "step_time": steps["mean"]["duration"],
+        "breakdown": steps["mean"],
+        "warnings": trace.warnings,
+    }
+
+
+ROUTES = [
+    Route("/runs", runs),
+    Route("/overview", _trace_route(_overview)),
+    Route("/operators", _trace_route(_operators)),
+    Route("/kernels", _trace_route(_kernels)),
+    Route("/trace", _trace_route(_trace_window)),
+    Route("/event", _trace_route(_event)),
+    Route("/memory", _trace_route(_memory)),
+    Route("/distributed", distributed_view),
+]

@@ -1,0 +1,378 @@
+"""Reading the projector's files: configs, tensors, metadata, bookmarks, sprites.
+
+The projector keeps no events: a run directory holds ``projector_config.pbtxt``
+and the files it names (see ``summary.py``). This module finds them safely and
+reads them with bounds:
+
+- every path in a config is resolved against the config's directory and must
+  stay inside it (TensorBoard's ``_rel_to_abs_asset_path``; symlinks resolved
+  for local files, ``..`` and absolute paths refused for URLs);
+- every read is capped (:data:`MAX_BYTES`), so an absurd file is refused with
+  a 413 naming it instead of filling the server's memory;
+- parsed tensors are cached by (file, mtime, size) under a byte budget: a file
+  rewritten by a new ``add_embedding`` is read again, an unchanged one never.
+
+Unlike TensorBoard, tensors are never sampled (it keeps 10,000 points for
+t-SNE and 5,000 for UMAP client-side; users want them all, tensorboard#3647),
+and a bad TSV is refused with the line that is wrong rather than a 500.
+TF checkpoints (``model_checkpoint_path``) are not read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import posixpath
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from google.protobuf import json_format, text_format
+
+from lumiboard.format.proto import projector_pb2
+from lumiboard.plugins.projector.summary import CONFIG_NAME
+from lumiboard.writer import fs
+
+#: Largest file read, by kind (bytes). Module constants, so tests can lower them.
+MAX_BYTES = {
+    "config": 4 << 20,
+    "tensor": 2 << 30,
+    "metadata": 512 << 20,
+    "bookmarks": 16 << 20,
+    "sprite": 128 << 20,
+}
+#: Parsed tensors kept in memory, in bytes (least recently used dropped first).
+CACHE_BYTES = 2 << 30
+
+
+class AssetError(ValueError):
+    """A config names a file that cannot be served (outside the run, bad content); a 400."""
+
+
+class TooLargeError(ValueError):
+    """A file is larger than the cap for its kind; a 413."""
+
+
+@dataclass(frozen=True)
+class FileStat:
+    size: int
+    mtime: float
+
+
+# ---- files: local paths and fsspec URLs alike ---------------------------------------
+
+
+def stat(location: str) -> FileStat | None:
+    """Size and modification time of a regular file, None when there is none."""
+    try:
+        if fs.is_remote(location):
+            filesystem, path = fs.filesystem(location)
+            info = filesystem.info(path)
+            if info.get("type") != "file":
+                return None
+            mtime = info.get("mtime") or info.get("LastModified") or info.get("updated") or 0
+            return FileStat(int(info.get("size") or 0), _timestamp(mtime))
+        result = os.stat(location)
+    except (FileNotFoundError, NotADirectoryError, PermissionError):
+        return None
+    if not os.path.isfile(location):
+        return None
+    return FileStat(result.st_size, result.st_mtime)
+
+
+def _timestamp(value: Any) -> float:
+    if isinstance(value, (int, float)):
+        return float(value)
+    timestamp = getattr(value, "timestamp", None)
+    return float(timestamp()) if callable(timestamp) else hash(str(value)) * 1.0
+
+
+def read_bytes(location: str, kind: str, shown: str) -> bytes:
+    """A whole file, refused (:class:`TooLargeError`) past ``MAX_BYTES[kind]``.
+
+    ``shown`` is the name the error messages use (the path as the config gives it).
+    """
+    found = stat(location)
+    if found is None:
+        raise AssetError(f"{kind} file {shown!r} does not exist or is not a file")
+    limit = MAX_BYTES[kind]
+    if found.size > limit:
+        raise TooLargeError(
+            f"{kind} file {shown!r} holds {found.size:,} bytes, over the {limit:,}-byte limit"
+        )
+    if fs.is_remote(location):
+        filesystem, path = fs.filesystem(location)
+        data = bytes(filesystem.cat_file(path, start=0, end=limit + 1))
+    else:
+        with open(location, "rb") as handle:
+            data = handle.read(limit + 1)
+    if len(data) > limit:  # it grew since the stat
+        raise TooLargeError(f"{kind} file {shown!r} is over the {limit:,}-byte limit")
+    return data
+
+
+def resolve(run_dir: str, relative: str) -> str:
+    """``relative`` (a path from a config in ``run_dir``) as a location inside ``run_dir``.
+
+    As TensorBoard: ``~`` is expanded, a relative path is taken from the
+    config's directory, symlinks are resolved, and the result must lie inside
+    that directory. An absolute path inside it is accepted, anything else is
+    an :class:`AssetError`.
+    """
+    if not relative or "\x00" in relative:
+        raise AssetError(f"asset path {relative!r} is empty or invalid")
+    if fs.is_remote(run_dir):
+        parts = relative.replace("\\", "/")
+        normal = posixpath.normpath(parts)
+        if "://" in relative or parts.startswith("/") or normal == ".." or normal.startswith("../"):
+            raise AssetError(f'asset path "{relative}" resolves outside the config directory')
+        return run_dir.rstrip("/") + "/" + normal
+    base = os.path.realpath(run_dir)
+    candidate = os.path.expanduser(relative)
+    if not os.path.isabs(candidate):
+        candidate = os.path.join(base, candidate)
+    candidate = os.path.realpath(candidate)
+    try:
+        inside = os.path.commonpath([base, candidate]) == base
+    except ValueError:  # different drives
+        inside = False
+    if not inside:
+        raise AssetError(f'asset path "{relative}" resolves outside the config directory')
+    return candidate
+
+
+# ---- configs --------------------------------------------------------------------------
+
+
+def read_config(run_dir: str) -> projector_pb2.ProjectorConfig | None:
+    """The run's config as TensorBoard normalizes it; None when it has none (or it is broken).
+
+    Normalized as TensorBoard's plugin does: an embedding without a name is
+    named after its ``tensor_path``'s basename, and a trailing ``:0`` is dropped.
+    A config naming no embedding counts as none.
+    """
+    location = fs.join(run_dir, CONFIG_NAME)
+    found = stat(location)
+    if found is None:
+        return None
+    key = (location, found.mtime, found.size)
+    with _lock:
+        cached = _configs.get(key)
+    if cached is None:
+        cached = _parse_config(location)
+        with _lock:
+            _configs[key] = cached
+            while len(_configs) > 256:
+                _configs.popitem(last=False)
+    if cached is None or not cached.embeddings:
+        return None
+    config = projector_pb2.ProjectorConfig()
+    config.CopyFrom(cached)
+    return config
+
+
+def _parse_config(location: str) -> projector_pb2.ProjectorConfig | None:
+    config = projector_pb2.ProjectorConfig()
+    try:
+        text = read_bytes(location, "config", CONFIG_NAME).decode("utf-8")
+        text_format.Parse(text, config)
+    except (ValueError, text_format.ParseError, UnicodeDecodeError):
+        return None
+    for embedding in config.embeddings:
+        if not embedding.tensor_name and embedding.tensor_path:
+            embedding.tensor_name = posixpath.basename(embedding.tensor_path.replace("\\", "/"))
+        if embedding.tensor_name.endswith(":0"):
+            embedding.tensor_name = embedding.tensor_name[:-2]
+    return config
+
+
+def config_json(config: projector_pb2.ProjectorConfig) -> dict[str, Any]:
+    """The config as TensorBoard's ``/info`` sends it (``MessageToJson``: camelCase keys)."""
+    result: dict[str, Any] = json_format.MessageToDict(config)
+    return result
+
+
+def find_embedding(
+    config: projector_pb2.ProjectorConfig, name: str
+) -> projector_pb2.EmbeddingInfo | None:
+    """The embedding called ``name`` (``x`` and ``x:0`` are the same, as in TensorBoard)."""
+    wanted = name if ":" in name else name + ":0"
+    for embedding in config.embeddings:
+        own = embedding.tensor_name
+        if (own if ":" in own else own + ":0") == wanted:
+            found: projector_pb2.EmbeddingInfo = embedding
+            return found
+    return None
+
+
+# ---- tensors ----------------------------------------------------------------------------
+
+_lock = threading.Lock()
+_configs: OrderedDict[tuple[str, float, int], projector_pb2.ProjectorConfig | None] = OrderedDict()
+_tensors: OrderedDict[tuple[str, float, int, tuple[int, ...]], np.ndarray] = OrderedDict()
+
+
+def read_tensor(run_dir: str, embedding: projector_pb2.EmbeddingInfo) -> np.ndarray:
+    """The embedding's ``[N, D]`` float32 matrix, every row (cached by file identity).
+
+    ``tensor_path`` is a TSV (one row per line, tab-separated) or raw
+    little-endian float32 of ``tensor_shape``: a file of exactly that size
+    that is not all TSV characters is read as binary, anything else as TSV
+    (TensorBoard tries TSV and falls back to binary only when the bytes are
+    not UTF-8, so an all-zeros binary file would fool it).
+    """
+    if not embedding.tensor_path:
+        raise AssetError(
+            f"embedding {embedding.tensor_name!r} has no tensor_path: tensors in TF "
+            "checkpoints are not supported"
+        )
+    shown = embedding.tensor_path
+    location = resolve(run_dir, shown)
+    found = stat(location)
+    if found is None:
+        raise AssetError(f"tensor file {shown!r} does not exist or is not a file")
+    shape = tuple(int(n) for n in embedding.tensor_shape)
+    key = (location, found.mtime, found.size, shape)
+    with _lock:
+        cached = _tensors.get(key)
+        if cached is not None:
+            _tensors.move_to_end(key)
+            return cached
+    data = read_bytes(location, "tensor", shown)
+    tensor = decode_tensor(data, shape, shown)
+    tensor.setflags(write=False)
+    with _lock:
+        _tensors[key] = tensor
+        total = sum(t.nbytes for t in _tensors.values())
+        while total > CACHE_BYTES and len(_tensors) > 1:
+            _, dropped = _tensors.popitem(last=False)
+            total -= dropped.nbytes
+    return tensor
+
+
+def clear_cache() -> None:
+    """Forget every parsed config and tensor (tests)."""
+    with _lock:
+        _configs.clear()
+        _tensors.clear()
+
+
+#: Every byte a TSV of numbers is made of.
+_TSV_BYTES = b"0123456789+-.eE \t\r\nnaNAifIFtyTY"
+
+
+def decode_tensor(data: bytes, shape: tuple[int, ...], shown: str) -> np.ndarray:
+    """Binary float32 when ``data`` is exactly ``shape`` of them, else a TSV (see read_tensor).
+
+    A TSV of short numbers can have that size too (``0.0\t`` is 4 bytes): bytes
+    that are all TSV characters are read as one.
+    """
+    sized = len(shape) == 2 and shape[0] * shape[1] * 4 == len(data) and len(data) > 0
+    if sized and data.translate(None, _TSV_BYTES):
+        tensor = np.frombuffer(data, dtype="<f4").reshape(shape).astype(np.float32)
+        bad = np.flatnonzero(~np.isfinite(tensor).all(axis=1))
+        if bad.size:
+            raise AssetError(f"tensor file {shown!r}: row {int(bad[0]) + 1} holds NaN or infinity")
+        return tensor
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        if len(shape) == 2:
+            expected = f"{shape[0]}x{shape[1]} float32 ({shape[0] * shape[1] * 4:,} bytes)"
+        else:
+            expected = "float32 of a 2-D tensor_shape (the config gives none)"
+        raise AssetError(
+            f"tensor file {shown!r} is not a UTF-8 TSV, nor raw {expected}: "
+            f"it holds {len(data):,} bytes"
+        ) from None
+    return parse_tsv(text, shown)
+
+
+def parse_tsv(text: str, shown: str) -> np.ndarray:
+    """A TSV of numbers as ``[N, D]`` float32; a bad file is an :class:`AssetError` naming the line.
+
+    Blank lines are skipped (as TensorBoard does). Ragged rows, cells that are
+    not numbers and non-finite values are errors: every projection would turn
+    them into NaN coordinates.
+    """
+    lines = text.split("\n")
+    numbered = [(i + 1, line.rstrip("\r")) for i, line in enumerate(lines)]
+    rows = [(n, line) for n, line in numbered if line.strip()]
+    if not rows:
+        raise AssetError(f"tensor file {shown!r} holds no rows")
+    width = rows[0][1].count("\t") + 1
+    for n, line in rows:
+        count = line.count("\t") + 1
+        if count != width:
+            raise AssetError(
+                f"tensor file {shown!r}, line {n}: {count} values, "
+                f"but line {rows[0][0]} has {width}"
+            )
+    body = "\n".join(line for _, line in rows)
+    try:
+        import pandas as pd
+
+        frame = pd.read_csv(
+            io.StringIO(body),
+            sep="\t",
+            header=None,
+            dtype=np.float64,
+            engine="c",
+            quoting=csv.QUOTE_NONE,
+            na_filter=False,
+            skip_blank_lines=False,
+        )
+        matrix = frame.to_numpy(dtype=np.float64)
+    except (ValueError, TypeError):
+        matrix = _parse_slowly(rows, shown)
+    if matrix.shape != (len(rows), width):  # pragma: no cover - guarded by the checks above
+        matrix = _parse_slowly(rows, shown)
+    finite = np.abs(matrix) <= np.finfo(np.float32).max  # False for NaN, inf, overflow
+    bad = np.flatnonzero(~finite.all(axis=1))
+    if bad.size:
+        n, line = rows[int(bad[0])]
+        column = int(np.flatnonzero(~finite[int(bad[0])])[0])
+        value = line.split("\t")[column]
+        raise AssetError(
+            f"tensor file {shown!r}, line {n}, column {column + 1}: {value.strip()!r} is not a "
+            "finite float32 number"
+        )
+    result: np.ndarray = matrix.astype(np.float32)
+    return result
+
+
+def _parse_slowly(rows: list[tuple[int, str]], shown: str) -> np.ndarray:
+    """Cell by cell, to say which line and column are not numbers."""
+    out = np.empty((len(rows), rows[0][1].count("\t") + 1), dtype=np.float64)
+    for r, (n, line) in enumerate(rows):
+        for c, cell in enumerate(line.split("\t")):
+            try:
+                out[r, c] = float(cell)
+            except ValueError:
+                raise AssetError(
+                    f"tensor file {shown!r}, line {n}, column {c + 1}: {cell.strip()!r} is not "
+                    "a number"
+                ) from None
+    return out
+
+
+# ---- metadata ---------------------------------------------------------------------------
+
+
+def metadata_text(data: bytes, num_rows: int | None, shown: str) -> str:
+    """The metadata TSV as served: the first ``num_rows`` points (plus the header), or all.
+
+    A header is there when the first line has a tab, as in TensorBoard.
+    """
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise AssetError(f"metadata file {shown!r} is not UTF-8 text: {error}") from None
+    if num_rows is None:
+        return text
+    lines = text.splitlines(keepends=True)
+    header = 1 if lines and "\t" in lines[0] else 0
+    return "".join(lines[: num_rows + header])
