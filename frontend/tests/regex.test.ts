@@ -61,6 +61,7 @@ describe('tag autocomplete', () => {
 
   it('offers nothing once the text names the only match', () => {
     expect(suggest('loss\\/val', tags)).toEqual([]);
+    expect(suggest('^loss\\/val$', tags)).toEqual([]);
     expect(suggest('accuracy', tags)).toEqual([]);
   });
 

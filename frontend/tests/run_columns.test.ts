@@ -46,6 +46,14 @@ describe('runColumns', () => {
     expect(cols.values.has('other')).toBe(false);
   });
 
+  it('treats a session at the log directory root (".") as every run\'s parent', () => {
+    const root: RawRunTable = { ...RAW, sessions: [{ run: '.', hparams: [0.5, 'sgd'], metrics: [{ value: 1 }, { value: 2 }] }] };
+    const c = runColumns(root, ['.', 'train', 'validation']);
+    expect(c.values.get('.')).toEqual([0.5, 'sgd', 1, null]);
+    expect(c.values.get('train')).toEqual([0.5, 'sgd', null, null]);
+    expect(c.values.get('validation')).toEqual([0.5, 'sgd', null, 2]);
+  });
+
   it('takes the deepest session when sessions nest', () => {
     const nested: RawRunTable = {
       ...RAW,
@@ -83,6 +91,20 @@ describe('parseCellFilter', () => {
     expect([true, false].map(test('true', false))).toEqual([true, false]);
   });
 
+  it('finds float32 values by the digits shown, and reads every operator', () => {
+    const f32 = Math.fround(0.1); // 0.10000000149...
+    expect(test('0.1', true)(f32)).toBe(true);
+    expect(test('<=0.1', true)(f32)).toBe(true);
+    expect(test('<0.1', true)(f32)).toBe(false);
+    expect(test('0.05..0.1', true)(f32)).toBe(true);
+    expect(test('==5', true)(5)).toBe(true);
+    expect(test('-2..-1', true)(-1.5)).toBe(true);
+    expect(test('>-0.5', true)(-0.25)).toBe(true);
+    expect(parseCellFilter('1..', true)).toBe('not a range of numbers: 1..');
+    expect(parseCellFilter('..5', true)).toBe('not a range of numbers: ..5');
+    expect(parseCellFilter('>', true)).toBe('a number is missing after >');
+  });
+
   it('says what is wrong, and nothing for empty text', () => {
     expect(parseCellFilter('  ', true)).toBeNull();
     expect(parseCellFilter('>abc', true)).toBe('not a number: abc');
@@ -113,11 +135,16 @@ describe('sorting and listing', () => {
     expect(listRuns(RUNS, cols, prefs)).toEqual({
       runs: ['sweep/a', 'sweep/a/validation', 'sweep/c', 'sweep/c/validation'],
       errors: {},
+      filtered: true,
     });
     const bad = { ...prefs, filters: { 'h:lr': '>x' } };
     const listed = listRuns(RUNS, cols, bad);
     expect(listed.errors).toEqual({ 'h:lr': 'not a number: x' });
     expect(listed.runs).toHaveLength(RUNS.length);
+    expect(listed.filtered).toBe(false);
+    // A sort on a column no longer shown does not apply.
+    const hidden = { shown: [], sort: { column: 'h:lr', descending: true }, filters: {} };
+    expect(listRuns(RUNS, cols, hidden).runs).toEqual(RUNS);
   });
 });
 

@@ -106,11 +106,29 @@ describe('other smoothers', () => {
     expect(out[8]).toBeCloseTo((5 + 9 + 7) / 3, 12);
   });
 
-  it('centred moving average: the mean around each point, shrinking at the edges', () => {
-    const out = smoothSeries(xs, ys, 'centered', 0.6); // k = 3
-    expect(out[0]).toBe(2); // (1 + 3) / 2
+  it('centred moving average: the mean around each point, shrunk symmetrically at the ends', () => {
+    const out = smoothSeries(xs, ys, 'centered', 0.6); // k = 3: one point on each side
+    expect(out[0]).toBe(1); // no neighbour on the left: the point itself
+    expect(out[1]).toBe(2); // (1 + 3 + 2) / 3
     expect(out[4]).toBeCloseTo((6 + 4 + 8) / 3, 12);
-    expect(out[8]).toBe(8); // (9 + 7) / 2
+    expect(out[8]).toBe(7);
+    // A linear trend is not pulled back at the newest point (no lag), whatever the window.
+    const x = Float64Array.from({ length: 40 }, (_, i) => i);
+    const line = Float64Array.from(x, (v) => 3 * v - 2);
+    for (const w of [0.6, 0.9, 0.99]) {
+      const smoothed = smoothSeries(x, line, 'centered', w);
+      for (let i = 0; i < 40; i++) expect(smoothed[i]).toBeCloseTo(line[i]!, 9);
+    }
+  });
+
+  it('window means survive a huge value leaving the window', () => {
+    const spiky = Float64Array.from([1, 2, 1e20, 4, 5, 6, 7, 8]);
+    const x = Float64Array.from(spiky, (_, i) => i);
+    const running = smoothSeries(x, spiky, 'running', 0.6); // k = 3
+    expect(running[5]).toBeCloseTo(5, 9);
+    expect(running[7]).toBeCloseTo(7, 9);
+    const centred = smoothSeries(x, spiky, 'centered', 0.6);
+    expect(centred[5]).toBeCloseTo(6, 9);
   });
 
   it('passes non-finite points through and leaves them out of the means', () => {
@@ -151,6 +169,17 @@ describe('other smoothers', () => {
     expect(out[18]).toBeCloseTo(out[22]!, 12);
     const line = Float64Array.from(x, (v) => 2 * v + 1);
     const smoothLine = smoothSeries(x, line, 'gaussian', 0.8);
-    expect(smoothLine[20]).toBeCloseTo(41, 9); // interior points of a line stay on it
+    // A local line: a trend stays on itself, at the ends too (no lag at the newest point).
+    for (let i = 0; i < 41; i++) expect(smoothLine[i]).toBeCloseTo(2 * i + 1, 6);
+  });
+
+  it('gaussian: wide windows stay fast (strided) and still smooth', () => {
+    const n = 8000;
+    const x = Float64Array.from({ length: n }, (_, i) => i);
+    const noisy = Float64Array.from(x, (v, i) => v / 1000 + (i % 2 ? 1 : -1));
+    const started = performance.now();
+    const out = smoothSeries(x, noisy, 'gaussian', 0.999); // a 1,000-point window
+    expect(performance.now() - started).toBeLessThan(2000);
+    for (const i of [100, 4000, 7900]) expect(Math.abs(out[i]! - i / 1000)).toBeLessThan(0.05);
   });
 });

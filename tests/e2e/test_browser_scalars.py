@@ -141,7 +141,12 @@ def test_colour_by_regex(ui: UI, board: Server) -> None:
     page.get_by_test_id("runs-colorby").locator("summary").click()
     box = page.get_by_test_id("runs-colorby-input")
     box.fill(r"(alpha|beta)_seed\d")
-    ui.settle()
+    same = """([a, b]) => {
+      const value = (run) =>
+        document.querySelector(`[data-testid=run-color][data-run='${run}']`).value;
+      return value(a) === value(b);
+    }"""
+    page.wait_for_function(same, arg=["alpha_seed1", "alpha_seed3"])
     after = {run: ui.run_color(run) for run in RUNS}
     alphas = {after[run] for run in RUNS if run.startswith("alpha")}
     betas = {after[run] for run in RUNS if run.startswith("beta")}
@@ -158,7 +163,7 @@ def test_colour_by_regex(ui: UI, board: Server) -> None:
     expect(box).to_have_attribute("aria-invalid", "true")
     assert {run: ui.run_color(run) for run in RUNS} == after
     box.fill("")
-    ui.settle()
+    page.wait_for_function(f"(args) => !({same})(args)", arg=["alpha_seed1", "alpha_seed3"])
     assert {run: ui.run_color(run) for run in RUNS} == before
 
 
@@ -383,7 +388,7 @@ def test_tag_filter_autocomplete(ui: UI, board: Server) -> None:
     box.press("ArrowDown")
     expect(options.nth(1)).to_have_attribute("aria-selected", "true")
     box.press("Enter")
-    expect(box).to_have_value("loss\\/val")
+    expect(box).to_have_value("^loss\\/val$")
     expect(options).to_have_count(0)
     ui.wait_charts(cards=1, runs=len(RUNS))
     assert ui.card("loss/val").is_visible()
@@ -391,7 +396,7 @@ def test_tag_filter_autocomplete(ui: UI, board: Server) -> None:
     box.fill("")
     box.press_sequentially("acc")
     options.first.click()
-    expect(box).to_have_value("accuracy")
+    expect(box).to_have_value("^accuracy$")
     ui.wait_charts(cards=1, runs=len(RUNS))
     box.fill("")
     box.press_sequentially("loss")

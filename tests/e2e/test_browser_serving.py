@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -66,3 +67,44 @@ def test_auth_token_url_opens_the_app(ui: UI, serve: Callable[..., Server], logd
     assert runs == RUNS
     cookies = ui.page.context.cookies()
     assert [c["name"] for c in cookies] == ["lumiboard_token"]
+
+
+def _tab_boxes(ui: UI) -> list[dict[str, float]]:
+    return ui.page.locator("nav.tabs > .tab, nav.tabs > details > summary").evaluate_all(
+        "els => els.map((e) => { const r = e.getBoundingClientRect();"
+        " return {left: r.left, right: r.right}; })"
+    )
+
+
+@pytest.mark.parametrize("width", [1400, 800])
+def test_header_tabs_that_do_not_fit_go_to_the_menu(
+    ui: UI, serve: Callable[..., Server], tmp_path: Path, width: int
+) -> None:
+    """With every dashboard active (the demo), the tabs never overlap each other or the
+    buttons on the right: those that do not fit are under "More", and one picked there is
+    shown in the row."""
+    from lumiboard.demo import write_demo
+
+    server = serve(write_demo(tmp_path / "demo", steps=20))
+    page = ui.page
+    page.set_viewport_size({"width": width, "height": 800})
+    ui.open(server.url)
+    page.get_by_test_id("tab-scalars").first.wait_for()
+    boxes = _tab_boxes(ui)
+    for a, b in itertools.pairwise(boxes):
+        assert a["right"] <= b["left"] + 0.5, boxes
+    reload_left = page.get_by_test_id("reload-button").bounding_box()
+    assert reload_left is not None
+    assert boxes[-1]["right"] <= reload_left["x"], (boxes, reload_left)
+    menu = page.get_by_test_id("inactive-menu")
+    expect(menu.locator("summary")).to_contain_text("More")
+    in_menu = menu.locator(".menu__item").evaluate_all("els => els.map((e) => e.dataset.testid)")
+    assert "tab-projector" in in_menu
+    menu.locator("summary").click()
+    menu.get_by_test_id("tab-projector").click()
+    page.wait_for_url(lambda url: "tab=projector" in url)
+    expect(page.locator("nav.tabs > [data-testid=tab-projector]")).to_have_class("tab tab--active")
+    boxes = _tab_boxes(ui)
+    for a, b in itertools.pairwise(boxes):
+        assert a["right"] <= b["left"] + 0.5, boxes
+    ui.screenshot(f"tabs-{width}")

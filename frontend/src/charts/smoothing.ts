@@ -53,15 +53,23 @@ export function smooth(values: ArrayLike<number>, weight: number): Float64Array 
 export type Smoother = 'ema' | 'twema' | 'running' | 'centered' | 'gaussian';
 
 export const SMOOTHERS: { value: Smoother; label: string; title: string }[] = [
-  { value: 'ema', label: 'Exponential (TensorBoard)', title: "TensorBoard's debiased exponential moving average" },
+  { value: 'ema', label: 'EMA (TensorBoard)', title: "TensorBoard's debiased exponential moving average" },
   {
     value: 'twema',
     label: 'Time-weighted EMA',
     title: 'An EMA whose decay follows the x distance between points, so uneven point density does not bend the curve',
   },
   { value: 'running', label: 'Running average', title: 'The mean of the last 1/(1−s) points (trailing)' },
-  { value: 'centered', label: 'Centred moving average', title: 'The mean of the 1/(1−s) points around each point (no lag)' },
-  { value: 'gaussian', label: 'Gaussian', title: 'A Gaussian kernel over x, σ = half the window' },
+  {
+    value: 'centered',
+    label: 'Centred average',
+    title: 'The mean of about 1/(1−s) points centred on each point, narrower at the ends (no lag)',
+  },
+  {
+    value: 'gaussian',
+    label: 'Gaussian',
+    title: 'A Gaussian-weighted local line over x (σ = half the window): no lag, even at the ends',
+  },
 ];
 
 export function isSmoother(value: unknown): value is Smoother {
@@ -101,15 +109,54 @@ export function smoothSeries(
   if (constant) return out;
   if (method === 'twema') return timeWeighted(x, y, idx, weight, out);
   if (method === 'gaussian') return gaussian(x, y, idx, weight, out);
-  // Running / centred means over the finite points, with prefix sums.
+  // Running / centred means over the finite points.
   const k = windowPoints(weight);
-  const prefix = new Float64Array(n + 1);
-  for (let j = 0; j < n; j++) prefix[j + 1] = prefix[j]! + y[idx[j]!]!;
   const half = Math.floor(k / 2);
+  const values = idx.map((i) => y[i]!);
+  const means =
+    method === 'running'
+      ? windowMeans(values, (j) => Math.max(0, j - k + 1), (j) => j)
+      : // Centred: 2·half + 1 points, shrunk symmetrically at the ends, so the newest point
+        // is never pulled back by a one-sided window (no lag at the edge either).
+        windowMeans(
+          values,
+          (j) => j - Math.min(half, j, n - 1 - j),
+          (j) => j + Math.min(half, j, n - 1 - j),
+        );
+  for (let j = 0; j < n; j++) out[idx[j]!] = means[j]!;
+  return out;
+}
+
+/**
+ * The mean of `values[lo(j)..hi(j)]` for each j (both bounds non-decreasing in j), by a sliding
+ * sum. A sliding sum loses everything to cancellation once a huge value (a diverged loss of
+ * 1e20) leaves the window, so the sum is recomputed whenever a leaving value dwarfs what remains.
+ */
+export function windowMeans(
+  values: readonly number[],
+  lo: (j: number) => number,
+  hi: (j: number) => number,
+): Float64Array {
+  const n = values.length;
+  const out = new Float64Array(n);
+  let a = 0; // the window is values[a..b)
+  let b = 0;
+  let sum = 0;
   for (let j = 0; j < n; j++) {
-    const lo = method === 'running' ? Math.max(0, j - k + 1) : Math.max(0, j - half);
-    const hi = method === 'running' ? j : Math.min(n - 1, j + (k - 1 - half));
-    out[idx[j]!] = (prefix[hi + 1]! - prefix[lo]!) / (hi - lo + 1);
+    const l = lo(j);
+    const h = hi(j) + 1;
+    while (b < h) sum += values[b++]!;
+    let dwarfed = false;
+    while (a < l) {
+      const leaving = values[a++]!;
+      sum -= leaving;
+      if (Math.abs(leaving) > 1e6 * Math.abs(sum)) dwarfed = true;
+    }
+    if (dwarfed) {
+      sum = 0;
+      for (let m = a; m < b; m++) sum += values[m]!;
+    }
+    out[j] = sum / (b - a);
   }
   return out;
 }
@@ -144,7 +191,18 @@ function timeWeighted(
   return out;
 }
 
-/** A Gaussian kernel in x: σ = half the window (in mean point spacings), cut at 3σ. */
+/** About how many neighbours a Gaussian-smoothed point looks at, at most. */
+const GAUSSIAN_SAMPLES = 256;
+
+/**
+ * A Gaussian kernel in x (σ = half the window, in mean point spacings, cut at 3σ), fitted as a
+ * local line rather than a local mean: a trend is followed to the ends of the series instead of
+ * being pulled back by the one-sided kernel there (a line stays exactly on itself).
+ *
+ * Windows wider than GAUSSIAN_SAMPLES points work on blocks of consecutive points (each its
+ * mean x and y, weighted by its size), so a point costs about that much whatever the window;
+ * blocks rather than every k-th point, which would alias periodic noise.
+ */
 function gaussian(
   x: ArrayLike<number>,
   y: ArrayLike<number>,
@@ -157,21 +215,46 @@ function gaussian(
   if (!(sigma > 0)) return out;
   const reach = 3 * sigma;
   const n = idx.length;
+  const size = Math.max(1, Math.ceil((2 * reach) / gap / GAUSSIAN_SAMPLES));
+  const blocks = Math.ceil(n / size);
+  const bx = new Float64Array(blocks);
+  const by = new Float64Array(blocks);
+  const bn = new Float64Array(blocks);
+  for (let j = 0; j < n; j++) {
+    const b = Math.floor(j / size);
+    bx[b] += x[idx[j]!]!;
+    by[b] += y[idx[j]!]!;
+    bn[b]! += 1;
+  }
+  for (let b = 0; b < blocks; b++) {
+    bx[b] = bx[b]! / bn[b]!;
+    by[b] = by[b]! / bn[b]!;
+  }
   let lo = 0;
   let hi = 0;
   for (let j = 0; j < n; j++) {
     const xj = x[idx[j]!]!;
-    while (x[idx[lo]!]! < xj - reach) lo++;
-    while (hi + 1 < n && x[idx[hi + 1]!]! <= xj + reach) hi++;
-    let sum = 0;
-    let total = 0;
+    while (lo < blocks - 1 && bx[lo]! < xj - reach) lo++;
+    while (hi + 1 < blocks && bx[hi + 1]! <= xj + reach) hi++;
+    // Weighted sums for the local line y = a + b·d around xj (d in units of σ).
+    let s0 = 0;
+    let s1 = 0;
+    let s2 = 0;
+    let t0 = 0;
+    let t1 = 0;
     for (let m = lo; m <= hi; m++) {
-      const d = (x[idx[m]!]! - xj) / sigma;
-      const k = Math.exp(-0.5 * d * d);
-      sum += k * y[idx[m]!]!;
-      total += k;
+      const d = (bx[m]! - xj) / sigma;
+      const w = bn[m]! * Math.exp(-0.5 * d * d);
+      const v = by[m]!;
+      s0 += w;
+      s1 += w * d;
+      s2 += w * d * d;
+      t0 += w * v;
+      t1 += w * d * v;
     }
-    out[idx[j]!] = sum / total;
+    const det = s0 * s2 - s1 * s1;
+    // Too few distinct neighbours for a line (or a degenerate fit): the local mean.
+    out[idx[j]!] = s0 === 0 ? y[idx[j]!]! : det > 1e-9 * s0 * s0 ? (t0 * s2 - t1 * s1) / det : t0 / s0;
   }
   return out;
 }

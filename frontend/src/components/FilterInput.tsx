@@ -5,10 +5,10 @@
  *
  * With `suggestions` (e.g. the dashboard's tags) it autocompletes as TensorBoard's tag filter
  * does: the names the text matches drop down; arrows move, Enter or a click picks one (the
- * filter becomes that name, escaped), Escape closes the list.
+ * filter becomes exactly that name: `^name$`, escaped), Escape closes the list.
  */
 import type { JSX } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useMemo, useState } from 'preact/hooks';
 
 import { debounce } from '../core/frame';
 import { escapeRegex, parseFilter, suggest } from '../core/regex';
@@ -36,14 +36,21 @@ export function FilterInput({
   const [active, setActive] = useState(-1);
   const commit = useMemo(() => debounce((next: string) => onCommit(next), 250), [onCommit]);
   useEffect(() => () => commit.cancel(), [commit]);
-  // The committed value can change from outside (back button, a deep link).
-  useEffect(() => setText(value), [value]);
+  // The committed value can change from outside (back button, a deep link). A layout effect:
+  // a plain effect runs after paint, and could put back a committed value over text typed
+  // in between (the box then "forgets" an edit made right after pressing Enter).
+  useLayoutEffect(() => setText(value), [value]);
   const error = parseFilter(text).error;
   const found = useMemo(() => (suggestions && open ? suggest(text, suggestions) : []), [suggestions, open, text]);
   const listId = `${testid}-suggestions`;
+  // A highlighted name belongs to the list it was highlighted in: when the list changes (more
+  // typing, tags arriving with a reload), nothing is highlighted, so Enter never picks a name
+  // the user did not choose.
+  const foundKey = found.join('\u0000');
+  useLayoutEffect(() => setActive(-1), [foundKey]);
 
   const pick = (name: string) => {
-    const next = escapeRegex(name);
+    const next = `^${escapeRegex(name)}$`;
     setText(next);
     setOpen(false);
     setActive(-1);
@@ -63,6 +70,7 @@ export function FilterInput({
         aria-autocomplete={suggestions ? 'list' : undefined}
         aria-controls={found.length ? listId : undefined}
         aria-expanded={suggestions ? found.length > 0 : undefined}
+        aria-activedescendant={active >= 0 && active < found.length ? `${listId}-${active}` : undefined}
         autocomplete="off"
         spellcheck={false}
         data-testid={testid}
@@ -108,6 +116,7 @@ export function FilterInput({
           {found.map((name, i) => (
             <li
               key={name}
+              id={`${listId}-${i}`}
               role="option"
               aria-selected={i === active}
               class={`filter__suggestion ${i === active ? 'filter__suggestion--active' : ''}`}

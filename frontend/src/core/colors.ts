@@ -131,13 +131,15 @@ export class RunColors {
   setColorBy(pattern: string): boolean {
     if (pattern === this.colorByPattern) return true;
     if (!this.applyColorBy(pattern)) return false;
+    this.assignedFor = '';
+    this.setRuns(this.runs);
+    // Stored only once it has run over every run name: a regex that hangs the page (catastrophic
+    // backtracking) is then not brought back by the next visit.
     try {
       this.storage?.setItem(COLOR_BY_KEY, pattern);
     } catch {
       // storage full or disabled: it still applies for this session
     }
-    this.assignedFor = '';
-    this.setRuns(this.runs);
     this.store.set({ version: this.store.get().version + 1 });
     return true;
   }

@@ -54,5 +54,6 @@ export function suggest(text: string, candidates: readonly string[], limit = 10)
     (candidate.toLowerCase().startsWith(lower) ? starts : others).push(candidate);
   }
   const found = [...starts, ...others].slice(0, limit);
-  return found.length === 1 && (found[0] === text || escapeRegex(found[0]) === text) ? [] : found;
+  const exact = (name: string) => name === text || `^${escapeRegex(name)}$` === text || escapeRegex(name) === text;
+  return found.length === 1 && exact(found[0]!) ? [] : found;
 }

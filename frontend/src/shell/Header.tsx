@@ -1,11 +1,19 @@
-/** The header: dashboard tabs (inactive ones in a menu), loading progress, reload, theme. */
-import type { JSX } from 'preact';
+/**
+ * The header: dashboard tabs (those that do not fit, and inactive ones, in a menu), loading
+ * progress, reload, theme.
+ */
+import { Fragment, type JSX } from 'preact';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 import type { DashboardApi } from '../core/dashboard';
 import { formatBytes } from '../core/format';
 import type { DarkMode } from '../core/state';
 import { useStore } from '../core/store';
 import { ChevronIcon, ReloadIcon } from '../components/icons';
+import { fitTabs } from './tabFit';
+
+/** Room kept for the menu button at the end of the tabs. */
+const MENU_WIDTH = 120;
 
 export interface HeaderProps {
   api: DashboardApi;
@@ -50,6 +58,37 @@ export function Header({ api, plugins, current, onReload }: HeaderProps): JSX.El
   const label = (name: string) => listing?.[name]?.tab_name || name;
   const select = (name: string) => api.view.set({ tab: name });
 
+  // Tabs that do not fit go to the menu. Each tab's width is measured when it is drawn and
+  // kept (the labels do not change), so the fit is recomputed without drawing them all again.
+  const navRef = useRef<HTMLElement>(null);
+  const widths = useRef(new Map<string, number>());
+  const [available, setAvailable] = useState(Number.POSITIVE_INFINITY);
+  useLayoutEffect(() => {
+    const nav = navRef.current;
+    if (!nav) return undefined;
+    const measure = () => {
+      for (const el of nav.querySelectorAll<HTMLElement>('[data-tab]')) {
+        widths.current.set(el.dataset.tab!, el.offsetWidth);
+      }
+      setAvailable(nav.clientWidth);
+    };
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(nav);
+    return () => observer.disconnect();
+  }, []);
+  useLayoutEffect(() => {
+    for (const el of navRef.current?.querySelectorAll<HTMLElement>('[data-tab]') ?? []) {
+      widths.current.set(el.dataset.tab!, el.offsetWidth);
+    }
+  });
+  const all = fitTabs(active, widths.current, available, current);
+  const { shown, hidden } =
+    all.hidden.length === 0 && !inactive.length
+      ? all
+      : fitTabs(active, widths.current, Math.max(0, available - MENU_WIDTH), current);
+  const inMenu = [...hidden, ...inactive];
+
   return (
     <header class="header">
       <div class="brand">
@@ -59,42 +98,46 @@ export function Header({ api, plugins, current, onReload }: HeaderProps): JSX.El
           <span class="brand__title" data-testid="window-title">{environment.window_title}</span>
         ) : null}
       </div>
-      <nav class="tabs" aria-label="Dashboards">
-        {active.map((name) => (
+      <nav class="tabs" aria-label="Dashboards" ref={navRef}>
+        {shown.map((name) => (
           <button
             type="button"
             class={`tab ${name === current ? 'tab--active' : ''}`}
             aria-current={name === current ? 'page' : undefined}
             data-testid={`tab-${name}`}
+            data-tab={name}
+            key={name}
             onClick={() => select(name)}
           >
             {label(name)}
           </button>
         ))}
-        {inactive.length ? (
+        {inMenu.length ? (
           <details class="menu inactive" data-testid="inactive-menu">
             <summary class={`tab ${inactive.includes(current) ? 'tab--active' : ''}`}>
-              {inactive.includes(current) ? label(current) : 'Inactive'} <ChevronIcon />
+              {inactive.includes(current) ? label(current) : hidden.length ? 'More' : 'Inactive'} <ChevronIcon />
             </summary>
             <div class="menu__list">
-              {inactive.map((name) => (
-                <button
-                  type="button"
-                  class="menu__item"
-                  data-testid={`tab-${name}`}
-                  onClick={(e) => {
-                    select(name);
-                    (e.currentTarget.closest('details') as HTMLDetailsElement).open = false;
-                  }}
-                >
-                  {label(name)}
-                </button>
+              {inMenu.map((name, i) => (
+                <Fragment key={name}>
+                  {i === hidden.length && hidden.length ? <div class="menu__heading">Inactive</div> : null}
+                  <button
+                    type="button"
+                    class="menu__item"
+                    data-testid={`tab-${name}`}
+                    onClick={(e) => {
+                      select(name);
+                      (e.currentTarget.closest('details') as HTMLDetailsElement).open = false;
+                    }}
+                  >
+                    {label(name)}
+                  </button>
+                </Fragment>
               ))}
             </div>
           </details>
         ) : null}
       </nav>
-      <div class="header__spacer" />
       <Progress api={api} />
       {error ? (
         <span class="header__error" role="status" data-testid="reload-error" title={error}>

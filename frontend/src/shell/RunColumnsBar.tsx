@@ -3,9 +3,10 @@
  * the header row that sorts by a column and filters on it (ColumnsHead).
  */
 import type { JSX } from 'preact';
-import { useState } from 'preact/hooks';
+import { useEffect, useMemo, useState } from 'preact/hooks';
 
 import type { RunColors } from '../core/colors';
+import { debounce } from '../core/frame';
 
 import type { RunColumns, RunColumnsPrefs, RunSort } from './runColumns';
 import { runColumnsPrefs } from './runColumnsStore';
@@ -51,7 +52,7 @@ export function ColumnsMenu({ columns, prefs }: { columns: RunColumns; prefs: Ru
           ) : null,
         )}
         {count ? (
-          <button type="button" class="link-button" data-testid="runs-columns-clear" onClick={() => update({ shown: [], filters: {} })}>
+          <button type="button" class="link-button" data-testid="runs-columns-clear" onClick={() => update({ shown: [], filters: {}, sort: { column: '', descending: false } })}>
             hide all columns
           </button>
         ) : null}
@@ -141,9 +142,21 @@ export function ColumnsHead({
  */
 export function ColorByInput({ colors }: { colors: RunColors }): JSX.Element {
   const [text, setText] = useState(colors.colorByPattern);
+  const [open, setOpen] = useState(colors.colorByPattern !== '');
   const [invalid, setInvalid] = useState(false);
+  // Applied after a pause in typing, as the other filters: every run is recoloured each time.
+  const apply = useMemo(
+    () => debounce((next: string) => setInvalid(!colors.setColorBy(next)), 250),
+    [colors],
+  );
+  useEffect(() => () => apply.cancel(), [apply]);
   return (
-    <details class="runs__colorby" open={colors.colorByPattern !== ''} data-testid="runs-colorby">
+    <details
+      class="runs__colorby"
+      open={open}
+      onToggle={(e) => setOpen(e.currentTarget.open)}
+      data-testid="runs-colorby"
+    >
       <summary title="Give runs whose capture groups match one colour">Colour by regex</summary>
       <input
         type="text"
@@ -157,7 +170,7 @@ export function ColorByInput({ colors }: { colors: RunColors }): JSX.Element {
         onInput={(e) => {
           const next = e.currentTarget.value;
           setText(next);
-          setInvalid(!colors.setColorBy(next));
+          apply(next);
         }}
       />
     </details>

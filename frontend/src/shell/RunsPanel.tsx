@@ -35,7 +35,7 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
     [runs, runFilter, columns, prefs],
   );
   const visible = listed.runs;
-  const columnFiltered = Object.keys(listed.errors).length === 0 && shownColumns.some((i) => prefs.filters[columns.columns[i].id]);
+  const columnFiltered = listed.filtered;
   const selectedCount = runs.filter((run) => isSelected(selection, run)).length;
   const visibleSelected = visible.filter((run) => isSelected(selection, run)).length;
   const onFilter = useCallback((text: string) => api.view.set({ runFilter: text }), [api]);
@@ -47,7 +47,7 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
       class={`runs ${shownColumns.length ? 'runs--wide' : ''}`}
       aria-label="Runs"
       data-testid="runs-panel"
-      style={shownColumns.length ? { width: `${272 + 84 * Math.min(shownColumns.length, 6)}px` } : undefined}
+      style={shownColumns.length ? { '--run-columns': String(Math.min(shownColumns.length, 6)) } : undefined}
     >
       <div class="panel-title">
         <span>Runs</span>
@@ -99,6 +99,7 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
         {columns.columns.length ? <ColumnsMenu columns={columns} prefs={prefs} /> : null}
         <ColorByInput colors={api.colors} />
       </div>
+      <div class="runs__body">
       {shownColumns.length ? <ColumnsHead columns={columns} prefs={prefs} errors={listed.errors} /> : null}
       <ul class="runs__list" data-testid="runs-list">
         {visible.map((run) => {
@@ -164,6 +165,7 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
           <li class="runs__empty">No run matches this filter.</li>
         ) : null}
       </ul>
+      </div>
     </aside>
   );
 }

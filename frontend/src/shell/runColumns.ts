@@ -64,16 +64,18 @@ export function runColumns(raw: RawRunTable, runs: readonly string[]): RunColumn
       numeric: true,
     })),
   ];
-  // The longest session name that is the run or a parent of it.
+  // The longest session name that is the run or a parent of it ("." is every run's parent).
   const sessions = [...raw.sessions].sort((a, b) => b.run.length - a.run.length);
+  const below = (run: string, session: string) =>
+    run === session || session === '.' || run.startsWith(`${session}/`);
   const values = new Map<string, CellValue[]>();
   const hparamCount = raw.hparams.length;
   for (const run of runs) {
-    const session = sessions.find((s) => run === s.run || run.startsWith(`${s.run}/`));
+    const session = sessions.find((s) => below(run, s.run));
     if (!session) continue;
     const row: CellValue[] = raw.hparams.map((_, i) => session.hparams[i] ?? null);
     raw.metrics.forEach((m, i) => {
-      const holder = m.group ? `${session.run}/${m.group}` : session.run;
+      const holder = !m.group ? session.run : session.run === '.' ? m.group : `${session.run}/${m.group}`;
       const point = session.metrics[i];
       row[hparamCount + i] = holder === run && point ? toNumber(point.value) : null;
     });
@@ -86,8 +88,16 @@ export function runColumns(raw: RawRunTable, runs: readonly string[]): RunColumn
 
 export type CellTest = (value: CellValue) => boolean;
 
-const COMPARISON = /^(<=|>=|<|>|=|==|!=)\s*(.+)$/;
-const RANGE = /^(.+?)\s*\.\.\s*(.+)$/;
+const COMPARISON = /^(<=|>=|==|!=|<|>|=)\s*(.*)$/;
+const RANGE = /^(.*?)\s*\.\.\s*(.*)$/;
+
+/**
+ * Equal up to float32 precision: metric values come from float32 summaries, so the 0.1 a cell
+ * shows is 0.10000000149 underneath, and typing what is shown must find it.
+ */
+function near(a: number, b: number): boolean {
+  return a === b || Math.abs(a - b) <= 1e-6 * Math.max(Math.abs(a), Math.abs(b));
+}
 
 /**
  * A column filter from its text; null when the text is empty, an Error message when it cannot
@@ -100,28 +110,31 @@ export function parseCellFilter(text: string, numeric: boolean): CellTest | stri
   if (numeric) {
     const range = RANGE.exec(trimmed);
     if (range) {
-      const low = Number(range[1]);
-      const high = Number(range[2]);
+      const low = range[1]!.trim() === '' ? NaN : Number(range[1]);
+      const high = range[2]!.trim() === '' ? NaN : Number(range[2]);
       if (Number.isNaN(low) || Number.isNaN(high)) return `not a range of numbers: ${trimmed}`;
-      return (v) => typeof v === 'number' && v >= low && v <= high;
+      return (v) =>
+        typeof v === 'number' && (v >= low || near(v, low)) && (v <= high || near(v, high));
     }
     const comparison = COMPARISON.exec(trimmed);
     if (comparison) {
-      const bound = Number(comparison[2]);
-      if (Number.isNaN(bound)) return `not a number: ${comparison[2]}`;
+      const text = comparison[2]!.trim();
+      const bound = text === '' ? NaN : Number(text);
+      if (Number.isNaN(bound)) return text === '' ? `a number is missing after ${comparison[1]}` : `not a number: ${text}`;
       const op = comparison[1];
       return (v) => {
         if (typeof v !== 'number' || Number.isNaN(v)) return op === '!=';
-        if (op === '<') return v < bound;
-        if (op === '<=') return v <= bound;
-        if (op === '>') return v > bound;
-        if (op === '>=') return v >= bound;
-        if (op === '!=') return v !== bound;
-        return v === bound;
+        const same = near(v, bound);
+        if (op === '<') return v < bound && !same;
+        if (op === '<=') return v <= bound || same;
+        if (op === '>') return v > bound && !same;
+        if (op === '>=') return v >= bound || same;
+        if (op === '!=') return !same;
+        return same;
       };
     }
     const exact = Number(trimmed);
-    if (!Number.isNaN(exact)) return (v) => v === exact;
+    if (!Number.isNaN(exact)) return (v) => typeof v === 'number' && near(v, exact);
   }
   const needle = trimmed.toLowerCase();
   return (v) => v !== null && String(v).toLowerCase().includes(needle);
@@ -220,7 +233,7 @@ export function listRuns(
   runs: readonly string[],
   columns: RunColumns,
   prefs: RunColumnsPrefs,
-): { runs: string[]; errors: Record<string, string> } {
+): { runs: string[]; errors: Record<string, string>; filtered: boolean } {
   const errors: Record<string, string> = {};
   const tests: [number, CellTest][] = [];
   for (const id of prefs.shown) {
@@ -237,5 +250,7 @@ export function listRuns(
         return tests.every(([i, test]) => test(row?.[i] ?? null));
       })
     : [...runs];
-  return { runs: sortRuns(kept, columns, prefs.sort), errors };
+  // A sort on a column that is not shown does not apply either (no header left to undo it).
+  const sort = prefs.shown.includes(prefs.sort.column) ? prefs.sort : { column: '', descending: false };
+  return { runs: sortRuns(kept, columns, sort), errors, filtered: tests.length > 0 };
 }

@@ -282,7 +282,13 @@ export function ScalarCard(props: CardProps): JSX.Element {
           >
             <RulerIcon />
           </button>
-          <DownloadMenu api={api} tag={tag} runs={runs} chartEl={() => chartRef.current} />
+          <DownloadMenu
+            api={api}
+            tag={tag}
+            runs={runs}
+            chartEl={() => chartRef.current}
+            legend={() => hoverRef.current.map((line) => ({ name: line.name, color: line.color }))}
+          />
           <button
             type="button"
             class={`icon-button ${wide ? 'icon-button--on' : ''}`}

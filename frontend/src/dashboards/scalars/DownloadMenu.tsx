@@ -3,13 +3,13 @@ import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
 
 import type { DashboardApi } from '../../core/dashboard';
-import { renderChartImage, saveCanvas } from '../../charts/exportImage';
+import { renderChartImage, saveCanvas, type LegendEntry } from '../../charts/exportImage';
 import { DownloadIcon } from '../../components/icons';
 import { Popover } from '../../components/Popover';
 import { allRunsText, fileName, saveText } from './download';
 
 /** The card's chart as a PNG (title, lines as drawn, legend), or why not. */
-function saveChartImage(chartEl: HTMLElement | null, tag: string, runs: string[], api: DashboardApi): Promise<void> {
+function saveChartImage(chartEl: HTMLElement | null, tag: string, legend: LegendEntry[]): Promise<void> {
   const canvas = chartEl?.querySelector('canvas');
   if (!canvas) return Promise.reject(new Error('The chart is not drawn yet.'));
   const card = chartEl?.closest('[data-testid=scalar-card]') ?? chartEl;
@@ -18,7 +18,7 @@ function saveChartImage(chartEl: HTMLElement | null, tag: string, runs: string[]
   const image = renderChartImage(
     canvas,
     tag,
-    runs.map((run) => ({ name: run, color: api.colors.get(run) })),
+    legend,
     {
       background: css.backgroundColor || '#fff',
       text: root.getPropertyValue('--text').trim() || '#222',
@@ -34,12 +34,15 @@ export function DownloadMenu({
   tag,
   runs,
   chartEl,
+  legend,
 }: {
   api: DashboardApi;
   tag: string;
   runs: string[];
   /** The card's chart element, for the image download. */
   chartEl?: () => HTMLElement | null;
+  /** The lines drawn (runs, or groups when runs are aggregated), for the image's legend. */
+  legend?: () => LegendEntry[];
 }): JSX.Element {
   const [run, setRun] = useState(runs[0] ?? '');
   const [busy, setBusy] = useState<string | null>(null);
@@ -128,7 +131,8 @@ export function DownloadMenu({
                     title="PNG with the card's title and a legend"
                     onClick={() => {
                       setError(null);
-                      saveChartImage(chartEl(), tag, runs, api).catch((e: unknown) =>
+                      const entries = legend?.() ?? runs.map((run) => ({ name: run, color: api.colors.get(run) }));
+                      saveChartImage(chartEl(), tag, entries).catch((e: unknown) =>
                         setError(e instanceof Error ? e.message : String(e)),
                       );
                     }}
