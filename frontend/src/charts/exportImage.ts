@@ -2,6 +2,7 @@
  * A chart as a PNG file: its canvas (axes and lines as drawn, at the screen's pixel ratio) under
  * the card's title, with a legend of the lines' colours and names, on the card's background.
  */
+import { saveBlob } from '../core/download';
 
 export interface LegendEntry {
   name: string;
@@ -92,12 +93,5 @@ export function renderChartImage(
 export async function saveCanvas(canvas: HTMLCanvasElement, name: string): Promise<void> {
   const blob = await new Promise<Blob | null>((resolve) => canvas.toBlob(resolve, 'image/png'));
   if (!blob) throw new Error('The browser could not encode the image.');
-  const url = URL.createObjectURL(blob);
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  saveBlob(blob, name);
 }

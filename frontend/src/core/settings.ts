@@ -4,6 +4,7 @@
  */
 import { isSmoother } from '../charts/smoothing';
 import type { StorageLike } from './colors';
+import { Store } from './store';
 import {
   DEFAULT_VIEW,
   clampSmoothing,
@@ -135,4 +136,21 @@ export function browserStorage(): StorageLike | null {
   } catch {
     return null;
   }
+}
+
+/**
+ * A store kept in this browser under `key`: `load` reads it once (from the storage, null where
+ * there is none), and every change is written back as JSON.
+ */
+export function persistedStore<T extends object>(key: string, load: (storage: StorageLike | null) => T): Store<T> {
+  const storage = browserStorage();
+  const store = new Store(load(storage));
+  store.subscribe((state) => {
+    try {
+      storage?.setItem(key, JSON.stringify(state));
+    } catch {
+      // storage full or disabled: it still applies for this session
+    }
+  });
+  return store;
 }

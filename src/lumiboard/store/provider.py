@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from lumiboard.format.proto import event_pb2
+from lumiboard.format.wire import WireError, field_bytes
 from lumiboard.plugins import base
 from lumiboard.plugins.base import DataClass
 from lumiboard.reader.tail import read_range
@@ -176,38 +177,8 @@ def _has_data(run: RunData, tag: str, info: TagInfo) -> bool:
 
 def _graph_in_meta_graph(meta_graph: bytes) -> bytes:
     """``MetaGraphDef.graph_def`` (field 2) read off the protobuf wire: the
-    GraphDef a TF1 meta graph carries, as TensorBoard's ``Graph()`` takes it.
-
-    Occurrences of a message field merge, and so do their concatenated bytes.
-    """
-    graph, position = b"", 0
-    while position < len(meta_graph):
-        key, position = _varint(meta_graph, position)
-        wire_type = key & 7
-        if wire_type == 0:
-            position = _varint(meta_graph, position)[1]
-        elif wire_type == 2:
-            length, start = _varint(meta_graph, position)
-            position = start + length
-            if key >> 3 == 2:
-                graph += meta_graph[start:position]
-        elif wire_type in (1, 5):
-            position += 8 if wire_type == 1 else 4
-        else:
-            raise NotFoundError("the referenced meta graph is malformed")
-    if position != len(meta_graph):
-        raise NotFoundError("the referenced meta graph is malformed")
-    return graph
-
-
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    """The base-128 varint at ``position``, and the position after it."""
-    value = shift = 0
-    while position < len(data):
-        byte = data[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, position
-        shift += 7
-    raise NotFoundError("the referenced meta graph is malformed")
+    GraphDef a TF1 meta graph carries, as TensorBoard's ``Graph()`` takes it."""
+    try:
+        return field_bytes(meta_graph, 2)
+    except WireError:
+        raise NotFoundError("the referenced meta graph is malformed") from None

@@ -38,7 +38,8 @@ import {
   type RunMetadataJson,
   type VisibleGraph,
 } from './model';
-import { graphPng, saveBlob } from './png';
+import { saveBlob } from '../../core/download';
+import { graphPng } from './png';
 
 const EXAMPLE = `    if step == 0:
         writer.add_graph(model, torch.zeros(1, 8))   # model, an example input`;

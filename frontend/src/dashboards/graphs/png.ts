@@ -83,15 +83,3 @@ export async function graphPng(svg: SVGSVGElement, box: Box, background: string,
     URL.revokeObjectURL(url);
   }
 }
-
-/** Save `blob` as a file named `name`. */
-export function saveBlob(blob: Blob, name: string): void {
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = name;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
-}

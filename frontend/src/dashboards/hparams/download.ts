@@ -3,6 +3,7 @@
  * `hparams_table.csv` (RFC 4180 quoting), `.json` (`{header, rows}`, TensorBoard's shape) or
  * `.tex` (TensorBoard's LaTeX table, with every special character escaped).
  */
+import { saveBlob } from '../../core/download';
 import type { Column, Row, Value } from './model';
 
 export type DownloadFormat = 'csv' | 'json' | 'latex';
@@ -115,13 +116,5 @@ export function render(sheet: Sheet, format: DownloadFormat): string {
 
 /** Save `text` as `hparams_table.<ext>` through a temporary link. */
 export function saveSheet(sheet: Sheet, format: DownloadFormat): void {
-  const blob = new Blob([render(sheet, format)], { type: MIME[format] });
-  const url = URL.createObjectURL(blob);
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = `hparams_table.${EXTENSIONS[format]}`;
-  document.body.appendChild(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 1000);
+  saveBlob(new Blob([render(sheet, format)], { type: MIME[format] }), `hparams_table.${EXTENSIONS[format]}`);
 }

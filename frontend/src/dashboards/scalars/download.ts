@@ -6,6 +6,7 @@
  * Values are copied as the server wrote them, digit for digit (NaN and Infinity included).
  */
 import type { Client, ScalarFormat } from '../../core/api';
+import { saveBlob } from '../../core/download';
 
 export function csvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
@@ -62,13 +63,5 @@ export async function allRunsText(client: Client, tag: string, runs: readonly st
 
 /** Hand `text` to the browser as a file download. */
 export function saveText(name: string, text: string, format: ScalarFormat): void {
-  const type = format === 'csv' ? 'text/csv' : 'application/json';
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  saveBlob(new Blob([text], { type: format === 'csv' ? 'text/csv' : 'application/json' }), name);
 }

@@ -2,7 +2,7 @@
  * The step selection's shared state: its settings (kept in this browser's localStorage, like the
  * other Settings), and the selection all cards share when "Link by step" is on.
  */
-import { browserStorage } from '../../core/settings';
+import { persistedStore } from '../../core/settings';
 import type { StorageLike } from '../../core/colors';
 import { Store } from '../../core/store';
 import type { StepSelection } from './dataTable';
@@ -51,18 +51,8 @@ let settingsStore: Store<SelectionSettings> | null = null;
 
 /** The settings store, created (and persisted on change) on first use. */
 export function selectionSettings(): Store<SelectionSettings> {
-  if (settingsStore) return settingsStore;
-  const storage = browserStorage();
-  const store = new Store(loadSelectionSettings(storage));
-  store.subscribe((state) => {
-    try {
-      storage?.setItem(KEY, JSON.stringify(state));
-    } catch {
-      // storage full or disabled: the settings still apply for this session
-    }
-  });
-  settingsStore = store;
-  return store;
+  settingsStore ??= persistedStore(KEY, loadSelectionSettings);
+  return settingsStore;
 }
 
 /** The selection shared by all cards while "Link by step" is on. */

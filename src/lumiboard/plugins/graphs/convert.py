@@ -12,12 +12,12 @@ its other attrs as short strings; a long attr is cut and says how long it was.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from typing import Any
 
 from google.protobuf.message import DecodeError
 
 from lumiboard.format.proto import graph_pb2, run_metadata_pb2, types_pb2
+from lumiboard.format.wire import WireError, field_bytes, length_delimited_fields
 
 #: Longest attr value (characters) the JSON carries; longer ones are cut.
 ATTR_CHARS = 160
@@ -58,55 +58,21 @@ def parse_run_metadata(data: bytes) -> run_metadata_pb2.RunMetadata:
     return metadata
 
 
-def _varint(data: bytes, position: int) -> tuple[int, int]:
-    value = shift = 0
-    while position < len(data) and shift < 70:
-        byte = data[position]
-        position += 1
-        value |= (byte & 0x7F) << shift
-        if not byte & 0x80:
-            return value, position
-        shift += 7
-    raise GraphError("the stored run metadata is malformed")
-
-
-def _fields(data: bytes) -> Iterator[tuple[int, bytes]]:
-    """(field number, bytes) of each length-delimited field of a message, read off the wire."""
-    position = 0
-    while position < len(data):
-        key, position = _varint(data, position)
-        wire_type = key & 7
-        if wire_type == 0:
-            position = _varint(data, position)[1]
-        elif wire_type == 1:
-            position += 8
-        elif wire_type == 5:
-            position += 4
-        elif wire_type == 2:
-            length, start = _varint(data, position)
-            position = start + length
-            if position > len(data):
-                break
-            yield key >> 3, data[start:position]
-        else:
-            raise GraphError("the stored run metadata is malformed")
-    if position != len(data):
-        raise GraphError("the stored run metadata is malformed")
-
-
 def function_graphs(run_metadata: bytes) -> list[graph_pb2.GraphDef]:
     """``RunMetadata.function_graphs[*].pre_optimization_graph`` (fields 4 and 2).
 
     TensorFlow's ``trace_export`` puts the traced op graph there; lumiboard's
     ``RunMetadata`` does not declare the field, so it is read off the wire.
     """
-    graphs = []
-    for number, payload in _fields(run_metadata):
-        if number != 4:
-            continue
-        graph = b"".join(inner for inner_number, inner in _fields(payload) if inner_number == 2)
-        graphs.append(parse_graph(graph))
-    return graphs
+    try:
+        payloads = [
+            field_bytes(payload, 2)
+            for number, payload in length_delimited_fields(run_metadata)
+            if number == 4
+        ]
+    except WireError:
+        raise GraphError("the stored run metadata is malformed") from None
+    return [parse_graph(graph) for graph in payloads]
 
 
 def merge_graphs(graphs: list[graph_pb2.GraphDef]) -> graph_pb2.GraphDef:
