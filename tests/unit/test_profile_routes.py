@@ -312,3 +312,53 @@ def test_new_trace_appears(tmp_path: Path) -> None:
         (tmp_path / "later").mkdir()
         shutil.copy(FIXTURE, tmp_path / "later" / FIXTURE.name)
         assert list(_get(live, "runs")["runs"]) == ["later"]
+
+
+def test_out_of_range_numbers_do_not_break_a_trace(tmp_path: Path) -> None:
+    """Integers beyond their columns' types (a garbled or hostile trace) are dropped, not a 500;
+    a collective's byte count stays a JSON-safe integer."""
+    events: list[dict[str, Any]] = [
+        {"ph": "X", "cat": "user_annotation", "name": "ProfilerStep#1", "pid": 1, "tid": 1,
+         "ts": 0, "dur": 100, "args": {}},
+        {"ph": "X", "cat": "cpu_op", "name": "aten::mm", "pid": 1, "tid": 1, "ts": 10,
+         "dur": 50, "args": {"External id": 2**64 - 1, "correlation": 2**70}},
+        {"ph": "X", "cat": "cpu_op", "name": "nccl:all_reduce", "pid": 1, "tid": 1, "ts": 70,
+         "dur": 10, "args": {"In msg nelems": 2**63 - 1, "dtype": "Float"}},
+        {"ph": "i", "name": "[memory]", "pid": 1, "tid": 1, "ts": 20, "s": "t",
+         "args": {"Device Type": 300, "Device Id": 70000, "Bytes": 1e300, "Addr": -5,
+                  "Total Allocated": 10, "Total Reserved": 20}},
+    ]  # fmt: skip
+    for rank in (0, 1):
+        (tmp_path / "job").mkdir(exist_ok=True)
+        (tmp_path / "job" / f"rank{rank}.1.pt.trace.json").write_text(
+            json.dumps({"traceEvents": events})
+        )
+    with _app(tmp_path) as odd:
+        for route in ("overview", "operators", "memory", "trace"):
+            _get(odd, route, run="job", worker="rank0")
+        distributed = _get(odd, "distributed", run="job")
+        assert isinstance(distributed, dict)
+
+
+def test_listing_survives_a_plugin_that_cannot_tell(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A plugin whose is_active raises is listed as inactive; the listing is not a 500."""
+    from lumiboard.server.app import create_app
+
+    def broken(ctx: Context) -> bool:
+        raise OSError("too many levels of symbolic links")
+
+    monkeypatch.setattr(profile_routes, "is_active", broken)
+    from lumiboard.plugins import base
+
+    base.served_plugins.cache_clear()
+    try:
+        reloader = Reloader(str(tmp_path))
+        reloader.reload()
+        with TestClient(create_app(reloader), raise_server_exceptions=False) as app:
+            response = app.get("/data/plugins_listing")
+            assert response.status_code == 200
+            assert response.json()["profile"]["enabled"] is False
+    finally:
+        base.served_plugins.cache_clear()

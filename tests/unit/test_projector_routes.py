@@ -346,3 +346,19 @@ def test_is_active_and_demo(tmp_path: Path) -> None:
         assert info["embeddings"][0]["tensorShape"] == [600, 64]
         meta = get_ok(client, f"{P}/metadata", run="projector", name="word_clusters:00000").text
         assert meta.startswith("group\tsize\nanimal\t")
+
+
+def test_config_symlink_loop_is_no_config(tmp_path: Path) -> None:
+    """A config that is a symlink to itself (ELOOP) is no config: the listing still answers."""
+    from lumiboard.server.app import create_app
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "projector_config.pbtxt").symlink_to(run / "projector_config.pbtxt")
+    reloader = Reloader(str(tmp_path))
+    reloader.reload()
+    with TestClient(create_app(reloader), raise_server_exceptions=False) as app:
+        listing = app.get("/data/plugins_listing")
+        assert listing.status_code == 200
+        assert listing.json()["projector"]["enabled"] is False
+        assert app.get("/data/plugin/projector/runs").json() == []

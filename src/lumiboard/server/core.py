@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -9,8 +13,10 @@ from starlette.routing import Route
 from lumiboard import __version__
 from lumiboard.plugins import base
 from lumiboard.reader import scan
-from lumiboard.server.context import context
+from lumiboard.server.context import Context, context
 from lumiboard.server.responses import json_response
+
+logger = logging.getLogger(__name__)
 
 
 async def runs(request: Request) -> Response:
@@ -24,7 +30,7 @@ async def plugins_listing(request: Request) -> Response:
     listing = {}
     for plugin in base.served_plugins():
         if plugin.is_active is not None:
-            enabled = plugin.is_active(ctx)
+            enabled = await run_in_threadpool(_is_active, plugin.name, plugin.is_active, ctx)
         else:
             # A plugin's aliases count: a run with only a Keras model keeps it under
             # ``graph_keras_model``, which the graphs dashboard shows.
@@ -39,6 +45,16 @@ async def plugins_listing(request: Request) -> Response:
             "loading_mechanism": {"type": "NG_COMPONENT"},
         }
     return json_response(listing)
+
+
+def _is_active(name: str, is_active: Callable[[Context], bool], ctx: Context) -> bool:
+    """A plugin's ``is_active``, run off the event loop (it may walk directories or a
+    bucket); a plugin that fails to tell is inactive (logged), not the listing's 500."""
+    try:
+        return bool(is_active(ctx))
+    except Exception:
+        logger.exception("plugin %s could not tell whether it has data", name)
+        return False
 
 
 async def environment(request: Request) -> Response:

@@ -10,6 +10,7 @@ re-read on every request until it changes.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import OrderedDict
 
@@ -17,6 +18,8 @@ from lumiboard.plugins.profile.discover import TraceFile
 from lumiboard.plugins.profile.trace import Trace, TraceError, parse_trace, read_bytes
 
 MAX_ENTRIES = 6
+
+logger = logging.getLogger(__name__)
 
 Key = tuple[str, int, float]
 
@@ -51,6 +54,9 @@ class TraceCache:
                     found = error
                 except MemoryError:
                     found = TraceError("not enough memory to parse this trace")
+                except Exception as error:  # a parser bug on odd input: told, and kept too
+                    logger.exception("profile: cannot parse %s", file.path)
+                    found = TraceError(f"cannot read this trace ({type(error).__name__})")
                 with self._lock:
                     self._entries[key] = found
                     while len(self._entries) > self._max:

@@ -79,8 +79,11 @@ def collectives(trace: Trace) -> list[dict[str, Any]]:
         row["host_time"] += float(trace.dur[index])
         row["device_time"] += tree.device_total.get(index, 0.0)
         count = args.get("In msg nelems")
-        if isinstance(count, int):
-            row["bytes"] += count * DTYPE_BYTES.get(str(args.get("dtype")), 4)
+        if isinstance(count, int) and not isinstance(count, bool) and 0 <= count < 2**53:
+            # Kept within JSON's exact integers: a garbled count must not overflow the answer.
+            row["bytes"] = min(
+                2**53, row["bytes"] + count * DTYPE_BYTES.get(str(args.get("dtype")), 4)
+            )
     # Collective kernels without a recognisable operator still count, by kernel name.
     kernel = trace.category_mask("kernel")
     for index in np.flatnonzero(kernel).tolist():

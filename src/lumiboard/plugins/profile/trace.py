@@ -186,6 +186,18 @@ def _number(value: Any, default: float) -> float:
     return float(value)
 
 
+def _bounded(value: Any, low: int, high: int, default: int) -> int:
+    """An integer field of an event, ``default`` unless a finite number within [low, high]
+    (a hostile or garbled trace must not overflow the int8..int64 columns it goes into)."""
+    number = _number(value, math.nan)
+    if not math.isfinite(number) or not low <= number <= high:
+        return default
+    return int(value) if isinstance(value, int) else int(number)
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 def _columns(events: list[Any], metadata: dict[str, Any]) -> Trace:  # noqa: PLR0915
     # One long pass over every event: interning names, categories and tracks as it goes.
     ts: list[float] = []
@@ -232,8 +244,8 @@ def _columns(events: list[Any], metadata: dict[str, Any]) -> Trace:  # noqa: PLR
             track.append(track_of(event))
             if args is not None:
                 c, x = args.get("correlation"), args.get("External id")
-                corr.append(c if isinstance(c, int) and not isinstance(c, bool) else -1)
-                ext.append(x if isinstance(x, int) and not isinstance(x, bool) else -1)
+                corr.append(_bounded(c, *_INT64, -1) if isinstance(c, int) else -1)
+                ext.append(_bounded(x, *_INT64, -1) if isinstance(x, int) else -1)
             else:
                 corr.append(-1)
                 ext.append(-1)
@@ -246,12 +258,12 @@ def _columns(events: list[Any], metadata: dict[str, Any]) -> Trace:  # noqa: PLR
             memory.append(
                 (
                     start,
-                    int(_number(args.get("Device Type"), 0)),
-                    int(_number(args.get("Device Id"), -1)),
-                    int(_number(args.get("Bytes"), 0)),
+                    _bounded(args.get("Device Type"), -128, 127, 0),
+                    _bounded(args.get("Device Id"), -(2**15), 2**15 - 1, -1),
+                    _bounded(args.get("Bytes"), *_INT64, 0),
                     _number(args.get("Total Allocated"), np.nan),
                     _number(args.get("Total Reserved"), np.nan),
-                    int(_number(args.get("Addr"), 0)) & 0xFFFFFFFFFFFFFFFF,
+                    _bounded(args.get("Addr"), *_INT64, 0) & 0xFFFFFFFFFFFFFFFF,
                     track_of(event),
                 )
             )

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import csv
 import io
+import logging
 import os
 import posixpath
 import threading
@@ -35,6 +36,8 @@ from google.protobuf import json_format, text_format
 from lumiboard.format.proto import projector_pb2
 from lumiboard.plugins.projector.summary import CONFIG_NAME
 from lumiboard.writer import fs
+
+logger = logging.getLogger(__name__)
 
 #: Largest file read, by kind (bytes). Module constants, so tests can lower them.
 MAX_BYTES = {
@@ -76,7 +79,11 @@ def stat(location: str) -> FileStat | None:
             mtime = info.get("mtime") or info.get("LastModified") or info.get("updated") or 0
             return FileStat(int(info.get("size") or 0), _timestamp(mtime))
         result = os.stat(location)
-    except (FileNotFoundError, NotADirectoryError, PermissionError):
+    except OSError:
+        # Not found, not a directory, no permission, a symlink loop (ELOOP)...: no file here.
+        return None
+    except Exception:  # a remote backend's own errors: no file to read either
+        logger.warning("projector: cannot stat %s", location, exc_info=True)
         return None
     if not os.path.isfile(location):
         return None
@@ -179,7 +186,8 @@ def _parse_config(location: str) -> projector_pb2.ProjectorConfig | None:
     try:
         text = read_bytes(location, "config", CONFIG_NAME).decode("utf-8")
         text_format.Parse(text, config)
-    except (ValueError, text_format.ParseError, UnicodeDecodeError):
+    except (OSError, ValueError, text_format.ParseError, UnicodeDecodeError):
+        # OSError: a file that can be seen but not opened (permissions, a vanished file).
         return None
     for embedding in config.embeddings:
         if not embedding.tensor_name and embedding.tensor_path:
@@ -213,6 +221,7 @@ def find_embedding(
 _lock = threading.Lock()
 _configs: OrderedDict[tuple[str, float, int], projector_pb2.ProjectorConfig | None] = OrderedDict()
 _tensors: OrderedDict[tuple[str, float, int, tuple[int, ...]], np.ndarray] = OrderedDict()
+_parsing: dict[tuple[str, float, int, tuple[int, ...]], threading.Lock] = {}
 
 
 def read_tensor(run_dir: str, embedding: projector_pb2.EmbeddingInfo) -> np.ndarray:
@@ -241,15 +250,28 @@ def read_tensor(run_dir: str, embedding: projector_pb2.EmbeddingInfo) -> np.ndar
         if cached is not None:
             _tensors.move_to_end(key)
             return cached
-    data = read_bytes(location, "tensor", shown)
-    tensor = decode_tensor(data, shape, shown)
-    tensor.setflags(write=False)
-    with _lock:
-        _tensors[key] = tensor
-        total = sum(t.nbytes for t in _tensors.values())
-        while total > CACHE_BYTES and len(_tensors) > 1:
-            _, dropped = _tensors.popitem(last=False)
-            total -= dropped.nbytes
+        # One parse per file at a time: /info and /tensor (and other clients) asking for the
+        # same big TSV at once wait for the first parse instead of each parsing it again.
+        parsing = _parsing.setdefault(key, threading.Lock())
+    with parsing:
+        with _lock:
+            cached = _tensors.get(key)
+        if cached is not None:
+            return cached
+        try:
+            tensor = decode_tensor(read_bytes(location, "tensor", shown), shape, shown)
+        except BaseException:
+            with _lock:
+                _parsing.pop(key, None)
+            raise
+        tensor.setflags(write=False)
+        with _lock:
+            _parsing.pop(key, None)
+            _tensors[key] = tensor
+            total = sum(t.nbytes for t in _tensors.values())
+            while total > CACHE_BYTES and len(_tensors) > 1:
+                _, dropped = _tensors.popitem(last=False)
+                total -= dropped.nbytes
     return tensor
 
 

@@ -139,15 +139,16 @@ async def tensor(request: Request) -> Response:
     """Every row (or the first ``num_rows``) as raw little-endian float32, row-major."""
     num_rows = _num_rows(request)
     _, run_dir, embedding = await asyncio.to_thread(_embedding, request)
-    matrix = await _off_loop(lambda: data.read_tensor(run_dir, embedding))
-    if num_rows is not None:
-        matrix = matrix[:num_rows]
-    headers = {"X-Tensor-Shape": f"{matrix.shape[0]},{matrix.shape[1]}"}
-    return Response(
-        matrix.astype("<f4", copy=False).tobytes(),
-        media_type="application/octet-stream",
-        headers=headers,
-    )
+
+    def work() -> tuple[bytes, str]:
+        matrix = data.read_tensor(run_dir, embedding)
+        if num_rows is not None:
+            matrix = matrix[:num_rows]
+        # The copy into bytes can be big (GBs): off the event loop too.
+        return matrix.astype("<f4", copy=False).tobytes(), f"{matrix.shape[0]},{matrix.shape[1]}"
+
+    body, shape = await _off_loop(work)
+    return Response(body, media_type="application/octet-stream", headers={"X-Tensor-Shape": shape})
 
 
 async def metadata(request: Request) -> Response:
@@ -174,12 +175,16 @@ async def bookmarks(request: Request) -> Response:
             f"embedding {embedding.tensor_name!r} of run {run!r} has no bookmarks"
         )
     path = embedding.bookmarks_path
-    raw = await _off_loop(lambda: data.read_bytes(data.resolve(run_dir, path), "bookmarks", path))
-    try:
-        orjson.loads(raw)
-    except orjson.JSONDecodeError as error:
-        raise BadRequestError(f"bookmarks file {path!r} is not JSON: {error}") from None
-    return Response(raw, media_type="application/json")
+
+    def work() -> bytes:
+        raw = data.read_bytes(data.resolve(run_dir, path), "bookmarks", path)
+        try:
+            orjson.loads(raw)  # up to the size cap: parsed off the event loop
+        except orjson.JSONDecodeError as error:
+            raise BadRequestError(f"bookmarks file {path!r} is not JSON: {error}") from None
+        return raw
+
+    return Response(await _off_loop(work), media_type="application/json")
 
 
 _IMAGE_TYPES = (
