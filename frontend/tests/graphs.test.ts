@@ -7,13 +7,17 @@ import {
   colorItems,
   edgeLabel,
   graphQuery,
+  isAnswerTo,
   kindsOf,
+  MAX_SCOPE_DEPTH,
   rampColor,
+  scopeOf,
   searchNodes,
   structureSignatures,
   tagsOf,
   traceInputs,
   visibleGraph,
+  type GraphJson,
   type RawNode,
   type RunInfo,
 } from '../src/dashboards/graphs/model';
@@ -141,6 +145,8 @@ describe('colour by', () => {
     expect(device.fill.get('g1')).not.toBe(device.fill.get('g2'));
     expect(device.legend!.swatches.map((s) => s.label)).toEqual(['/gpu:0', '/cpu:0']);
     const stats = {
+      run: 'r',
+      tag: 'step1',
       devices: ['/cpu:0'],
       nodes: {
         'a/x': { device: '/cpu:0', compute_micros: 0, memory_bytes: 100, output_bytes: 0 },
@@ -219,5 +225,40 @@ describe('layout input', () => {
       [2, 2],
     ]);
     expect([layout.width, layout.height]).toEqual([100, 50]);
+  });
+});
+
+describe('isAnswerTo', () => {
+  const answer = (run: string, tag: string | null, kind: 'op' | 'conceptual'): GraphJson => ({
+    run,
+    tag,
+    kind,
+    key: 'k',
+    dangling: 0,
+    nodes: [],
+  });
+
+  it('matches the run, tag and kind asked for, and nothing else', () => {
+    expect(isAnswerTo(answer('a', null, 'op'), { run: 'a' })).toBe(true);
+    expect(isAnswerTo(answer('a', null, 'op'), { run: 'b' })).toBe(false);
+    expect(isAnswerTo(answer('a', 'keras', 'conceptual'), { run: 'a', tag: 'keras', conceptual: 'true' })).toBe(true);
+    expect(isAnswerTo(answer('a', 'keras', 'op'), { run: 'a', tag: 'keras', conceptual: 'true' })).toBe(false);
+    expect(isAnswerTo(answer('a', 't', 'op'), { run: 'a' })).toBe(false);
+  });
+});
+
+describe('deep names', () => {
+  it('builds the hierarchy of a 20,000-scope name without overflowing the stack', () => {
+    const name = Array.from({ length: 20_000 }, (_, i) => `s${i}`).join('/');
+    const h = buildHierarchy([{ name, op: 'x' }]);
+    expect(h.groups.length).toBe(MAX_SCOPE_DEPTH + 1); // the root and 64 scopes
+    expect(h.groups[h.parentOf[0]!]!.depth).toBe(MAX_SCOPE_DEPTH);
+  });
+
+  it('cuts scopes at MAX_SCOPE_DEPTH and keeps shallow ones whole', () => {
+    expect(scopeOf('a/b/c')).toBe('a/b');
+    expect(scopeOf('x')).toBe('');
+    const deep = Array.from({ length: 100 }, (_, i) => `s${i}`);
+    expect(scopeOf(deep.join('/')).split('/')).toHaveLength(MAX_SCOPE_DEPTH);
   });
 });

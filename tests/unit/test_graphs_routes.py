@@ -280,6 +280,28 @@ def test_keras2_inbound_nodes_give_edges() -> None:
     assert [list(node.input) for node in keras_to_graph_def(config).node] == [[], ["m/a"]]
 
 
+def test_keras_negative_tensor_index_is_not_an_error() -> None:
+    """An inbound node's tensor index below 0 (garbled config) takes the first output, as a
+    too-large one takes the last; the conversion does not raise IndexError (a 500)."""
+    config = {
+        "class_name": "Model",
+        "config": {
+            "name": "m",
+            "layers": [
+                {"class_name": "InputLayer", "config": {"name": "a"}, "inbound_nodes": []},
+                {
+                    "class_name": "Dense",
+                    "config": {"name": "b"},
+                    "inbound_nodes": [[["a", 0, -3, {}]]],
+                },
+            ],
+            "input_layers": [["a", 0, 0]],
+            "output_layers": [["b", 0, 0]],
+        },
+    }
+    assert [list(node.input) for node in keras_to_graph_def(config).node] == [[], ["m/a"]]
+
+
 # ---- lumiboard's JSON --------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ import {
   buildHierarchy,
   colorItems,
   graphQuery,
+  isAnswerTo,
   hasStat,
   kindsOf,
   parseId,
@@ -59,6 +60,9 @@ interface Laid {
   layout: Layout;
 }
 
+/** The most items (nodes and open groups) laid out at once. */
+const MAX_LAYOUT_ITEMS = 1500;
+
 export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   const { loaded, shown, loading, dataLocation } = useDashboardData(api);
   useStore(api.colors.store, (c) => c.version);
@@ -77,16 +81,22 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   const activeKind = kinds.includes(kind) ? kind : (kinds[0] ?? null);
   const choice = runInfo && activeKind ? graphQuery(runInfo, activeTag, activeKind) : null;
   const graph = useJson<GraphJson>(api, choice ? pluginUrl('graphs', 'graph_json', choice.query) : null);
+  // useJson keeps the last answer while the next loads (or fails): only the graph of the
+  // current choice is drawn, never the previous run's under the new run's name.
+  const current = graph.data && choice && isAnswerTo(graph.data, choice.query) ? graph.data : null;
   const statsUrl =
     choice?.statsTag != null && activeRun !== null
       ? pluginUrl('graphs', 'run_metadata_json', { run: activeRun, tag: choice.statsTag })
       : null;
   const statsJson = useJson<RunMetadataJson>(api, statsUrl);
-  const stats = statsUrl !== null ? statsJson.data : null;
+  const stats =
+    statsUrl !== null && statsJson.data?.run === activeRun && statsJson.data.tag === choice?.statsTag
+      ? statsJson.data
+      : null;
 
   // ---- the graph and what is open
-  const key = graph.data?.key ?? null;
-  const hierarchy = useMemo(() => (graph.data ? buildHierarchy(graph.data.nodes) : null), [key]);
+  const key = current?.key ?? null;
+  const hierarchy = useMemo(() => (current ? buildHierarchy(current.nodes) : null), [key]);
   // Expanded metanodes and the selection belong to one graph (its key): a new graph starts
   // afresh, with a lone top-level metanode open.
   const defaultExpanded = useMemo(() => (hierarchy ? openSingleChain(hierarchy) : new Set<number>()), [hierarchy]);
@@ -131,6 +141,14 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   useEffect(() => {
     if (!hierarchy || !view) {
       setLaid(null);
+      return undefined;
+    }
+    if (view.size > MAX_LAYOUT_ITEMS) {
+      // Past this, a layered layout takes minutes: say so rather than spin.
+      setLaying(false);
+      setLayoutError(
+        `${view.size.toLocaleString()} nodes are open, more than the ${MAX_LAYOUT_ITEMS.toLocaleString()} that can be laid out: collapse a group, or find nodes with Search`,
+      );
       return undefined;
     }
     let live = true;
@@ -252,20 +270,20 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
     body = <NoRunsSelected api={api} />;
   } else if (runs.length === 0) {
     body = <Notice testid="no-graph-in-runs">None of the selected runs has a graph.</Notice>;
-  } else if (graph.error && !graph.data) {
+  } else if (graph.error && !current) {
     body = (
       <Notice error testid="graph-error">
         Could not load the graph: {graph.error}
       </Notice>
     );
-  } else if (!graph.data || !laid) {
+  } else if (!current || !laid || laid.hierarchy !== hierarchy) {
     body = layoutError ? (
       <Notice error testid="graph-error">
         Could not lay out the graph: {layoutError}
       </Notice>
     ) : (
       <Notice testid="graph-loading">
-        {graph.data ? `Laying out ${view?.size ?? 0} nodes…` : 'Loading the graph…'}
+        {current ? `Laying out ${view?.size ?? 0} nodes…` : 'Loading the graph…'}
       </Notice>
     );
   }
@@ -439,8 +457,8 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
                   {laid!.hierarchy.nodes.length} nodes · {laid!.view.size} shown
                 </span>
               )}
-              {graph.data && graph.data.dangling > 0 ? (
-                <span title="Inputs that name no node of the graph"> · {graph.data.dangling} dangling inputs</span>
+              {current && current.dangling > 0 ? (
+                <span title="Inputs that name no node of the graph"> · {current.dangling} dangling inputs</span>
               ) : null}
               {layoutError ? <span class="graphs__status-error"> · layout failed: {layoutError}</span> : null}
             </div>

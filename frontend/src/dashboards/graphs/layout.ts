@@ -66,7 +66,8 @@ const ROOT_OPTIONS: Record<string, string> = {
   'elk.spacing.nodeNode': '18',
   'elk.layered.spacing.nodeNodeBetweenLayers': '34',
   'elk.spacing.edgeNode': '10',
-  'elk.layered.nodePlacement.strategy': 'NETWORK_SIMPLEX',
+  // Brandes-Köpf: near-linear; network simplex took minutes on a few hundred open nodes.
+  'elk.layered.nodePlacement.strategy': 'BRANDES_KOEPF',
   'elk.padding': '[top=16,left=16,bottom=16,right=16]',
 };
 
@@ -143,6 +144,9 @@ export interface LayoutRequest {
 
 export type LayoutReply = { id: number; graph: ElkNode; ms: number } | { id: number; error: string };
 
+/** How long a layout may run before it is abandoned. */
+export const LAYOUT_TIMEOUT_MS = 60_000;
+
 /** Runs layouts in a worker; a new request terminates a layout still running. */
 export class LayoutWorker {
   private worker: Worker | null = null;
@@ -162,6 +166,9 @@ export class LayoutWorker {
     worker.onerror = (event) => {
       const pending = this.pending;
       this.pending = null;
+      // A worker that failed (e.g. could not load) is dropped: the next layout starts a new one.
+      worker.terminate();
+      if (this.worker === worker) this.worker = null;
       pending?.reject(new Error(event.message || 'the layout worker failed'));
     };
     return worker;
@@ -178,7 +185,25 @@ export class LayoutWorker {
     this.worker ??= this.start();
     const id = this.next++;
     return new Promise<Layout>((resolve, reject) => {
-      this.pending = { id, resolve, reject };
+      // A layout that runs too long (or a worker that died without a word) gives up.
+      const timer = setTimeout(() => {
+        if (this.pending?.id !== id) return;
+        this.pending = null;
+        this.worker?.terminate();
+        this.worker = null;
+        reject(new Error(`the layout took more than ${LAYOUT_TIMEOUT_MS / 1000} s: collapse some groups`));
+      }, LAYOUT_TIMEOUT_MS);
+      this.pending = {
+        id,
+        resolve: (layout) => {
+          clearTimeout(timer);
+          resolve(layout);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
       this.worker!.postMessage({ id, graph } satisfies LayoutRequest);
     });
   }

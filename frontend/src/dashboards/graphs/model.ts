@@ -52,6 +52,8 @@ export interface NodeStats {
 
 /** `/run_metadata_json`. */
 export interface RunMetadataJson {
+  run: string;
+  tag: string;
   devices: string[];
   nodes: Record<string, NodeStats>;
 }
@@ -79,32 +81,56 @@ export interface Hierarchy {
 }
 
 /** Group the nodes by their `/`-separated scopes. */
+/** Scopes deeper than this are cut there (the rest of the name stays in the node's name). */
+export const MAX_SCOPE_DEPTH = 64;
+
+/** The scope of a node name (its part before the last `/`), at most MAX_SCOPE_DEPTH deep. */
+export function scopeOf(name: string): string {
+  const cut = name.lastIndexOf('/');
+  if (cut < 0) return '';
+  const scope = name.slice(0, cut);
+  let count = 0;
+  for (let i = scope.indexOf('/'); i >= 0; i = scope.indexOf('/', i + 1)) {
+    if (++count >= MAX_SCOPE_DEPTH) return scope.slice(0, i);
+  }
+  return scope;
+}
+
 export function buildHierarchy(nodes: RawNode[]): Hierarchy {
   const groups: Group[] = [{ path: '', name: '', parent: -1, depth: 0, groups: [], leaves: [], leafCount: 0 }];
   const byPath = new Map<string, number>([['', 0]]);
   const parentOf = new Int32Array(nodes.length);
+  // Iterative (a name of 20,000 scopes must not overflow the stack): the missing ancestors of
+  // `path`, deepest first, are created from the top down.
   const groupOf = (path: string): number => {
-    const found = byPath.get(path);
-    if (found !== undefined) return found;
-    const cut = path.lastIndexOf('/');
-    const parent = groupOf(cut < 0 ? '' : path.slice(0, cut));
-    const index = groups.length;
-    groups.push({
-      path,
-      name: path.slice(cut + 1),
-      parent,
-      depth: groups[parent]!.depth + 1,
-      groups: [],
-      leaves: [],
-      leafCount: 0,
-    });
-    groups[parent]!.groups.push(index);
-    byPath.set(path, index);
-    return index;
+    const missing: string[] = [];
+    let known = path;
+    while (!byPath.has(known)) {
+      missing.push(known);
+      const cut = known.lastIndexOf('/');
+      known = cut < 0 ? '' : known.slice(0, cut);
+    }
+    let parent = byPath.get(known)!;
+    for (let k = missing.length - 1; k >= 0; k--) {
+      const scope = missing[k]!;
+      const index = groups.length;
+      groups.push({
+        path: scope,
+        name: scope.slice(scope.lastIndexOf('/') + 1),
+        parent,
+        depth: groups[parent]!.depth + 1,
+        groups: [],
+        leaves: [],
+        leafCount: 0,
+      });
+      groups[parent]!.groups.push(index);
+      byPath.set(scope, index);
+      parent = index;
+    }
+    return parent;
   };
   nodes.forEach((node, index) => {
-    const cut = node.name.lastIndexOf('/');
-    const group = groupOf(cut < 0 ? '' : node.name.slice(0, cut));
+    const group = groupOf(scopeOf(node.name));
     parentOf[index] = group;
     groups[group]!.leaves.push(index);
     for (let g = group; g >= 0; g = groups[g]!.parent) groups[g]!.leafCount++;
@@ -563,4 +589,13 @@ export function graphQuery(
   if (kind === 'conceptual' && tag !== null) return { query: { run: run.run, tag, conceptual: 'true' }, statsTag: null };
   if (info?.op_graph && tag !== null) return { query: { run: run.run, tag }, statsTag };
   return { query: { run: run.run }, statsTag };
+}
+
+/** Whether a graph answer is the one `query` (run, tag, conceptual) asks for. */
+export function isAnswerTo(graph: GraphJson, query: Record<string, string>): boolean {
+  return (
+    graph.run === query.run &&
+    (graph.tag ?? null) === (query.tag ?? null) &&
+    (graph.kind === 'conceptual') === (query.conceptual === 'true')
+  );
 }

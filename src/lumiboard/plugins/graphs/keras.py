@@ -187,7 +187,7 @@ def _output(state: _State, scope: str, source: str, index: int) -> str:
     (the last when there are fewer, as TensorBoard), or the layer itself."""
     name = _scoped(scope, source)
     candidates = state.outputs.get(name, [name])
-    return candidates[min(index, len(candidates) - 1)]
+    return candidates[max(0, min(index, len(candidates) - 1))]  # a negative index: the first
 
 
 def _dtype(config: dict[str, Any]) -> int | None:

@@ -143,7 +143,13 @@ def read_graph(provider: Provider, kind: str, ref: BlobRef) -> Any:
         try:
             config = orjson.loads(blob)
             return keras_to_graph_def(config)
-        except (orjson.JSONDecodeError, ValueError, TypeError, RecursionError) as error:
+        except (
+            orjson.JSONDecodeError,
+            ValueError,
+            TypeError,
+            LookupError,  # IndexError, KeyError: a config whose references do not resolve
+            RecursionError,
+        ) as error:
             raise GraphError(f"the stored Keras model config cannot be read ({error})") from None
     if kind == "graph":
         return parse_graph(blob)
