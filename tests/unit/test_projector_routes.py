@@ -362,3 +362,12 @@ def test_config_symlink_loop_is_no_config(tmp_path: Path) -> None:
         assert listing.status_code == 200
         assert listing.json()["projector"]["enabled"] is False
         assert app.get("/data/plugin/projector/runs").json() == []
+
+
+def test_metadata_rows_end_at_newlines_only() -> None:
+    """num_rows counts "\\n"-ended rows (as TensorBoard and the browser), so labels holding
+    other line-break characters (\\x0b, \\u2028) do not shift the cut."""
+    raw = "label\tsize\nv\x0btab\t1\nline\u2028sep\t2\nthird\t3\n".encode()
+    assert data.metadata_text(raw, 2, "m.tsv") == "label\tsize\nv\x0btab\t1\nline\u2028sep\t2\n"
+    assert data.metadata_text(b"a\nb\nc", 2, "m.tsv") == "a\nb\n"  # no header: no tab
+    assert data.metadata_text(b"a\nb\nc", 9, "m.tsv") == "a\nb\nc"

@@ -207,22 +207,36 @@ def run_metadata(request: Request) -> Response:
 
 _cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
 _cache_lock = threading.Lock()
+_building: dict[tuple[Any, ...], threading.Lock] = {}
 
 
 def _cached(key: tuple[Any, ...], build: Callable[[], bytes]) -> bytes:
-    """``build()``'s bytes, kept for the next request with the same key (an LRU)."""
+    """``build()``'s bytes, kept for the next request with the same key (an LRU). One build
+    per key at a time: requests arriving during a build (seconds for a big graph) wait for it."""
     with _cache_lock:
         found = _cache.get(key)
         if found is not None:
             _cache.move_to_end(key)
             return found
-    body = build()
-    with _cache_lock:
-        _cache[key] = body
-        while len(_cache) > _CACHE_ENTRIES or (
-            len(_cache) > 1 and sum(map(len, _cache.values())) > _CACHE_BYTES
-        ):
-            _cache.popitem(last=False)
+        building = _building.setdefault(key, threading.Lock())
+    with building:
+        with _cache_lock:
+            found = _cache.get(key)
+        if found is not None:
+            return found
+        try:
+            body = build()
+        except BaseException:
+            with _cache_lock:
+                _building.pop(key, None)
+            raise
+        with _cache_lock:
+            _building.pop(key, None)
+            _cache[key] = body
+            while len(_cache) > _CACHE_ENTRIES or (
+                len(_cache) > 1 and sum(map(len, _cache.values())) > _CACHE_BYTES
+            ):
+                _cache.popitem(last=False)
     return body
 
 
@@ -248,7 +262,8 @@ def graph_json_route(request: Request) -> Response:
     run, tag, conceptual = _graph_params(request)
     provider = context(request).provider
     kind, ref = _graph_ref(provider, run, tag, conceptual)
-    key = ("graph_json", kind, ref)
+    # The answer names the question (run, tag, kind), so they are part of the key.
+    key = ("graph_json", kind, ref, run, tag, conceptual)
 
     def build() -> bytes:
         try:
@@ -272,7 +287,7 @@ def run_metadata_json_route(request: Request) -> Response:
     tag, run = query(request, "tag"), query(request, "run")
     provider = context(request).provider
     ref = _latest(provider, run, tag, _PROFILE_PLUGINS)
-    key = ("run_metadata_json", ref)
+    key = ("run_metadata_json", ref, run, tag)
 
     def build() -> bytes:
         try:

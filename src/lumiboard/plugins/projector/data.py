@@ -395,6 +395,13 @@ def metadata_text(data: bytes, num_rows: int | None, shown: str) -> str:
         raise AssetError(f"metadata file {shown!r} is not UTF-8 text: {error}") from None
     if num_rows is None:
         return text
-    lines = text.splitlines(keepends=True)
-    header = 1 if lines and "\t" in lines[0] else 0
-    return "".join(lines[: num_rows + header])
+    # Rows end at "\n" only, as TensorBoard and the browser split them (str.splitlines would
+    # also cut at \x0b, \x1c, \u2028 ... inside a label, and shift the cut).
+    first = text.split("\n", 1)[0]
+    keep = num_rows + (1 if "\t" in first else 0)
+    end = -1
+    for _ in range(keep):
+        end = text.find("\n", end + 1)
+        if end < 0:
+            return text
+    return text[: end + 1]
