@@ -158,3 +158,25 @@ def test_parse_errors() -> None:
     )
     assert len(odd.ts) == 1
     assert odd.dur[0] == 0
+
+
+def test_trace_cache_keeps_a_distributed_job_and_bounds_bytes(tmp_path: Path) -> None:
+    """The 8 traces of an 8-rank job stay parsed together (a /distributed request no longer
+    parses every rank again), and the parsed bytes kept stay under the budget."""
+    from lumiboard.plugins.profile.cache import TraceCache, approx_bytes
+    from lumiboard.plugins.profile.demo import synthetic_trace, write_trace
+
+    for rank in range(8):
+        document = synthetic_trace(rank, steps=2, ops_per_step=10)
+        write_trace(tmp_path / "job", f"rank{rank}", 1, document)
+    workers = list_traces([Source(None, str(tmp_path))])["job"]
+    files = [file for spans in workers.values() for file in spans.values()]
+    assert len(files) == 8
+    cache = TraceCache()
+    first = [cache.get(file) for file in files]
+    assert all(cache.get(file) is trace for file, trace in zip(files, first, strict=True))
+    budget = approx_bytes(first[0]) * 2
+    small = TraceCache(max_bytes=budget)
+    kept = [small.get(file) for file in files]
+    assert small.get(files[-1]) is kept[-1]  # the newest stays
+    assert small.get(files[0]) is not kept[0]  # the oldest had to go, and is parsed again

@@ -3,9 +3,11 @@
 Parsing a big trace takes seconds, and a dashboard asks several routes of the
 same file at once: the first request parses (in a worker thread, never on the
 event loop), the others wait for it on the same per-file lock. A file that
-changes (a new size or mtime) is a new key; the last :data:`MAX_ENTRIES`
-traces are kept. A file that failed is remembered too, so a broken file is not
-re-read on every request until it changes.
+changes (a new size or mtime) is a new key; the most recently used traces are
+kept, up to :data:`MAX_ENTRIES` and about :data:`MAX_BYTES` of parsed data (so
+the 8 ranks of a distributed job fit, and a few huge traces do not pile up).
+A file that failed is remembered too, so a broken file is not re-read on every
+request until it changes.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from collections import OrderedDict
 from lumiboard.plugins.profile.discover import TraceFile
 from lumiboard.plugins.profile.trace import Trace, TraceError, parse_trace, read_bytes
 
-MAX_ENTRIES = 6
+MAX_ENTRIES = 32
+#: Parsed traces kept, in bytes as estimated by :func:`approx_bytes`.
+MAX_BYTES = 1 << 30
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +31,9 @@ Key = tuple[str, int, float]
 class TraceCache:
     """An LRU of parsed traces (or their errors) by file identity."""
 
-    def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
+    def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
         self._max = max_entries
+        self._max_bytes = max_bytes
         self._lock = threading.Lock()
         self._entries: OrderedDict[Key, Trace | TraceError] = OrderedDict()
         self._parsing: dict[Key, threading.Lock] = {}
@@ -59,7 +64,10 @@ class TraceCache:
                     found = TraceError(f"cannot read this trace ({type(error).__name__})")
                 with self._lock:
                     self._entries[key] = found
-                    while len(self._entries) > self._max:
+                    while len(self._entries) > 1 and (
+                        len(self._entries) > self._max
+                        or sum(map(approx_bytes, self._entries.values())) > self._max_bytes
+                    ):
                         self._entries.popitem(last=False)
                     self._parsing.pop(key, None)
         return _result(found)
@@ -69,6 +77,14 @@ class TraceCache:
         if found is not None:
             self._entries.move_to_end(key)
         return found
+
+
+def approx_bytes(found: Trace | TraceError) -> int:
+    """About how much memory a parsed trace holds: its columns (~42 bytes an event) and each
+    event's ``args`` dict (a few hundred bytes); an error, nothing to speak of."""
+    if isinstance(found, TraceError):
+        return 0
+    return len(found.ts) * 450 + len(found.memory.ts) * 80
 
 
 def _result(found: Trace | TraceError) -> Trace:
