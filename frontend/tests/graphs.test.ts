@@ -8,6 +8,7 @@ import {
   edgeLabel,
   graphQuery,
   isAnswerTo,
+  itemLabel,
   kindsOf,
   MAX_SCOPE_DEPTH,
   rampColor,
@@ -260,5 +261,24 @@ describe('deep names', () => {
     expect(scopeOf('x')).toBe('');
     const deep = Array.from({ length: 100 }, (_, i) => `s${i}`);
     expect(scopeOf(deep.join('/')).split('/')).toHaveLength(MAX_SCOPE_DEPTH);
+  });
+});
+
+describe('a node named like a scope', () => {
+  it('goes inside that scope as "(name)", as TensorBoard renames it', () => {
+    const h = buildHierarchy([
+      { name: 'a', op: 'Const' },
+      { name: 'a/x', op: 'Add', inputs: [[0, 0, 0]] },
+      { name: 'b', op: 'Const' },
+    ]);
+    const a = h.groups.findIndex((g) => g.path === 'a');
+    expect(h.parentOf[0]).toBe(a);
+    expect(h.groups[a]!.leaves.sort()).toEqual([0, 1]);
+    expect(h.groups[a]!.leafCount).toBe(2);
+    expect(h.groups[0]!.leaves).toEqual([2]);
+    expect(h.groups[0]!.leafCount).toBe(3);
+    expect(itemLabel(h, 'n0')).toBe('(a)');
+    expect(itemLabel(h, 'n1')).toBe('x');
+    expect(itemLabel(h, 'n2')).toBe('b');
   });
 });

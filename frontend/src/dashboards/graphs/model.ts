@@ -135,6 +135,18 @@ export function buildHierarchy(nodes: RawNode[]): Hierarchy {
     groups[group]!.leaves.push(index);
     for (let g = group; g >= 0; g = groups[g]!.parent) groups[g]!.leafCount++;
   });
+  // A node named like a scope ("a" beside "a/x") goes inside that scope, shown as "(a)", as
+  // TensorBoard renames it "a/(a)": else the graph has two items called "a".
+  nodes.forEach((node, index) => {
+    const own = byPath.get(node.name);
+    const old = parentOf[index]!;
+    if (own === undefined || own === old || groups[own]!.parent !== old) return;
+    const leaves = groups[old]!.leaves;
+    leaves.splice(leaves.indexOf(index), 1);
+    groups[own]!.leaves.push(index);
+    groups[own]!.leafCount++; // the groups above `own` counted it already
+    parentOf[index] = own;
+  });
   const consumers: number[][] = nodes.map(() => []);
   nodes.forEach((node, index) => {
     for (const [source] of node.inputs ?? []) if (source >= 0 && source < nodes.length) consumers[source]!.push(index);
@@ -160,10 +172,12 @@ export function itemName(h: Hierarchy, id: string): string {
   return kind === 'group' ? h.groups[index]!.path : h.nodes[index]!.name;
 }
 
-/** The item's own label: the last part of its name. */
+/** The item's own label: the last part of its name ("(a)" for a node inside its namesake). */
 export function itemLabel(h: Hierarchy, id: string): string {
   const name = itemName(h, id);
-  return name.slice(name.lastIndexOf('/') + 1) || name;
+  const label = name.slice(name.lastIndexOf('/') + 1) || name;
+  const { kind, index } = parseId(id);
+  return kind === 'node' && h.groups[h.parentOf[index]!]!.path === name ? `(${label})` : label;
 }
 
 /** The group a visible item sits in. */
