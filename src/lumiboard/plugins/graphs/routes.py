@@ -13,8 +13,6 @@ conversions in memory.
 from __future__ import annotations
 
 import hashlib
-import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -37,6 +35,7 @@ from lumiboard.plugins.graphs.convert import (
 from lumiboard.plugins.graphs.keras import keras_to_graph_def
 from lumiboard.server.context import context, query
 from lumiboard.server.errors import BadRequestError
+from lumiboard.store.buildcache import BuildCache
 from lumiboard.store.provider import NotFoundError, Provider
 from lumiboard.store.runs import BlobRef
 
@@ -205,39 +204,13 @@ def run_metadata(request: Request) -> Response:
 # ---- lumiboard's JSON routes ------------------------------------------------------------
 
 
-_cache: OrderedDict[tuple[Any, ...], bytes] = OrderedDict()
-_cache_lock = threading.Lock()
-_building: dict[tuple[Any, ...], threading.Lock] = {}
+#: Converted graphs (JSON), step stats: seconds to build for a big graph.
+_answers: BuildCache[tuple[Any, ...], bytes] = BuildCache(_CACHE_ENTRIES, _CACHE_BYTES, len)
 
 
 def _cached(key: tuple[Any, ...], build: Callable[[], bytes]) -> bytes:
-    """``build()``'s bytes, kept for the next request with the same key (an LRU). One build
-    per key at a time: requests arriving during a build (seconds for a big graph) wait for it."""
-    with _cache_lock:
-        found = _cache.get(key)
-        if found is not None:
-            _cache.move_to_end(key)
-            return found
-        building = _building.setdefault(key, threading.Lock())
-    with building:
-        with _cache_lock:
-            found = _cache.get(key)
-        if found is not None:
-            return found
-        try:
-            body = build()
-        except BaseException:
-            with _cache_lock:
-                _building.pop(key, None)
-            raise
-        with _cache_lock:
-            _building.pop(key, None)
-            _cache[key] = body
-            while len(_cache) > _CACHE_ENTRIES or (
-                len(_cache) > 1 and sum(map(len, _cache.values())) > _CACHE_BYTES
-            ):
-                _cache.popitem(last=False)
-    return body
+    """``build()``'s bytes, kept for the next request with the same key (built once)."""
+    return _answers.get(key, build)
 
 
 def _etag(key: tuple[Any, ...]) -> str:

@@ -13,11 +13,10 @@ request until it changes.
 from __future__ import annotations
 
 import logging
-import threading
-from collections import OrderedDict
 
 from lumiboard.plugins.profile.discover import TraceFile
 from lumiboard.plugins.profile.trace import Trace, TraceError, parse_trace, read_bytes
+from lumiboard.store.buildcache import BuildCache
 
 MAX_ENTRIES = 32
 #: Parsed traces kept, in bytes as estimated by :func:`approx_bytes`.
@@ -29,54 +28,32 @@ Key = tuple[str, int, float]
 
 
 class TraceCache:
-    """An LRU of parsed traces (or their errors) by file identity."""
+    """Parsed traces (or their errors) by file identity (see the module docstring)."""
 
     def __init__(self, max_entries: int = MAX_ENTRIES, max_bytes: int = MAX_BYTES) -> None:
-        self._max = max_entries
-        self._max_bytes = max_bytes
-        self._lock = threading.Lock()
-        self._entries: OrderedDict[Key, Trace | TraceError] = OrderedDict()
-        self._parsing: dict[Key, threading.Lock] = {}
+        self._traces: BuildCache[Key, Trace | TraceError] = BuildCache(
+            max_entries, max_bytes, approx_bytes
+        )
 
     def get(self, file: TraceFile) -> Trace:
         """The parsed trace of ``file``; raises :class:`TraceError` for a bad file.
 
         Blocking (reads and parses): call it from a worker thread.
         """
-        key = (file.path, file.size, file.mtime)
-        with self._lock:
-            found = self._lookup(key)
-            if found is not None:
-                return _result(found)
-            parsing = self._parsing.setdefault(key, threading.Lock())
-        with parsing:
-            with self._lock:
-                found = self._lookup(key)
-            if found is None:
-                try:
-                    found = parse_trace(read_bytes(file.path))
-                except TraceError as error:
-                    found = error
-                except MemoryError:
-                    found = TraceError("not enough memory to parse this trace")
-                except Exception as error:  # a parser bug on odd input: told, and kept too
-                    logger.exception("profile: cannot parse %s", file.path)
-                    found = TraceError(f"cannot read this trace ({type(error).__name__})")
-                with self._lock:
-                    self._entries[key] = found
-                    while len(self._entries) > 1 and (
-                        len(self._entries) > self._max
-                        or sum(map(approx_bytes, self._entries.values())) > self._max_bytes
-                    ):
-                        self._entries.popitem(last=False)
-                    self._parsing.pop(key, None)
-        return _result(found)
+        return _result(self._traces.get((file.path, file.size, file.mtime), lambda: _parse(file)))
 
-    def _lookup(self, key: Key) -> Trace | TraceError | None:
-        found = self._entries.get(key)
-        if found is not None:
-            self._entries.move_to_end(key)
-        return found
+
+def _parse(file: TraceFile) -> Trace | TraceError:
+    """The trace, or the error to keep (and tell) for this version of the file."""
+    try:
+        return parse_trace(read_bytes(file.path))
+    except TraceError as error:
+        return error
+    except MemoryError:
+        return TraceError("not enough memory to parse this trace")
+    except Exception as error:  # a parser bug on odd input: told, and kept too
+        logger.exception("profile: cannot parse %s", file.path)
+        return TraceError(f"cannot read this trace ({type(error).__name__})")
 
 
 def approx_bytes(found: Trace | TraceError) -> int:

@@ -35,6 +35,7 @@ from google.protobuf import json_format, text_format
 
 from lumiboard.format.proto import projector_pb2
 from lumiboard.plugins.projector.summary import CONFIG_NAME
+from lumiboard.store.buildcache import BuildCache
 from lumiboard.writer import fs
 
 logger = logging.getLogger(__name__)
@@ -220,8 +221,9 @@ def find_embedding(
 
 _lock = threading.Lock()
 _configs: OrderedDict[tuple[str, float, int], projector_pb2.ProjectorConfig | None] = OrderedDict()
-_tensors: OrderedDict[tuple[str, float, int, tuple[int, ...]], np.ndarray] = OrderedDict()
-_parsing: dict[tuple[str, float, int, tuple[int, ...]], threading.Lock] = {}
+_tensors: BuildCache[tuple[str, float, int, tuple[int, ...]], np.ndarray] = BuildCache(
+    1 << 20, CACHE_BYTES, lambda tensor: int(tensor.nbytes)
+)
 
 
 def read_tensor(run_dir: str, embedding: projector_pb2.EmbeddingInfo) -> np.ndarray:
@@ -245,41 +247,22 @@ def read_tensor(run_dir: str, embedding: projector_pb2.EmbeddingInfo) -> np.ndar
         raise AssetError(f"tensor file {shown!r} does not exist or is not a file")
     shape = tuple(int(n) for n in embedding.tensor_shape)
     key = (location, found.mtime, found.size, shape)
-    with _lock:
-        cached = _tensors.get(key)
-        if cached is not None:
-            _tensors.move_to_end(key)
-            return cached
-        # One parse per file at a time: /info and /tensor (and other clients) asking for the
-        # same big TSV at once wait for the first parse instead of each parsing it again.
-        parsing = _parsing.setdefault(key, threading.Lock())
-    with parsing:
-        with _lock:
-            cached = _tensors.get(key)
-        if cached is not None:
-            return cached
-        try:
-            tensor = decode_tensor(read_bytes(location, "tensor", shown), shape, shown)
-        except BaseException:
-            with _lock:
-                _parsing.pop(key, None)
-            raise
+
+    def parse() -> np.ndarray:
+        tensor = decode_tensor(read_bytes(location, "tensor", shown), shape, shown)
         tensor.setflags(write=False)
-        with _lock:
-            _parsing.pop(key, None)
-            _tensors[key] = tensor
-            total = sum(t.nbytes for t in _tensors.values())
-            while total > CACHE_BYTES and len(_tensors) > 1:
-                _, dropped = _tensors.popitem(last=False)
-                total -= dropped.nbytes
-    return tensor
+        return tensor
+
+    # One parse per file at a time: /info and /tensor (and other clients) asking for the same
+    # big TSV at once wait for the first parse instead of each parsing it again.
+    return _tensors.get(key, parse)
 
 
 def clear_cache() -> None:
     """Forget every parsed config and tensor (tests)."""
     with _lock:
         _configs.clear()
-        _tensors.clear()
+    _tensors.clear()
 
 
 #: Every byte a TSV of numbers is made of.
