@@ -180,3 +180,19 @@ def test_trace_cache_keeps_a_distributed_job_and_bounds_bytes(tmp_path: Path) ->
     kept = [small.get(file) for file in files]
     assert small.get(files[-1]) is kept[-1]  # the newest stays
     assert small.get(files[0]) is not kept[0]  # the oldest had to go, and is parsed again
+
+
+def test_parsing_pauses_the_collector_and_always_resumes_it() -> None:
+    import gc
+
+    from lumiboard.plugins.profile.trace import _gc_paused
+
+    assert gc.isenabled()
+    with _gc_paused():
+        with _gc_paused():  # another thread's parse, overlapping
+            assert not gc.isenabled()
+        assert not gc.isenabled()  # still one parse under way
+    assert gc.isenabled()
+    with pytest.raises(TraceError):
+        parse_trace(b"not json")
+    assert gc.isenabled()  # resumed after a failed parse too

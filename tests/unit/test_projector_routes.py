@@ -371,3 +371,15 @@ def test_metadata_rows_end_at_newlines_only() -> None:
     assert data.metadata_text(raw, 2, "m.tsv") == "label\tsize\nv\x0btab\t1\nline\u2028sep\t2\n"
     assert data.metadata_text(b"a\nb\nc", 2, "m.tsv") == "a\nb\n"  # no header: no tab
     assert data.metadata_text(b"a\nb\nc", 9, "m.tsv") == "a\nb\nc"
+
+
+def test_parsed_tensors_are_row_major(tmp_path: Path) -> None:
+    """The cached matrix is C-contiguous: each /tensor answer is a plain copy."""
+    with SummaryWriter(tmp_path / "run") as writer:
+        writer.add_embedding(np.arange(12, dtype=np.float32).reshape(4, 3), tag="t")
+    config = data.read_config(str(tmp_path / "run"))
+    assert config is not None
+    matrix = data.read_tensor(str(tmp_path / "run"), config.embeddings[0])
+    assert matrix.flags.c_contiguous
+    assert matrix.dtype == np.float32
+    np.testing.assert_array_equal(matrix, np.arange(12, dtype=np.float32).reshape(4, 3))

@@ -122,7 +122,20 @@ async def runs(request: Request) -> Response:
     )
 
 
+def _memoized(trace: Trace, key: str, compute: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """A view's answer, computed once per parsed trace (a trace is parsed once per version of
+    its file, so this is per version too): the walks over every kernel's args take seconds."""
+    found: dict[str, Any] | None = trace.memo.get(key)
+    if found is None:
+        found = trace.memo[key] = compute()
+    return found
+
+
 def _overview(trace: Trace, request: Request) -> dict[str, Any]:
+    return _memoized(trace, "view:overview", lambda: _compute_overview(trace))
+
+
+def _compute_overview(trace: Trace) -> dict[str, Any]:
     steps = overview.breakdown(trace)
     gpus = overview.gpu_metrics(trace)
     kernel_stats = ops.kernels(trace, "kernel") if gpus else None
@@ -147,12 +160,20 @@ def _group_by(request: Request, allowed: tuple[str, ...]) -> str:
 
 def _operators(trace: Trace, request: Request) -> dict[str, Any]:
     group_by = _group_by(request, ("operation", "operation_input_shape"))
-    return {"group_by": group_by, "operators": ops.operators(trace, group_by)}
+    return _memoized(
+        trace,
+        f"view:operators:{group_by}",
+        lambda: {"group_by": group_by, "operators": ops.operators(trace, group_by)},
+    )
 
 
 def _kernels(trace: Trace, request: Request) -> dict[str, Any]:
     group_by = _group_by(request, ("kernel", "kernel_operator"))
-    return {"group_by": group_by, **ops.kernels(trace, group_by)}
+    return _memoized(
+        trace,
+        f"view:kernels:{group_by}",
+        lambda: {"group_by": group_by, **ops.kernels(trace, group_by)},
+    )
 
 
 def _float(request: Request, name: str) -> float | None:

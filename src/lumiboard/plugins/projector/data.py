@@ -250,6 +250,9 @@ def read_tensor(run_dir: str, embedding: projector_pb2.EmbeddingInfo) -> np.ndar
 
     def parse() -> np.ndarray:
         tensor = decode_tensor(read_bytes(location, "tensor", shown), shape, shown)
+        # Row-major once (the TSV parser may hand back column-major): every /tensor answer's
+        # tobytes() is then a plain copy, not a strided transpose.
+        tensor = np.ascontiguousarray(tensor, dtype=np.float32)
         tensor.setflags(write=False)
         return tensor
 
