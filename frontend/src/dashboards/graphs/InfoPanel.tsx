@@ -90,6 +90,35 @@ function boundary(h: Hierarchy, view: VisibleGraph, id: string): { inputs: Link[
   return { inputs: [...inputs.values()], outputs: [...outputs.values()] };
 }
 
+/** A metanode's inputs or outputs: the items beyond its boundary, with edge counts. */
+function BoundaryList({
+  h,
+  title,
+  edges,
+  onSelect,
+}: {
+  h: Hierarchy;
+  title: string;
+  edges: Link[];
+  onSelect: (id: string) => void;
+}): JSX.Element {
+  return (
+    <section>
+      <h4>
+        {title} ({edges.length})
+      </h4>
+      <ul class="graph-info__list">
+        {edges.map((edge) => (
+          <li key={edge.id}>
+            <NodeLink h={h} id={edge.other} onSelect={onSelect} />
+            <span class="graph-info__shape">{edge.control ? 'control' : `×${edge.count}`}</span>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 export function InfoPanel({ hierarchy: h, view, id, stats, onSelect, onClose }: InfoPanelProps): JSX.Element {
   const { kind, index } = parseId(id);
   const { inputs, outputs } = boundary(h, view, id);
@@ -187,28 +216,8 @@ export function InfoPanel({ hierarchy: h, view, id, stats, onSelect, onClose }: 
         </section>
       ) : (
         <>
-          <section>
-            <h4>Inputs from ({inputs.length})</h4>
-            <ul class="graph-info__list">
-              {inputs.map((edge) => (
-                <li key={edge.id}>
-                  <NodeLink h={h} id={edge.other} onSelect={onSelect} />
-                  <span class="graph-info__shape">{edge.control ? 'control' : `×${edge.count}`}</span>
-                </li>
-              ))}
-            </ul>
-          </section>
-          <section>
-            <h4>Outputs to ({outputs.length})</h4>
-            <ul class="graph-info__list">
-              {outputs.map((edge) => (
-                <li key={edge.id}>
-                  <NodeLink h={h} id={edge.other} onSelect={onSelect} />
-                  <span class="graph-info__shape">{edge.control ? 'control' : `×${edge.count}`}</span>
-                </li>
-              ))}
-            </ul>
-          </section>
+          <BoundaryList h={h} title="Inputs from" edges={inputs} onSelect={onSelect} />
+          <BoundaryList h={h} title="Outputs to" edges={outputs} onSelect={onSelect} />
         </>
       )}
     </aside>
