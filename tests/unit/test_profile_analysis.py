@@ -196,3 +196,23 @@ def test_parsing_pauses_the_collector_and_always_resumes_it() -> None:
     with pytest.raises(TraceError):
         parse_trace(b"not json")
     assert gc.isenabled()  # resumed after a failed parse too
+
+
+def test_salvaging_a_hopeless_file_gives_up_after_a_few_parses(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each salvage try parses the whole file again: a file full of "}" that is no JSON costs
+    a handful of parses, not one per brace."""
+    from lumiboard.plugins.profile import trace as trace_module
+
+    calls = []
+    real = orjson.loads
+
+    def counting(data: bytes) -> Any:
+        calls.append(len(data))
+        return real(data)
+
+    monkeypatch.setattr(trace_module.orjson, "loads", counting)
+    with pytest.raises(TraceError):
+        parse_trace(b'{"traceEvents": [' + b'{"x": }' * 10_000)
+    assert 1 < len(calls) <= 1 + trace_module._SALVAGE_TRIES

@@ -201,13 +201,18 @@ def _parse_trace(data: bytes) -> Trace:
     return trace
 
 
+_SALVAGE_TRIES = 8
+
+
 def _salvage(data: bytes) -> Any:
     """A truncated trace cut after its last complete event and closed; None when hopeless."""
     start = data.find(b'"traceEvents"')
     if start < 0:
         return None
     cut = len(data)
-    for _ in range(64):  # a few tries: "}," may also occur inside an event's args
+    # A few tries ("}" also closes the args inside the cut event), not more: each one parses the
+    # whole file again, and a hostile file could otherwise cost minutes.
+    for _ in range(_SALVAGE_TRIES):
         cut = data.rfind(b"}", start, cut)
         if cut < 0:
             return None
