@@ -6,18 +6,21 @@ Imported by the test modules (``from route_support import ...``); pytest puts th
 * :func:`lumiboard_client` serves a log directory with lumiboard's app (Starlette ``TestClient``).
 * :func:`tensorboard_client` serves it with TensorBoard's own WSGI app (``werkzeug.test.Client``,
   the Python loader, loaded once and synchronously), so the same requests can be compared.
+* :func:`route_fixtures` makes a route-test module's ``logdir``, ``client`` and ``tensorboard``
+  fixtures over the log directory its writer function writes.
 * :func:`get_ok` and :func:`get_json` request a route of either client and insist on a 200.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from starlette.testclient import TestClient
 from tensorboard import default, program  # type: ignore[import-untyped]
 from tensorboard.backend import application  # type: ignore[import-untyped]
@@ -67,6 +70,31 @@ def tensorboard_client(logdir: str | Path) -> Client:
         ingester.deprecated_multiplexer,
     )
     return Client(app)
+
+
+def route_fixtures(write: Callable[[Path], None]) -> tuple[Any, Any, Any]:
+    """A route-test module's module-scoped fixtures: ``logdir`` (written once by ``write``),
+    ``client`` (lumiboard's app over it) and ``tensorboard`` (TensorBoard's app over it)::
+
+        logdir, client, tensorboard = route_fixtures(_write_logdir)
+    """
+
+    @pytest.fixture(scope="module")
+    def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        root = tmp_path_factory.mktemp("logs")
+        write(root)
+        return root
+
+    @pytest.fixture(scope="module")
+    def client(logdir: Path) -> Iterator[TestClient]:
+        with lumiboard_client(logdir) as test_client:
+            yield test_client
+
+    @pytest.fixture(scope="module")
+    def tensorboard(logdir: Path) -> Client:
+        return tensorboard_client(logdir)
+
+    return logdir, client, tensorboard
 
 
 def get_ok(client: TestClient | Client, url: str, **params: Any) -> Any:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import shutil
 import wave
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlencode
@@ -18,7 +17,7 @@ from urllib.parse import parse_qs, urlencode
 import numpy as np
 import orjson
 import pytest
-from route_support import get_json, get_ok, lumiboard_client, tensorboard_client
+from route_support import get_json, get_ok, lumiboard_client, route_fixtures
 from starlette.testclient import TestClient
 from torch.utils import tensorboard as torch_tb
 
@@ -62,24 +61,13 @@ def _write_logdir(root: Path) -> None:
     torch_writer.close()
 
 
-@pytest.fixture(scope="module")
-def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("logs")
+def _write_all(root: Path) -> None:
     _write_logdir(root)
     if FIXTURE.is_dir():
         shutil.copytree(FIXTURE, root / "tf_fixture")
-    return root
 
 
-@pytest.fixture(scope="module")
-def client(logdir: Path) -> Iterator[TestClient]:
-    with lumiboard_client(logdir) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def tensorboard(logdir: Path) -> Any:
-    return tensorboard_client(logdir)
+logdir, client, tensorboard = route_fixtures(_write_all)
 
 
 def _listing(client: TestClient, run: str, tag: str, sample: int = 0) -> list[dict[str, Any]]:

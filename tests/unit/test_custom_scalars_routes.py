@@ -12,7 +12,6 @@ import json
 import math
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -20,7 +19,7 @@ from urllib.parse import urlencode
 import numpy as np
 import psutil
 import pytest
-from route_support import get_json, lumiboard_client, tensorboard_client
+from route_support import get_json, lumiboard_client, route_fixtures
 from starlette.testclient import TestClient
 from torch.utils import tensorboard as torch_tb
 
@@ -64,22 +63,7 @@ def _write_logdir(root: Path) -> None:
         writer.add_scalar("loss/train", 0.5, 0)
 
 
-@pytest.fixture(scope="module")
-def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("cs_logs")
-    _write_logdir(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def client(logdir: Path) -> Iterator[TestClient]:
-    with lumiboard_client(logdir) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def tensorboard(logdir: Path) -> Any:
-    return tensorboard_client(logdir)
+logdir, client, tensorboard = route_fixtures(_write_logdir)
 
 
 def test_layout_equals_tensorboard(client: TestClient, tensorboard: Any) -> None:

@@ -12,14 +12,13 @@ from __future__ import annotations
 import json
 import re
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 import torch
-from route_support import get_json, lumiboard_client, tensorboard_client
+from route_support import get_json, lumiboard_client, route_fixtures, tensorboard_client
 from starlette.testclient import TestClient
 from tensorboard.compat.proto import config_pb2, event_pb2, graph_pb2, summary_pb2  # type: ignore[import-untyped]
 from tensorboard.plugins.graph import keras_util  # type: ignore[import-untyped]
@@ -175,22 +174,7 @@ def _write_logdir(root: Path) -> None:
     broken.close()
 
 
-@pytest.fixture(scope="module")
-def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("graphs")
-    _write_logdir(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def client(logdir: Path) -> Iterator[TestClient]:
-    with lumiboard_client(logdir) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def tensorboard(logdir: Path) -> Any:
-    return tensorboard_client(logdir)
+logdir, client, tensorboard = route_fixtures(_write_logdir)
 
 
 def _both(client: TestClient, tensorboard: Any, route: str, **params: str) -> tuple[Any, Any]:

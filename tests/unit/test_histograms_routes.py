@@ -8,14 +8,13 @@ a scalar and a text tag (tensors of other plugins must not be served as histogra
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from route_support import get_json, lumiboard_client, strict_json, tensorboard_client
+from route_support import get_json, lumiboard_client, route_fixtures, strict_json
 from starlette.testclient import TestClient
 from torch.utils import tensorboard as torch_tb
 
@@ -48,23 +47,7 @@ def _write_logdir(root: Path) -> None:
     writer.close()
 
 
-@pytest.fixture(scope="module")
-def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("logs")
-    _write_logdir(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def client(logdir: Path) -> Iterator[TestClient]:
-    with lumiboard_client(logdir) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def tensorboard(logdir: Path) -> Any:
-    """TensorBoard's WSGI app over the same log directory, loaded synchronously."""
-    return tensorboard_client(logdir)
+logdir, client, tensorboard = route_fixtures(_write_logdir)
 
 
 def _get(client: TestClient, route: str, **params: Any) -> Any:

@@ -13,7 +13,6 @@ import io
 import json
 import shutil
 import struct
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -23,7 +22,7 @@ import numpy as np
 import orjson
 import pytest
 from PIL import Image
-from route_support import get_json, get_ok, lumiboard_client, tensorboard_client
+from route_support import get_json, get_ok, lumiboard_client, route_fixtures
 from starlette.testclient import TestClient
 from torch.utils import tensorboard as torch_tb
 
@@ -98,25 +97,13 @@ def _write_logdir(root: Path) -> None:
     torch_writer.close()
 
 
-@pytest.fixture(scope="module")
-def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("logs")
+def _write_all(root: Path) -> None:
     _write_logdir(root)
     if FIXTURE.is_dir():
         shutil.copytree(FIXTURE, root / "tf_fixture")
-    return root
 
 
-@pytest.fixture(scope="module")
-def client(logdir: Path) -> Iterator[TestClient]:
-    with lumiboard_client(logdir) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def tensorboard(logdir: Path) -> Any:
-    """TensorBoard's WSGI app over the same directory (Python loader, loaded synchronously)."""
-    return tensorboard_client(logdir)
+logdir, client, tensorboard = route_fixtures(_write_all)
 
 
 def _listing(client: TestClient, run: str, tag: str, sample: int = 0) -> list[dict[str, Any]]:

@@ -7,7 +7,6 @@ steps, so TensorBoard's Python loader (which keeps 10 meshes per series) keeps a
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -15,7 +14,7 @@ from urllib.parse import urlencode
 import numpy as np
 import pytest
 import torch
-from route_support import get_ok, lumiboard_client, tensorboard_client
+from route_support import get_ok, lumiboard_client, route_fixtures
 from starlette.testclient import TestClient
 from torch.utils import tensorboard as torch_tb
 
@@ -84,23 +83,7 @@ def _write_logdir(root: Path) -> None:
         writer.add_mesh("bad", vertices, colors=bad_colors, faces=bad_faces, global_step=0)
 
 
-@pytest.fixture(scope="module")
-def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("mesh_logs")
-    _write_logdir(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def client(logdir: Path) -> Iterator[TestClient]:
-    with lumiboard_client(logdir) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def tensorboard(logdir: Path) -> Any:
-    """TensorBoard's WSGI app (Python loader) over the same log directory."""
-    return tensorboard_client(logdir)
+logdir, client, tensorboard = route_fixtures(_write_logdir)
 
 
 def _url(route: str, **params: Any) -> str:

@@ -7,14 +7,13 @@ metadata and tensor helpers; ``pb`` itself needs TensorFlow).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from route_support import get_json, lumiboard_client, tensorboard_client
+from route_support import get_json, route_fixtures
 from starlette.testclient import TestClient
 from tensorboard.compat.proto import summary_pb2  # type: ignore[import-untyped]
 from tensorboard.plugins.pr_curve import metadata  # type: ignore[import-untyped]
@@ -65,22 +64,7 @@ def _add_tensorboard_summary(torch_writer: Any) -> None:
     torch_writer._get_file_writer().add_summary(summary_pb2.Summary(value=[value]), 5)
 
 
-@pytest.fixture(scope="module")
-def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("pr_logs")
-    _write_logdir(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def client(logdir: Path) -> Iterator[TestClient]:
-    with lumiboard_client(logdir) as test_client:
-        yield test_client
-
-
-@pytest.fixture(scope="module")
-def tensorboard(logdir: Path) -> Any:
-    return tensorboard_client(logdir)
+logdir, client, tensorboard = route_fixtures(_write_logdir)
 
 
 def test_tags_as_tensorboard(client: TestClient, tensorboard: Any) -> None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -13,7 +12,7 @@ from urllib.parse import urlencode
 
 import numpy as np
 import pytest
-from route_support import get_json, lumiboard_client, tensorboard_client
+from route_support import get_json, route_fixtures
 from starlette.testclient import TestClient
 from torch.utils import tensorboard as torch_tb
 
@@ -49,17 +48,7 @@ def _write_logdir(root: Path) -> None:
     writer.close()
 
 
-@pytest.fixture(scope="module")
-def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("text_logs")
-    _write_logdir(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def client(logdir: Path) -> Iterator[TestClient]:
-    with lumiboard_client(logdir) as test:
-        yield test
+logdir, client, tensorboard = route_fixtures(_write_logdir)
 
 
 def _get(client: TestClient, route: str, **params: Any) -> Any:
@@ -200,11 +189,6 @@ def _cells(fragment: str) -> list[list[str]]:
         [" ".join(_Structure(c).text) for c in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
         for row in rows
     ]
-
-
-@pytest.fixture(scope="module")
-def tensorboard(logdir: Path) -> Any:
-    return tensorboard_client(logdir)
 
 
 COMPARED = [
