@@ -23,7 +23,14 @@ Deliberate differences from TensorBoard's ``GetLogdirSubdirectories``:
   started first and the runs appear when training creates them.
 
 Listing is stateless: each call looks again, so new runs appear in the next
-call, and a run deleted since is absent from it.
+call, and a run deleted since is absent from it. :func:`discover_runs` also says
+which places could not be listed this time (permissions, a network error), so
+that a caller can tell a run that is gone from one that could not be seen.
+
+Names are text a browser can show: a directory name that is not valid UTF-8
+(``os.fsdecode`` gives lone surrogates for its bytes, which JSON cannot carry)
+is named with each such byte as ``\\xNN`` (:func:`display_name`), and the run
+keeps its real path as its ``location``.
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
@@ -82,6 +89,20 @@ class Run:
     files: tuple[EventFile, ...]
 
 
+@dataclass(frozen=True)
+class Discovery:
+    """What one listing found: the runs, and the places it could not list."""
+
+    runs: dict[str, Run]
+    #: Directories (or URLs) that exist but could not be listed this time: a run
+    #: under one of them may still be there, unseen.
+    unlisted: tuple[str, ...]
+
+    def hides(self, location: str) -> bool:
+        """Whether ``location`` lies in (or is) a place that could not be listed."""
+        return any(_within(location, place) for place in self.unlisted)
+
+
 def parse_logdir(logdir: Logdir) -> list[Source]:
     """Parse a ``--logdir`` value into its sources.
 
@@ -129,7 +150,12 @@ def parse_logdir(logdir: Logdir) -> list[Source]:
 
 
 def list_runs(sources: Sequence[Source]) -> dict[str, Run]:
-    """Every run under ``sources``, by name, in name order.
+    """Every run under ``sources``, by name, in name order (see :func:`discover_runs`)."""
+    return discover_runs(sources).runs
+
+
+def discover_runs(sources: Sequence[Source]) -> Discovery:
+    """Every run under ``sources``, by name, in name order, and the places not listed.
 
     With one source without a name (a plain ``--logdir``) runs are named by
     their path relative to it. Otherwise every source has a prefix, so that
@@ -142,20 +168,77 @@ def list_runs(sources: Sequence[Source]) -> dict[str, Run]:
     given as a directory, or a directory that cannot be read gives no runs and
     a warning (once per place), never an exception. A URL whose scheme has no
     installed backend raises ``ImportError`` (a configuration error), and
-    errors of a backend that are not ``OSError`` propagate.
+    errors of a backend that are not ``OSError`` propagate. A place that exists
+    but cannot be listed (not one that is missing) is in ``unlisted``.
+
+    Names are made JSON-safe by :func:`display_names`.
     """
     _check_unique(sources)
-    runs: dict[str, Run] = {}
+    found: dict[str, tuple[str, tuple[EventFile, ...]]] = {}
+    unlisted: list[str] = []
     for source, prefix in zip(sources, _prefixes(sources), strict=True):
         location = normalize(source.location)  # a Source made by hand may say file://
-        listed = _list_remote(location) if is_remote(location) else _list_local(location)
+        if is_remote(location):
+            listed = _list_remote(location, unlisted)
+        else:
+            listed = _list_local(location, unlisted)
         for relative, directory, files in listed:
             if prefix is None:
                 name = relative
             else:
                 name = prefix if relative == "." else f"{prefix}/{relative}"
-            runs[name] = Run(name, directory, files)
-    return dict(sorted(runs.items()))
+            found[name] = (directory, files)
+    shown = display_names(found)
+    runs = {shown[name]: Run(shown[name], *found[name]) for name in found}
+    return Discovery(dict(sorted(runs.items())), tuple(unlisted))
+
+
+def display_name(name: str) -> str:
+    """``name`` as valid text: each lone surrogate (an undecodable byte, from
+    ``os.fsdecode``, or a lone UTF-16 half on Windows) written as ``\\xNN`` or
+    ``\\uNNNN``, like Python's ``backslashreplace``; any other name unchanged."""
+    if not _SURROGATE.search(name):
+        return name
+    return _SURROGATE.sub(_escape_surrogate, name)
+
+
+def display_names(names: Iterable[str]) -> dict[str, str]:
+    """:func:`display_name` of each of ``names``, distinct: an escaped name that is
+    also another directory's real name gets ``~2``, ``~3``... (in name order, so the
+    same tree always gives the same names)."""
+    ordered = sorted(set(names))
+    shown = {name: name for name in ordered if not _SURROGATE.search(name)}
+    taken = set(shown.values())
+    for name in ordered:
+        if name in shown:
+            continue
+        base = candidate = display_name(name)
+        count = 1
+        while candidate in taken:
+            count += 1
+            candidate = f"{base}~{count}"
+        taken.add(candidate)
+        shown[name] = candidate
+    return shown
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogate(match: re.Match[str]) -> str:
+    code = ord(match.group())
+    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape's form of byte code - 0xDC00
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"
+
+
+def _within(location: str, place: str) -> bool:
+    if location == place:
+        return True
+    separators = "/" if is_remote(place) else "/" + os.sep
+    return location.startswith(place) and (
+        place.endswith(tuple(separators)) or location[len(place)] in separators
+    )
 
 
 def is_event_file(basename: str) -> bool:
@@ -267,7 +350,8 @@ def _report_once(kind: str, place: str, message: str, *args: object) -> None:
         logger.warning(message, *args)
 
 
-def _list_local(root: str) -> _Listing:
+def _list_local(root: str, unlisted: list[str] | None = None) -> _Listing:
+    unlisted = [] if unlisted is None else unlisted
     try:
         mode = os.stat(root).st_mode
     except FileNotFoundError:
@@ -275,6 +359,7 @@ def _list_local(root: str) -> _Listing:
         return []
     except OSError as error:
         _report_once("unreadable", root, "cannot read log directory %s: %s", root, error)
+        unlisted.append(root)
         return []
     _reported.discard(("missing", root))
     if not stat.S_ISDIR(mode):
@@ -303,10 +388,15 @@ def _list_local(root: str) -> _Listing:
                     except OSError as error:
                         # A broken symlink, or an entry removed since it was listed.
                         logger.debug("skipping %s: %s", entry.path, error)
+        except FileNotFoundError:
+            continue  # removed while we walk: its runs are gone
         except OSError as error:
-            # Permission denied, or removed while we walk: skip this directory only.
+            # Permission denied, an I/O error...: skip this directory only, and say
+            # that its runs (if any) could not be seen, not that they are gone.
             _report_once("unreadable", directory, "skipping %s: %s", directory, error)
+            unlisted.append(directory)
             continue
+        _reported.discard(("unreadable", directory))
         if files:
             files.sort()
             run_files = tuple(EventFile(path, size) for _, path, size in files)
@@ -334,15 +424,19 @@ def _leads_back(root: str, relative: str, link: str) -> bool:
     return False
 
 
-def _list_remote(location: str) -> _Listing:
+def _list_remote(location: str, unlisted: list[str] | None = None) -> _Listing:
+    unlisted = [] if unlisted is None else unlisted
     fs, root = filesystem(location)
     base = str(root).rstrip("/")
     try:
         # One recursive listing (a flat prefix listing on object stores), not
         # one call per directory as TensorBoard's globbing does.
         found = fs.find(root, detail=True)
+    except FileNotFoundError:
+        found = {}
     except OSError as error:
         _report_once("unreadable", location, "cannot list %s: %s", location, error)
+        unlisted.append(location)
         return []
     _reported.discard(("unreadable", location))
 

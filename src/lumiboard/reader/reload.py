@@ -7,6 +7,17 @@ releases the GIL, so runs load in parallel on a machine with more cores.
 Data already loaded is queryable meanwhile (runs are locked one at a time),
 and :meth:`Reloader.progress` says how far the current pass is.
 
+Runs follow the directory: a run that is no longer listed (deleted, renamed:
+the new name is a new run) leaves the store, and its cache file is deleted; a
+run one of whose event files vanished after it was read (renamed, as rsync
+does, or deleted) is read again from the files it has, never kept with the
+vanished file's points. A place that exists but could not be listed this pass
+(permissions, a network error) is not a deletion: its runs are kept as they
+are. An event file that cannot be opened (permissions) is skipped, logged
+once and counted (:meth:`Reloader.unreadable_files`, which the status route
+adds to the run's skipped records), and tried again every pass: once
+readable it is read and no longer counted.
+
 With a ``cache_dir`` (see :mod:`lumiboard.store.cache`) a run seen for the
 first time is restored from its cache when the cache still matches its files,
 so only bytes written since are read; a run that changed is saved after its
@@ -27,7 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lumiboard.plugins.base import PLUGIN_NAMES
-from lumiboard.reader.discover import Logdir, Run, Source, list_runs, parse_logdir
+from lumiboard.reader.discover import Discovery, Logdir, Run, Source, discover_runs, parse_logdir
 from lumiboard.reader.ingest import RunLoader
 from lumiboard.store.runs import RunData
 from lumiboard.writer.fs import is_remote
@@ -78,6 +89,8 @@ class Reloader:
         #: The persistent cache (None: disabled, the default).
         self.cache: RunCache | None = None
         self._locations: dict[str, str] = {}
+        #: run -> its event files that could not be opened at the last pass.
+        self._unreadable: dict[str, set[str]] = {}
         if cache_dir is not None:
             from lumiboard.store.cache import RunCache  # pyarrow: only when caching
 
@@ -87,7 +100,9 @@ class Reloader:
         """One pass: list runs, read every run's new bytes. Passes never overlap."""
         with self._pass_lock:
             started = time.monotonic()
-            listed = list_runs(self.sources)
+            discovery = discover_runs(self.sources)
+            listed = discovery.runs
+            self._forget_gone(discovery)
             fresh = []
             for name in listed:
                 if name not in self._loaders:
@@ -138,19 +153,82 @@ class Reloader:
             pending += max(0, event_file.size - (state.offset if state else 0))
         return pending
 
+    def _forget_gone(self, discovery: Discovery) -> None:
+        """Drop the runs that are gone, and those that lost an event file they were read from
+        (they are read again, as new runs, from the files they have)."""
+        for name in list(self._loaders):
+            run = discovery.runs.get(name)
+            if run is None:
+                if not discovery.hides(self._locations[name]):
+                    self._forget(name, "its event files are gone")
+                continue
+            if run.location != self._locations[name]:  # another directory took the name
+                self._forget(name, f"now the run at {run.location}")
+                continue
+            loader = self._loaders[name]
+            paths = {event_file.path for event_file in run.files}
+            lost = [path for path, state in loader.files.items() if path not in paths]
+            if any(loader.files[path].offset for path in lost):
+                self._forget(name, f"event file {lost[0]} is gone: reading the run again")
+            else:
+                for path in lost:  # never read from: nothing of it is held
+                    del loader.files[path]
+
+    def _forget(self, name: str, why: str) -> None:
+        logger.info("run %s: dropped (%s)", name, why)
+        loader = self._loaders.pop(name)
+        location = self._locations.pop(name)
+        self._unreadable.pop(name, None)
+        with self._state_lock:
+            self.runs.pop(name, None)
+        if self.cache is not None:
+            self.cache.forget(location, list(loader.files))
+
     def _load_one(self, item: tuple[RunLoader, Run]) -> int:
         loader, run = item
-        try:
-            read = loader.load([(f.path, f.size) for f in run.files])
-        except OSError as error:
-            # A file vanished or became unreadable mid-pass: try again next pass.
-            logger.warning("run %s: %s", run.name, error)
-            return 0
+        files = [(f.path, f.size) for f in run.files]
+        paths = {path for path, _ in files}
+        unreadable: set[str] = set()
+        read = 0
+        while True:
+            try:
+                read += loader.load([item for item in files if item[0] not in unreadable])
+                break
+            except FileNotFoundError as error:
+                # Vanished since the listing: the next pass reads the run again without it.
+                logger.info("run %s: %s", run.name, error)
+                return read
+            except OSError as error:
+                path = error.filename
+                if path in unreadable or path not in paths:
+                    # An error that names no file of the run (a remote backend's):
+                    # try again next pass.
+                    logger.warning("run %s: %s", run.name, error)
+                    return read
+                # Cannot be opened (permissions...): read the run's other files.
+                unreadable.add(path)
+        self._note_unreadable(run.name, unreadable)
         if self.cache is not None:
             # Here, on the pool, while other runs load: the run lock is held
             # only to snapshot, the file is written outside it.
             self.cache.save(loader, run.location)
         return read
+
+    def _note_unreadable(self, name: str, unreadable: set[str]) -> None:
+        """Remember the run's unreadable files (logged once each); one that became
+        readable is forgotten, so it is no longer counted."""
+        before = self._unreadable.get(name, set())
+        for path in sorted(unreadable - before):
+            logger.warning("run %s: cannot read event file %s (skipped)", name, path)
+        if unreadable:
+            self._unreadable[name] = unreadable
+        else:
+            self._unreadable.pop(name, None)
+
+    def unreadable_files(self, run: str) -> int:
+        """How many of ``run``'s event files could not be opened at the last pass: the
+        status route counts them with the run's skipped records (tag ``""``)."""
+        return len(self._unreadable.get(run, ()))
 
     def _restore(self, cache: RunCache, fresh: list[tuple[RunLoader, Run]]) -> None:
         # Restoring a local run holds the GIL nearly throughout (a few small

@@ -59,9 +59,10 @@ def fingerprint(ref: BlobRef) -> str:
 
     The file's base name (writers put time, host and pid in it) rather than its
     path, so the key stays valid when the log directory is moved or mounted elsewhere.
+    A name that is not valid text (lone surrogates) is hashed with ``surrogatepass``.
     """
     where = f"{posixpath.basename(ref.path.replace(chr(92), '/'))}:{ref.offset}:{ref.length}"
-    digest = hashlib.sha256(where.encode()).digest()[:8]
+    digest = hashlib.sha256(where.encode("utf-8", "surrogatepass")).digest()[:8]
     return base64.urlsafe_b64encode(digest).decode("ascii").rstrip("=")
 
 
@@ -229,9 +230,14 @@ class EventPeek:
             if window is None:
                 low = index * WINDOW
                 high = min(low + WINDOW, self.ref.length)
-                window = read_range(self.ref.path, self.ref.offset + low, self.ref.offset + high)
+                try:
+                    window = read_range(
+                        self.ref.path, self.ref.offset + low, self.ref.offset + high
+                    )
+                except OSError:  # deleted or unreadable since it was read
+                    window = b""
                 if len(window) != high - low:
-                    raise NotFoundError(f"the event file {self.ref.path} no longer holds this blob")
+                    raise NotFoundError("the event file no longer holds this blob")
                 self._windows[index] = window
             inner = position - index * WINDOW
             piece = window[inner : inner + end - position]

@@ -13,6 +13,7 @@ from starlette.routing import Route
 from lumiboard import __version__
 from lumiboard.plugins import base
 from lumiboard.reader import scan
+from lumiboard.reader.discover import display_name
 from lumiboard.server.context import Context, context
 from lumiboard.server.responses import json_response
 
@@ -63,8 +64,9 @@ async def environment(request: Request) -> Response:
     return json_response(
         {
             "version": __version__,
-            "data_location": options.data_location,
-            "window_title": options.window_title,
+            # A path from the command line may hold bytes that are not UTF-8.
+            "data_location": display_name(options.data_location),
+            "window_title": display_name(options.window_title),
             "experiment_name": "",
             "experiment_description": "",
             "creation_time": 0,
@@ -75,12 +77,12 @@ async def environment(request: Request) -> Response:
 
 async def logdir(request: Request) -> Response:
     """Legacy TensorBoard route."""
-    return json_response({"logdir": context(request).options.data_location})
+    return json_response({"logdir": display_name(context(request).options.data_location)})
 
 
 async def window_properties(request: Request) -> Response:
     """Legacy TensorBoard route."""
-    return json_response({"window_title": context(request).options.window_title})
+    return json_response({"window_title": display_name(context(request).options.window_title)})
 
 
 async def status(request: Request) -> Response:
@@ -89,9 +91,14 @@ async def status(request: Request) -> Response:
     progress = ctx.reloader.progress()
     skipped = {}
     for name in ctx.provider.list_runs():
-        run = ctx.provider.run(name)
+        run = ctx.reloader.runs.get(name)
+        if run is None:
+            continue  # dropped by a reload since it was listed
         with run.lock:  # the loader thread counts into it
             counts = dict(run.skipped)
+        unreadable = ctx.reloader.unreadable_files(name)  # event files it cannot open
+        if unreadable:
+            counts[""] = counts.get("", 0) + unreadable
         if counts:
             skipped[name] = counts
     return json_response(

@@ -310,6 +310,14 @@ class RunCache:
             self._identities[path] = (offset, identity)
         return replace(entry, head_crc=identity[0], tail_crc=identity[1])
 
+    def forget(self, location: str, paths: list[str]) -> None:
+        """Delete the cache of the run at ``location`` (gone, or to be read again) and
+        what is known of its event files ``paths``."""
+        remove(cache_path(self.directory, location))
+        self._saved.pop(location, None)
+        for path in paths:
+            self._identities.pop(path, None)
+
     def _report(self, kind: str, path: str, message: str, *args: object) -> None:
         if (kind, path) not in self._reported:
             self._reported.add((kind, path))

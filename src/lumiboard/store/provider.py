@@ -8,15 +8,18 @@ from the event files on demand.
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
 from lumiboard.format.proto import event_pb2
 from lumiboard.format.wire import WireError, field_bytes
 from lumiboard.plugins import base
 from lumiboard.plugins.base import DataClass
+from lumiboard.reader.discover import display_name
 from lumiboard.reader.tail import read_range
 from lumiboard.store.downsample import Reduced, XAxis, reduce_series
 from lumiboard.store.runs import BlobPoint, BlobRef, RunData, TagInfo, TensorPoint
@@ -64,10 +67,11 @@ class Provider:
         self, plugin: str | None = None, runs: list[str] | None = None
     ) -> dict[str, dict[str, TagInfo]]:
         """{run: {tag: TagInfo}} for the tags that have data, optionally of one plugin."""
-        names = runs if runs is not None else self.list_runs()
         result: dict[str, dict[str, TagInfo]] = {}
-        for name in names:
-            run = self.run(name)
+        for name in runs if runs is not None else self.list_runs():
+            run = self._runs.get(name) if runs is None else self.run(name)
+            if run is None:
+                continue  # dropped by a reload since it was listed
             with run.lock:
                 tags = {
                     tag: info
@@ -131,11 +135,23 @@ class Provider:
             return list(reservoir.items)
 
     def read_blob(self, ref: BlobRef, index: int = 0) -> bytes:
-        """Blob ``index`` of the value ``ref`` points at, read from its event file now."""
-        payload = read_range(ref.path, ref.offset, ref.offset + ref.length)
+        """Blob ``index`` of the value ``ref`` points at, read from its event file now.
+
+        :class:`NotFoundError` when the file no longer holds it: deleted, cut shorter,
+        unreadable, or other bytes there (the run is being rewritten; the next reload
+        drops or re-reads it).
+        """
+        gone = NotFoundError(f"the event file {_file_name(ref.path)} no longer holds this blob")
+        try:
+            payload = read_range(ref.path, ref.offset, ref.offset + ref.length)
+        except OSError:
+            raise gone from None
         if len(payload) != ref.length:
-            raise NotFoundError(f"the event file {ref.path} no longer holds this blob")
-        event = event_pb2.Event.FromString(payload)
+            raise gone
+        try:
+            event = event_pb2.Event.FromString(payload)
+        except DecodeError:
+            raise gone from None
         if ref.index < 0:
             what = event.WhichOneof("what")
             if what == "tagged_run_metadata":
@@ -145,6 +161,8 @@ class Provider:
             if what == "meta_graph_def":
                 return _graph_in_meta_graph(event.meta_graph_def)
             raise NotFoundError("the referenced event holds no blob")
+        if ref.index >= len(event.summary.value):
+            raise gone
         value = event.summary.value[ref.index]
         plugin = base.plugin_data(
             value.metadata.plugin_data.plugin_name
@@ -156,14 +174,24 @@ class Provider:
         count = plugin.blob_count(value.tensor) if plugin.blob_count else 1
         if not 0 <= index < count:
             raise NotFoundError(f"sample {index} out of range (this step has {count})")
-        return plugin.read_blob(value.tensor, index)
+        try:
+            return plugin.read_blob(value.tensor, index)
+        except (ValueError, IndexError):  # not the value that was read there
+            raise gone from None
 
     def iter_scalars(self) -> Iterator[tuple[str, str, ScalarColumns]]:
         """(run, tag, columns) for every scalar series."""
         for name in self.list_runs():
-            run = self.run(name)
+            run = self._runs.get(name)
+            if run is None:
+                continue  # dropped by a reload since it was listed
             for tag in list(run.scalars):
                 yield name, tag, self.read_scalars(name, tag)
+
+
+def _file_name(path: str) -> str:
+    """An event file's base name as text for a message (JSON cannot carry lone surrogates)."""
+    return display_name(posixpath.basename(path.replace("\\", "/")))
 
 
 def _has_data(run: RunData, tag: str, info: TagInfo) -> bool:
