@@ -318,3 +318,89 @@ def test_a_log_directory_named_in_bytes_that_are_not_utf8_is_shown(tmp_path: Pat
             response = client.get(route)
             assert response.status_code == 200, (route, response.text)
         assert client.get("/data/environment").json()["data_location"].endswith("logs\\xff")
+
+
+# ---- one symlink policy for the files beside event files --------------------------------
+
+PROJECTOR = "/data/plugin/projector"
+PROFILE = "/data/plugin/profile"
+TRACE = '{"traceEvents": [{"ph": "X", "cat": "cpu_op", "name": "aten::mm", "pid": 1, "tid": 1, "ts": 0, "dur": 5, "args": {}}]}'  # noqa: E501
+
+
+def _projector_run(run: Path, tensor_path: str) -> None:
+    _write_run(run, steps=1)
+    (run / "projector_config.pbtxt").write_text(
+        f'embeddings {{ tensor_name: "t" tensor_path: "{tensor_path}" }}\n'
+    )
+
+
+def test_projector_files_may_link_inside_the_log_directory_not_outside(tmp_path: Path) -> None:
+    logdir = tmp_path / "logs"
+    (tmp_path / "outside.tsv").write_text("1\t2\n3\t4\n")
+    _projector_run(logdir / "a", "shared.tsv")
+    (logdir / "a" / "shared.tsv").write_text("5\t6\n7\t8\n")
+    _projector_run(logdir / "b", "linked.tsv")
+    (logdir / "b" / "linked.tsv").symlink_to(logdir / "a" / "shared.tsv")  # another run's
+    _projector_run(logdir / "c", "escape.tsv")
+    (logdir / "c" / "escape.tsv").symlink_to(tmp_path / "outside.tsv")
+    (logdir / "d").mkdir()
+    _write_run(logdir / "d", steps=1)
+    (tmp_path / "outside.pbtxt").write_text('embeddings { tensor_name: "t" tensor_path: "x" }\n')
+    (logdir / "d" / "projector_config.pbtxt").symlink_to(tmp_path / "outside.pbtxt")
+    with _served(logdir) as (_, client):
+        # A config leading outside is no config.
+        assert client.get(f"{PROJECTOR}/runs").json() == ["a", "b", "c"]
+        inside = client.get(f"{PROJECTOR}/tensor", params={"run": "b", "name": "t"})
+        assert inside.status_code == 200, inside.text
+        assert np.frombuffer(inside.content, "<f4").tolist() == [5, 6, 7, 8]
+        outside = client.get(f"{PROJECTOR}/tensor", params={"run": "c", "name": "t"})
+        assert outside.status_code == 400
+        assert "outside" in outside.json()["error"]
+
+
+def test_profile_traces_may_link_inside_the_log_directory_not_outside(tmp_path: Path) -> None:
+    logdir = tmp_path / "logs"
+    (tmp_path / "secret.pt.trace.json").write_text(TRACE)
+    (logdir / "real").mkdir(parents=True)
+    (logdir / "real" / "w0.1.pt.trace.json").write_text(TRACE)
+    (logdir / "inside").mkdir()
+    (logdir / "inside" / "w0.1.pt.trace.json").symlink_to(logdir / "real" / "w0.1.pt.trace.json")
+    (logdir / "escape").mkdir()
+    (logdir / "escape" / "w0.1.pt.trace.json").symlink_to(tmp_path / "secret.pt.trace.json")
+    with _served(logdir) as (_, client):
+        for run in ("real", "inside"):
+            ok = client.get(f"{PROFILE}/operators", params={"run": run, "worker": "w0"})
+            assert ok.status_code == 200, ok.text
+        refused = client.get(f"{PROFILE}/operators", params={"run": "escape", "worker": "w0"})
+        assert refused.status_code == 422, refused.text
+        assert "outside" in refused.json()["error"]
+        assert refused.json()["file"] == "w0.1.pt.trace.json"
+        spread = client.get(f"{PROFILE}/distributed", params={"run": "escape"}).json()
+        assert "outside" in spread["workers"][0]["error"]
+
+
+def test_profile_names_that_are_not_utf8_are_listed(tmp_path: Path) -> None:
+    try:
+        odd = os.path.join(os.fsencode(tmp_path), b"run\xff")
+        os.mkdir(odd)
+        with open(os.path.join(odd, b"w\xfe.1.pt.trace.json"), "w") as handle:
+            handle.write(TRACE)
+    except (OSError, UnicodeError):
+        pytest.skip("this file system refuses non-UTF-8 names")
+    with _served(tmp_path) as (_, client):
+        runs = client.get(f"{PROFILE}/runs")
+        assert runs.status_code == 200, runs.text
+        assert runs.json()["runs"] == {
+            "run\\xff": {
+                "w\\xfe": [
+                    {
+                        "span": "1",
+                        "file": "w\\xfe.1.pt.trace.json",
+                        "size": len(TRACE),
+                        "mtime": runs.json()["runs"]["run\\xff"]["w\\xfe"][0]["mtime"],
+                    }
+                ]
+            }
+        }
+        params = {"run": "run\\xff", "worker": "w\\xfe"}
+        assert client.get(f"{PROFILE}/operators", params=params).status_code == 200

@@ -7,14 +7,16 @@ profiling session and process: ``<worker>[.<span>].pt.trace.json[.gz]``, where
 
 - a **run** is a directory that directly holds trace files, named like event
   file runs (path relative to its source, ``/`` separators, ``.`` for the source
-  itself, the source's prefix in front when there are several sources:
-  :func:`lumiboard.reader.discover.list_runs`);
+  itself, the source's prefix in front when there are several sources, bytes
+  that are not UTF-8 as ``\\xNN``: :func:`lumiboard.reader.discover.list_runs`);
 - several **workers** in one run are the ranks of a distributed job;
 - several **spans** of one worker are several profiling sessions, in the order
   of their timestamps (a file without one has the span ``default``).
 
 Symlinked directories are not followed (a trace tree has no need for them, and
-this keeps the walk free of cycles). Listings are kept for ``TTL`` seconds so
+this keeps the walk free of cycles). A trace file that is a symlink is listed,
+and read only if it leads inside its run or a log directory (the routes check,
+with :func:`lumiboard.reader.assets.confine`). Listings are kept for ``TTL`` seconds so
 that a dashboard's burst of requests walks the tree once.
 """
 
@@ -26,7 +28,7 @@ import threading
 import time
 from dataclasses import dataclass
 
-from lumiboard.reader.discover import Source, _prefixes
+from lumiboard.reader.discover import Source, _prefixes, display_name, display_names
 from lumiboard.writer.fs import filesystem, is_remote
 
 #: ``<worker>[.<span>].pt.trace.json[.gz]``; the worker is the shortest prefix.
@@ -78,7 +80,11 @@ def list_traces(sources: list[Source]) -> Listing:
             for basename, traced in files:
                 parsed = parse_name(basename)
                 if parsed is not None:
-                    workers.setdefault(parsed[0], {})[parsed[1]] = traced
+                    # Names travel as JSON: bytes that are not UTF-8 as \xNN, as run names.
+                    worker = display_name(parsed[0])
+                    workers.setdefault(worker, {})[parsed[1]] = traced
+    shown = display_names(listing)
+    listing = {shown[run]: workers for run, workers in listing.items()}
     ordered: Listing = {}
     for run in sorted(listing):
         workers = listing[run]

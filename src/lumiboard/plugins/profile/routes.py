@@ -5,13 +5,16 @@ and are not mimicked). Every route but ``/runs`` names one trace file by
 ``run``, ``worker`` and ``span`` (the latest span when left out), looked up in
 the listing of :mod:`.discover`: a query string never becomes a path. Files
 are parsed in a worker thread and kept (:mod:`.cache`); so are the analyses.
-A file that cannot be read answers 422 with ``{"error", "file"}``.
+A file that cannot be read answers 422 with ``{"error", "file"}``; so does a
+trace that is a symlink leading outside its run and the log directories (the
+rule of every file beside event files, :mod:`lumiboard.reader.assets`).
 """
 
 from __future__ import annotations
 
 import math
 import os
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,6 +27,8 @@ from lumiboard.plugins.profile import advice, distributed, memory, ops, overview
 from lumiboard.plugins.profile.cache import TraceCache
 from lumiboard.plugins.profile.discover import Listing, TraceFile, TraceIndex
 from lumiboard.plugins.profile.trace import Trace, TraceError
+from lumiboard.reader.assets import OutsideError, confine
+from lumiboard.reader.discover import display_name
 from lumiboard.server.context import Context, context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response
@@ -60,16 +65,23 @@ def _pick(listing: Listing, request: Request) -> tuple[str, str, str, TraceFile]
 
 
 class _UnreadableError(Exception):
-    def __init__(self, file: TraceFile, error: TraceError) -> None:
+    def __init__(self, file: TraceFile, error: Exception) -> None:
         super().__init__(str(error))
-        self.file = os.path.basename(file.path.rstrip("/"))
+        self.file = display_name(os.path.basename(file.path.rstrip("/")))
 
 
-async def _load(file: TraceFile) -> Trace:
+async def _load(file: TraceFile, request: Request) -> Trace:
+    logdirs = [source.location for source in context(request).reloader.sources]
     try:
-        return await run_in_threadpool(CACHE.get, file)
-    except TraceError as error:
+        return await run_in_threadpool(_confined_trace, file, logdirs)
+    except (TraceError, OutsideError) as error:
         raise _UnreadableError(file, error) from None
+
+
+def _confined_trace(file: TraceFile, logdirs: list[str]) -> Trace:
+    """The parsed trace, if the file leads nowhere outside its run and the log directories."""
+    confine(file.path, (os.path.dirname(file.path), *logdirs))
+    return CACHE.get(file)
 
 
 Handler = Callable[[Request], Awaitable[Response]]
@@ -81,7 +93,7 @@ def _trace_route(compute: Callable[[Trace, Request], Any]) -> Handler:
     async def handler(request: Request) -> Response:
         run, worker, span, file = _pick(await _listing(request), request)
         try:
-            trace = await _load(file)
+            trace = await _load(file, request)
         except _UnreadableError as error:
             return json_response({"error": str(error), "file": error.file}, status_code=422)
         result = await run_in_threadpool(compute, trace, request)
@@ -108,7 +120,7 @@ async def runs(request: Request) -> Response:
                     worker: [
                         {
                             "span": span,
-                            "file": os.path.basename(f.path),
+                            "file": display_name(os.path.basename(f.path)),
                             "size": f.size,
                             "mtime": f.mtime,
                         }
@@ -176,27 +188,31 @@ def _kernels(trace: Trace, request: Request) -> dict[str, Any]:
     )
 
 
+_INTEGER = re.compile(r"-?[0-9]{1,19}")
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
 def _float(request: Request, name: str) -> float | None:
     text = request.query_params.get(name)
-    if text is None or text == "":
+    if text is None:
         return None
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadRequestError(f"{name!r} must be a number (microseconds)") from None
+    if not _NUMBER.fullmatch(text):  # float() would take " 1_0 " and other digits too
+        raise BadRequestError(f"{name!r} must be a number (microseconds)")
+    value = float(text)
     if not math.isfinite(value):
         raise BadRequestError(f"{name!r} must be finite")
     return value
 
 
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
+    """An integer parameter in ``[low, high]``, ``default`` when absent; 400 when it is
+    anything else, empty (``id=``) included."""
     text = request.query_params.get(name)
-    if text is None or text == "":
+    if text is None:
         return default
-    try:
-        value = int(text)
-    except ValueError:
-        raise BadRequestError(f"{name!r} must be an integer") from None
+    if not _INTEGER.fullmatch(text):  # int() would take " 1_0 " and other digits too
+        raise BadRequestError(f"{name!r} must be an integer")
+    value = int(text)
     if not low <= value <= high:
         raise BadRequestError(f"{name!r} must be in [{low}, {high}]")
     return value
@@ -234,7 +250,7 @@ async def distributed_view(request: Request) -> Response:
     result = []
     for worker, file in chosen.items():
         try:
-            trace = await _load(file)
+            trace = await _load(file, request)
         except _UnreadableError as error:
             result.append({"worker": worker, "error": str(error), "file": error.file})
             continue

@@ -4,9 +4,11 @@ The projector keeps no events: a run directory holds ``projector_config.pbtxt``
 and the files it names (see ``summary.py``). This module finds them safely and
 reads them with bounds:
 
-- every path in a config is resolved against the config's directory and must
-  stay inside it (TensorBoard's ``_rel_to_abs_asset_path``; symlinks resolved
-  for local files, ``..`` and absolute paths refused for URLs);
+- every path in a config is resolved against the config's directory
+  (TensorBoard's ``_rel_to_abs_asset_path``) and must lead, symlinks
+  resolved, inside the run directory or a log directory, the rule of every
+  file beside event files (:mod:`lumiboard.reader.assets`); the config
+  itself too. ``..`` and absolute paths are refused for URLs;
 - every read is capped (:data:`MAX_BYTES`), so an absurd file is refused with
   a 413 naming it instead of filling the server's memory;
 - parsed tensors are cached by (file, mtime, size) under a byte budget: a file
@@ -27,6 +29,7 @@ import os
 import posixpath
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -35,6 +38,7 @@ from google.protobuf import json_format, text_format
 
 from lumiboard.format.proto import projector_pb2
 from lumiboard.plugins.projector.summary import CONFIG_NAME
+from lumiboard.reader.assets import OutsideError, confine
 from lumiboard.store.buildcache import BuildCache
 from lumiboard.writer import fs
 
@@ -122,13 +126,14 @@ def read_bytes(location: str, kind: str, shown: str) -> bytes:
     return data
 
 
-def resolve(run_dir: str, relative: str) -> str:
-    """``relative`` (a path from a config in ``run_dir``) as a location inside ``run_dir``.
+def resolve(run_dir: str, relative: str, logdirs: Sequence[str] = ()) -> str:
+    """``relative`` (a path from a config in ``run_dir``) as the location to read.
 
-    As TensorBoard: ``~`` is expanded, a relative path is taken from the
-    config's directory, symlinks are resolved, and the result must lie inside
-    that directory. An absolute path inside it is accepted, anything else is
-    an :class:`AssetError`.
+    As TensorBoard: ``~`` is expanded and a relative path is taken from the
+    config's directory. Then the rule of every file beside event files
+    (:func:`lumiboard.reader.assets.confine`): symlinks resolved, the file must
+    lie inside ``run_dir`` or one of the log directories ``logdirs``. A URL
+    must stay inside ``run_dir``. Anything else is an :class:`AssetError`.
     """
     if not relative or "\x00" in relative:
         raise AssetError(f"asset path {relative!r} is empty or invalid")
@@ -138,31 +143,35 @@ def resolve(run_dir: str, relative: str) -> str:
         if "://" in relative or parts.startswith("/") or normal == ".." or normal.startswith("../"):
             raise AssetError(f'asset path "{relative}" resolves outside the config directory')
         return run_dir.rstrip("/") + "/" + normal
-    base = os.path.realpath(run_dir)
     candidate = os.path.expanduser(relative)
     if not os.path.isabs(candidate):
-        candidate = os.path.join(base, candidate)
-    candidate = os.path.realpath(candidate)
+        candidate = os.path.join(os.path.realpath(run_dir), candidate)
     try:
-        inside = os.path.commonpath([base, candidate]) == base
-    except ValueError:  # different drives
-        inside = False
-    if not inside:
-        raise AssetError(f'asset path "{relative}" resolves outside the config directory')
-    return candidate
+        return confine(candidate, (run_dir, *logdirs))
+    except OutsideError:
+        raise AssetError(
+            f'asset path "{relative}" resolves outside the config directory and the log directory'
+        ) from None
 
 
 # ---- configs --------------------------------------------------------------------------
 
 
-def read_config(run_dir: str) -> projector_pb2.ProjectorConfig | None:
-    """The run's config as TensorBoard normalizes it; None when it has none (or it is broken).
+def read_config(run_dir: str, logdirs: Sequence[str] = ()) -> projector_pb2.ProjectorConfig | None:
+    """The run's config as TensorBoard normalizes it; None when it has none (or it is broken,
+    or is a symlink leading outside ``run_dir`` and the log directories ``logdirs``).
 
     Normalized as TensorBoard's plugin does: an embedding without a name is
     named after its ``tensor_path``'s basename, and a trailing ``:0`` is dropped.
     A config naming no embedding counts as none.
     """
     location = fs.join(run_dir, CONFIG_NAME)
+    if not fs.is_remote(location):
+        try:
+            location = confine(location, (run_dir, *logdirs))
+        except OutsideError:
+            _report_outside(location)
+            return None
     found = stat(location)
     if found is None:
         return None
@@ -226,7 +235,9 @@ _tensors: BuildCache[tuple[str, float, int, tuple[int, ...]], np.ndarray] = Buil
 )
 
 
-def read_tensor(run_dir: str, embedding: projector_pb2.EmbeddingInfo) -> np.ndarray:
+def read_tensor(
+    run_dir: str, embedding: projector_pb2.EmbeddingInfo, logdirs: Sequence[str] = ()
+) -> np.ndarray:
     """The embedding's ``[N, D]`` float32 matrix, every row (cached by file identity).
 
     ``tensor_path`` is a TSV (one row per line, tab-separated) or raw
@@ -241,7 +252,7 @@ def read_tensor(run_dir: str, embedding: projector_pb2.EmbeddingInfo) -> np.ndar
             "checkpoints are not supported"
         )
     shown = embedding.tensor_path
-    location = resolve(run_dir, shown)
+    location = resolve(run_dir, shown, logdirs)
     found = stat(location)
     if found is None:
         raise AssetError(f"tensor file {shown!r} does not exist or is not a file")
@@ -259,6 +270,16 @@ def read_tensor(run_dir: str, embedding: projector_pb2.EmbeddingInfo) -> np.ndar
     # One parse per file at a time: /info and /tensor (and other clients) asking for the same
     # big TSV at once wait for the first parse instead of each parsing it again.
     return _tensors.get(key, parse)
+
+
+_outside_reported: set[str] = set()
+
+
+def _report_outside(location: str) -> None:
+    """Log once that a config leads outside (it is then no config)."""
+    if location not in _outside_reported:
+        _outside_reported.add(location)
+        logger.warning("projector: not reading %s: it leads outside the log directory", location)
 
 
 def clear_cache() -> None:

@@ -46,19 +46,25 @@ def list_projector_runs(ctx: Context) -> dict[str, str]:
     counts too (as ``.``, or as the source's name) when it holds a config.
     """
     reloader = ctx.reloader
+    logdirs = _logdirs(ctx)
     found: dict[str, str] = {}
     for run in ctx.provider.list_runs():
         location = reloader.location(run)
-        if location is not None and data.read_config(location) is not None:
+        if location is not None and data.read_config(location, logdirs) is not None:
             found[run] = location
     sources = reloader.sources
     for source in sources:
         name = "." if len(sources) == 1 and source.name is None else source.name
         if name is None or name in found or reloader.location(name) is not None:
             continue
-        if data.read_config(source.location) is not None:
+        if data.read_config(source.location, logdirs) is not None:
             found[name] = source.location
     return dict(sorted(found.items()))
+
+
+def _logdirs(ctx: Context) -> list[str]:
+    """The log directories: files beside event files may lead anywhere inside them."""
+    return [source.location for source in ctx.reloader.sources]
 
 
 def _run_dir(request: Request, run: str) -> str:
@@ -71,7 +77,7 @@ def _run_dir(request: Request, run: str) -> str:
 def _config(request: Request) -> tuple[str, str, projector_pb2.ProjectorConfig]:
     run = query(request, "run")
     run_dir = _run_dir(request, run)
-    config = data.read_config(run_dir)
+    config = data.read_config(run_dir, _logdirs(context(request)))
     if config is None:  # removed since it was listed
         raise NotFoundError(f"no projector config in run {run!r}")
     return run, run_dir, config
@@ -120,13 +126,14 @@ async def runs(request: Request) -> Response:
 async def info(request: Request) -> Response:
     """The run's ``ProjectorConfig`` as JSON, each embedding's ``tensorShape`` filled in."""
     _, run_dir, config = await asyncio.to_thread(_config, request)
+    logdirs = _logdirs(context(request))
 
     def fill() -> None:
         for embedding in config.embeddings:
             if embedding.tensor_shape or not embedding.tensor_path:
                 continue
             try:
-                tensor = data.read_tensor(run_dir, embedding)
+                tensor = data.read_tensor(run_dir, embedding, logdirs)
             except (ValueError, OSError):
                 continue  # /tensor says what is wrong with it
             embedding.tensor_shape.extend(tensor.shape)
@@ -139,9 +146,10 @@ async def tensor(request: Request) -> Response:
     """Every row (or the first ``num_rows``) as raw little-endian float32, row-major."""
     num_rows = _num_rows(request)
     _, run_dir, embedding = await asyncio.to_thread(_embedding, request)
+    logdirs = _logdirs(context(request))
 
     def work() -> tuple[bytes, str]:
-        matrix = data.read_tensor(run_dir, embedding)
+        matrix = data.read_tensor(run_dir, embedding, logdirs)
         if num_rows is not None:
             matrix = matrix[:num_rows]
         # The copy into bytes can be big (GBs): off the event loop too.
@@ -158,9 +166,10 @@ async def metadata(request: Request) -> Response:
     if not embedding.metadata_path:
         raise BadRequestError(f"embedding {embedding.tensor_name!r} of run {run!r} has no metadata")
     path = embedding.metadata_path
+    logdirs = _logdirs(context(request))
 
     def work() -> str:
-        raw = data.read_bytes(data.resolve(run_dir, path), "metadata", path)
+        raw = data.read_bytes(data.resolve(run_dir, path, logdirs), "metadata", path)
         return data.metadata_text(raw, num_rows, path)
 
     text = await _off_loop(work)
@@ -175,9 +184,10 @@ async def bookmarks(request: Request) -> Response:
             f"embedding {embedding.tensor_name!r} of run {run!r} has no bookmarks"
         )
     path = embedding.bookmarks_path
+    logdirs = _logdirs(context(request))
 
     def work() -> bytes:
-        raw = data.read_bytes(data.resolve(run_dir, path), "bookmarks", path)
+        raw = data.read_bytes(data.resolve(run_dir, path, logdirs), "bookmarks", path)
         try:
             orjson.loads(raw)  # up to the size cap: parsed off the event loop
         except orjson.JSONDecodeError as error:
@@ -204,7 +214,10 @@ async def sprite_image(request: Request) -> Response:
         raise BadRequestError(
             f"embedding {embedding.tensor_name!r} of run {run!r} has no sprite image"
         )
-    raw = await _off_loop(lambda: data.read_bytes(data.resolve(run_dir, path), "sprite", path))
+    logdirs = _logdirs(context(request))
+    raw = await _off_loop(
+        lambda: data.read_bytes(data.resolve(run_dir, path, logdirs), "sprite", path)
+    )
     media = next((kind for magic, kind in _IMAGE_TYPES if raw.startswith(magic)), None)
     if media is None and raw[:4] == b"RIFF" and raw[8:12] == b"WEBP":
         media = "image/webp"
