@@ -8,6 +8,8 @@ one-line note, and a truly unknown flag is a usage error.
 from __future__ import annotations
 
 import argparse
+import errno
+import ipaddress
 import logging
 import os
 import signal
@@ -88,7 +90,16 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
         "--auth_token",
         dest="auth_token",
         default=os.environ.get("LUMIBOARD_AUTH_TOKEN"),
-        help="require this token on every request (or set LUMIBOARD_AUTH_TOKEN)",
+        help="require this token on every request (or set LUMIBOARD_AUTH_TOKEN, which other "
+        "users of the machine cannot see in the process list)",
+    )
+    parser.add_argument(
+        "--allowed-hosts",
+        "--allowed_hosts",
+        dest="allowed_hosts",
+        default="",
+        help="comma list of extra Host names a server on localhost answers to (e.g. behind a "
+        "reverse proxy); '.example.com' allows a domain, '*' any name",
     )
     parser.add_argument(
         "--no-cache",
@@ -193,6 +204,7 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
     from lumiboard.reader.discover import parse_logdir
     from lumiboard.reader.reload import Reloader, parse_samples
     from lumiboard.server.app import create_app
+    from lumiboard.server.auth import allowed_hosts
     from lumiboard.server.context import ServerOptions
 
     logdir = _logdir(args)
@@ -204,45 +216,109 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
         sources = parse_logdir(logdir)
     except ValueError as error:
         raise SystemExit(f"lumiboard: {error}") from None
+    token = _auth_token(args.auth_token)
     host = "::" if args.bind_all else (args.host or "localhost")
-    port = _free_port(host, args.port)
+    hosts = allowed_hosts(host, args.allowed_hosts.split(","))
     cache_dir = None
     if not args.no_cache:
         from lumiboard.store.cache import default_dir
 
         cache_dir = args.cache_dir or default_dir()
-    reloader = Reloader(sources, samples=samples, cache_dir=cache_dir)
-    options = ServerOptions(
-        data_location=logdir,
-        window_title=args.window_title,
-        reload_interval=args.reload_interval,
-        notes=notes,
+    sockets = _listen(host, args.port)
+    try:
+        reloader = Reloader(sources, samples=samples, cache_dir=cache_dir)
+        options = ServerOptions(
+            data_location=logdir,
+            window_title=args.window_title,
+            reload_interval=args.reload_interval,
+            notes=notes,
+        )
+        app = create_app(
+            reloader, options, auth_token=token, path_prefix=prefix, allowed_hosts=hosts
+        )
+        _print_urls(host, int(sockets[0].getsockname()[1]), prefix, token)
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        reloader.start(args.reload_interval)
+        # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again; by
+        # default SIGTERM would then kill the process before the cache is saved. Treated as
+        # Ctrl+C instead, both end here: the reloader stops, the cache is saved, the exit is 0.
+        previous = _on_sigterm(_interrupt)
+        try:
+            server.run(sockets=sockets)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            reloader.stop()
+            _on_sigterm(previous)
+    finally:
+        for sock in sockets:
+            sock.close()
+    return 0 if server.started else 1
+
+
+def _auth_token(value: str | None) -> str | None:
+    """The token asked for; an empty one is an error, never "no auth" (an unset variable)."""
+    if value is not None and not value.strip():
+        raise SystemExit(
+            "lumiboard: the auth token (--auth-token or LUMIBOARD_AUTH_TOKEN) is empty: "
+            "give one, or leave both out to serve without a token"
+        )
+    return value
+
+
+def _print_urls(host: str, port: int, prefix: str, token: str | None) -> None:
+    """The URL to open, under the names remote users can use when listening on every interface."""
+    from lumiboard.server.auth import EVERY_INTERFACE, is_local_host, normalize_host
+
+    query = f"?token={quote(token, safe='')}" if token else ""
+    everywhere = host in EVERY_INTERFACE
+    names = (
+        [socket.gethostname(), *_machine_addresses(ipv6=host != "0.0.0.0")]
+        if everywhere
+        else [host]
     )
-    app = create_app(reloader, options, auth_token=args.auth_token, path_prefix=prefix)
-    shown = "localhost" if host in ("localhost", "::", "0.0.0.0") else host
-    if ":" in shown:
-        shown = f"[{shown}]"  # an IPv6 address in a URL
-    url = f"http://{shown}:{port}{prefix}/"
-    if args.auth_token:
-        url += f"?token={quote(args.auth_token, safe='')}"
-    print(f"lumiboard {__version__} at {url} (Press CTRL+C to quit)", flush=True)
-    if host == "localhost" and not args.bind_all:
+    urls = [f"http://{_in_url(name)}:{port}{prefix}/{query}" for name in dict.fromkeys(names)]
+    print(f"lumiboard {__version__} at {urls[0]} (Press CTRL+C to quit)", flush=True)
+    for url in urls[1:]:
+        print(f"  also at {url}", flush=True)
+    if everywhere or not is_local_host(normalize_host(host)):
+        if token is None:
+            print(
+                f"warning: listening on {'every interface' if everywhere else host} without a "
+                f"token: anyone who can reach port {port} of this machine can read these logs; "
+                "set LUMIBOARD_AUTH_TOKEN (or --auth-token) to require one",
+                file=sys.stderr,
+            )
+    else:
         print(
             "Serving on localhost only; use --bind_all to expose it to the network", file=sys.stderr
         )
-    reloader.start(args.reload_interval)
-    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again; by
-    # default SIGTERM would then kill the process before the cache is saved. Treated as
-    # Ctrl+C instead, both end here: the reloader stops, the cache is saved, the exit is 0.
-    previous = _on_sigterm(_interrupt)
-    try:
-        uvicorn.run(app, host=host, port=port, log_level="warning")
-    except KeyboardInterrupt:
-        pass
-    finally:
-        reloader.stop()
-        _on_sigterm(previous)
-    return 0
+
+
+def _in_url(name: str) -> str:
+    return f"[{name}]" if ":" in name else name  # an IPv6 address in a URL
+
+
+def _machine_addresses(ipv6: bool) -> list[str]:
+    """This machine's outward addresses: those its routes to the internet leave from.
+
+    A UDP "connect" only picks the route; nothing is sent. No DNS lookup either,
+    so a machine with a broken resolver starts as fast.
+    """
+    found = []
+    targets = [(socket.AF_INET, "192.0.2.1")]  # documentation ranges: never answered
+    if ipv6:
+        targets.append((socket.AF_INET6, "2001:db8::1"))
+    for family, target in targets:
+        try:
+            with socket.socket(family, socket.SOCK_DGRAM) as probe:
+                probe.connect((target, 9))
+                address = ipaddress.ip_address(str(probe.getsockname()[0]))
+        except (OSError, ValueError):
+            continue  # no route (or no IPv6): nothing to show
+        if not (address.is_loopback or address.is_link_local or address.is_unspecified):
+            found.append(str(address))
+    return found
 
 
 def _interrupt(signum: int, frame: FrameType | None) -> None:
@@ -259,20 +335,73 @@ def _on_sigterm(handler: _Handler) -> _Handler:
     return signal.signal(signal.SIGTERM, handler)
 
 
-def _free_port(host: str, wanted: int) -> int:
-    """``wanted`` if free, else the next free one of the 99 after it (TensorBoard's rule).
+def _listen(host: str, wanted: int) -> list[socket.socket]:
+    """Sockets listening on ``wanted``, or on the next free port of the 99 after it
+    (TensorBoard's rule); 0 takes any free port.
 
-    0 picks any free port (asked of the OS, so the printed URL is right).
+    Bound here and handed to the server, not probed and bound again: the port
+    printed is the port served, with no race in between. SO_REUSEADDR, as
+    servers set it, lets a restart take its port back while the old
+    connections close (TIME_WAIT); a port another server listens on stays taken.
     """
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    for port in range(wanted, min(wanted + 100, 65536)) if wanted else [0]:
-        with socket.socket(family, socket.SOCK_STREAM) as probe:
+    ports = range(wanted, min(wanted + 100, 65536)) if wanted else [0] * 8
+    for port in ports:
+        try:
+            return _bind(host, port)
+        except OSError as error:
+            if error.errno != errno.EADDRINUSE:
+                raise SystemExit(
+                    f"lumiboard: cannot listen on {host} port {port}: {error}"
+                ) from None
+    raise SystemExit("lumiboard: no free port" + (f" in {wanted}..{ports[-1]}" if wanted else ""))
+
+
+def _bind(host: str, port: int) -> list[socket.socket]:
+    """A listening socket per address of ``host``, all on one port (for 0: the first's).
+
+    ``::`` (every interface) is one dual-stack socket, IPv4 included, as TensorBoard's
+    --bind_all (asyncio would make it IPv6-only); without IPv6, ``0.0.0.0``.
+    """
+    addresses: list[tuple[socket.AddressFamily, tuple[Any, ...]]]
+    if host == "::":
+        addresses = [(socket.AF_INET6, ("::", 0))] if socket.has_dualstack_ipv6() else []
+        addresses = addresses or [(socket.AF_INET, ("0.0.0.0", 0))]
+    else:
+        try:
+            infos = socket.getaddrinfo(host, 0, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+        except socket.gaierror as error:
+            raise SystemExit(f"lumiboard: cannot resolve --host {host}: {error}") from None
+        addresses = list(dict.fromkeys((family, sockaddr) for family, _, _, _, sockaddr in infos))
+    sockets: list[socket.socket] = []
+    try:
+        for family, sockaddr in addresses:
             try:
-                probe.bind((host if host != "localhost" else "127.0.0.1", port))
-            except OSError:
-                continue
-            return int(probe.getsockname()[1])
-    raise SystemExit(f"lumiboard: no free port in {wanted}..{wanted + 99}")
+                sock = socket.socket(family, socket.SOCK_STREAM)
+            except OSError as error:
+                if error.errno == errno.EAFNOSUPPORT and len(addresses) > 1:
+                    continue  # e.g. localhost's ::1 on a machine without IPv6
+                raise
+            sockets.append(sock)
+            if os.name == "posix":  # elsewhere it would let another socket share a taken port
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, sockaddr[0] != "::")
+            try:
+                sock.bind((sockaddr[0], port, *sockaddr[2:]))
+            except OSError as error:
+                if error.errno == errno.EADDRNOTAVAIL and len(addresses) > 1:
+                    sockets.pop().close()  # that family is off here (as asyncio skips it)
+                    continue
+                raise
+            sock.listen(2048)  # now: from here on, a rival's bind fails (uvicorn listens again)
+            port = int(sock.getsockname()[1])
+        if not sockets:
+            raise OSError(errno.EADDRNOTAVAIL, f"no address of {host} can be bound")
+        return sockets
+    except BaseException:
+        for sock in sockets:
+            sock.close()
+        raise
 
 
 if __name__ == "__main__":

@@ -66,7 +66,9 @@ def test_auth_token_url_opens_the_app(ui: UI, serve: Callable[..., Server], logd
     runs = ui.page.evaluate("() => fetch('data/runs').then((r) => r.json())")
     assert runs == RUNS
     cookies = ui.page.context.cookies()
-    assert [c["name"] for c in cookies] == ["lumiboard_token"]
+    assert [c["name"].startswith("lumiboard_token_") for c in cookies] == [True]
+    # The token left the address bar (the server redirected to the URL without it).
+    assert "token" not in urlsplit(ui.page.url).query
 
 
 def _tab_boxes(ui: UI) -> list[dict[str, float]]:

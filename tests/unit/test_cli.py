@@ -37,7 +37,7 @@ IGNORED = [
 
 @dataclass
 class Served:
-    """What ``uvicorn.run`` was called with (the fake below records it instead of serving)."""
+    """What the server was started with (the fake below records it instead of serving)."""
 
     calls: list[dict[str, Any]] = field(default_factory=list)
 
@@ -45,18 +45,29 @@ class Served:
     def app(self) -> Any:
         return self.calls[-1]["app"]
 
+    def client(self, host: str = "localhost") -> Any:
+        """A client of the app, sending ``Host: host`` (a browser on this machine: localhost)."""
+        from starlette.testclient import TestClient
+
+        return TestClient(self.app, base_url=f"http://{host}")
+
 
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> Served:
-    """``main`` runs up to the server and returns: uvicorn.run only records its arguments."""
+    """``main`` runs up to the server and returns: the server only records what it was given."""
     import uvicorn
 
     record = Served()
 
-    def fake_run(app: Any, **kwargs: Any) -> None:
-        record.calls.append({"app": app, **kwargs})
+    def fake_run(server: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
+        assert sockets
+        host, port = sockets[0].getsockname()[:2]
+        record.calls.append(
+            {"app": server.config.app, "host": host, "port": port, "sockets": list(sockets)}
+        )
+        server.started = True
 
-    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
     monkeypatch.delenv("LUMIBOARD_AUTH_TOKEN", raising=False)
     return record
 
@@ -125,9 +136,7 @@ def test_tensorboard_flags_that_do_not_apply_are_noted(
     assert len(notes) == 1
     assert notes[0].startswith(f"note: {name} is ignored (")
     # The note is shown in /data/status too.
-    from starlette.testclient import TestClient
-
-    with TestClient(served.app) as client:
+    with served.client() as client:
         assert client.get("/data/status").json()["notes"] == notes
 
 
@@ -182,9 +191,7 @@ def test_bad_values_are_clear_errors(
 
 def test_logdir_spec_serves_named_runs(served: Served, logdir: Path) -> None:
     assert cli.main(["--logdir_spec", f"train:{logdir}", "--no-cache", "--port", "0"]) == 0
-    from starlette.testclient import TestClient
-
-    with TestClient(served.app) as client:
+    with served.client() as client:
         assert client.get("/data/runs").json() == ["train/run"]
 
 
@@ -196,20 +203,18 @@ def test_path_prefix_and_url(
         == 0
     )
     call = served.calls[-1]
-    assert call["host"] == "localhost"
+    assert call["host"] == "127.0.0.1"  # localhost
     assert call["port"] > 0
     out = capsys.readouterr().out
     assert f"http://localhost:{call['port']}/tb/ " in out
-    from starlette.testclient import TestClient
-
-    with TestClient(served.app) as client:
+    with served.client() as client:
         assert client.get("/tb/data/runs").json() == ["run"]
         assert client.get("/data/runs").status_code == 404
 
 
 def test_bind_all_and_host(served: Served, logdir: Path) -> None:
     assert cli.main(["--logdir", str(logdir), "--no-cache", "--port", "0", "--bind_all"]) == 0
-    assert served.calls[-1]["host"] == "::"
+    assert served.calls[-1]["host"] in ("::", "0.0.0.0")  # 0.0.0.0: a machine without IPv6
     assert (
         cli.main(["--logdir", str(logdir), "--no-cache", "--port", "0", "--host", "127.0.0.1"]) == 0
     )
@@ -228,9 +233,7 @@ def test_auth_token_from_the_environment(
     assert cli.main(["--logdir", str(logdir), "--no-cache", "--port", "0"]) == 0
     out = capsys.readouterr().out
     assert "?token=from%20env%2F%C3%BC " in out  # the printed URL carries it, quoted
-    from starlette.testclient import TestClient
-
-    with TestClient(served.app) as client:
+    with served.client() as client:
         assert client.get("/data/runs").status_code == 401
         assert client.get("/data/runs", params={"token": "from env/ü"}).status_code == 200
 
@@ -238,9 +241,7 @@ def test_auth_token_from_the_environment(
 def test_no_token_by_default(served: Served, logdir: Path) -> None:
     assert cli.parse(["--logdir", "x"]).auth_token is None
     assert cli.main(["--logdir", str(logdir), "--no-cache", "--port", "0"]) == 0
-    from starlette.testclient import TestClient
-
-    with TestClient(served.app) as client:
+    with served.client() as client:
         assert client.get("/data/runs").status_code == 200
 
 
@@ -255,24 +256,29 @@ def taken_port() -> Iterator[int]:
         yield int(holder.getsockname()[1])
 
 
+def _port_of(sockets: list[socket.socket]) -> int:
+    ports = {int(sock.getsockname()[1]) for sock in sockets}
+    assert len(ports) == 1  # every address of the host on one port
+    for sock in sockets:
+        sock.close()
+    return ports.pop()
+
+
 def test_taken_port_moves_to_the_next_free_one(taken_port: int) -> None:
     for host in ("localhost", "127.0.0.1"):
-        port = cli._free_port(host, taken_port)
+        port = _port_of(cli._listen(host, taken_port))
         assert taken_port < port < taken_port + 100
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-            probe.bind(("127.0.0.1", port))  # it really is free
 
 
-def test_free_port_is_the_wanted_one_when_free(taken_port: int) -> None:
+def test_the_wanted_port_when_free(taken_port: int) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as finder:
         finder.bind(("127.0.0.1", 0))
         free = int(finder.getsockname()[1])
-    assert cli._free_port("localhost", free) == free
+    assert _port_of(cli._listen("localhost", free)) == free
 
 
 def test_port_zero_asks_the_os() -> None:
-    port = cli._free_port("localhost", 0)
-    assert 0 < port < 65536
+    assert 0 < _port_of(cli._listen("localhost", 0)) < 65536
 
 
 # ---- subprocesses: --version, demo, a real server ------------------------------------------

@@ -2,8 +2,10 @@
  * The view's state and its deep link. Every key that differs from its default is written to the
  * URL's query (TensorBoard's names where it has one: `tagFilter`, `runFilter`, `smoothing`,
  * `pinnedCards`, `darkMode`), so a copied URL opens the same view. Query keys the app does not
- * own (e.g. `token`) are kept as they are. The HParams dashboard's keys (`hpView`, `hpSort`, ...:
- * every key `hp` + a capital letter) are carried here as raw pairs and decoded by that dashboard.
+ * own are kept as they are, except the auth `token`: a URL the app writes never carries it (the
+ * server's cookie holds it; a shared link must not). The HParams dashboard's keys (`hpView`,
+ * `hpSort`, ...: every key `hp` + a capital letter) are carried here as raw pairs and decoded by
+ * that dashboard.
  */
 import { isSmoother, type Smoother } from '../charts/smoothing';
 import type { XAxis } from './api';
@@ -190,6 +192,7 @@ export function parseView(params: URLSearchParams, defaults: ViewState = DEFAULT
  */
 export function serializeView(view: ViewState, base: URLSearchParams = new URLSearchParams()): string {
   const params = new URLSearchParams(base);
+  params.delete('token');
   for (const key of VIEW_KEYS) params.delete(key);
   for (const key of new Set(params.keys())) if (isHParamsKey(key)) params.delete(key);
   const d = DEFAULT_VIEW;

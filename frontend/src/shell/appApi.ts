@@ -50,6 +50,9 @@ export function createAppApi(): DashboardApi {
     saveViewDefaults(storage, state);
   }, 150);
   view.subscribe(() => writeUrl());
+  // The server redirects a page opened with ?token= to the URL without it; should one arrive
+  // anyway, it leaves the address bar (and every link copied from it) at once.
+  if (params.has('token')) writeUrl();
   window.addEventListener('popstate', () => {
     view.set(parseView(new URLSearchParams(location.search), DEFAULT_VIEW));
   });

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -13,7 +15,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from lumiboard.plugins import base
 from lumiboard.reader.reload import Reloader
 from lumiboard.server import core, errors, static
-from lumiboard.server.auth import TokenAuth
+from lumiboard.server.auth import HostCheck, TokenAuth
 from lumiboard.server.context import Context, ServerOptions
 from lumiboard.store.provider import Provider
 
@@ -58,12 +60,19 @@ def create_app(
     options: ServerOptions | None = None,
     auth_token: str | None = None,
     path_prefix: str = "",
+    allowed_hosts: Collection[str] | None = None,
 ) -> Starlette:
     """The app serving ``reloader``'s data.
 
     ``path_prefix`` (e.g. ``/tb``) mounts everything under it, for reverse
     proxies; the web app builds only relative URLs, so it works at any prefix.
+    ``auth_token`` (None: no auth; never empty) is required on every request.
+    ``allowed_hosts`` (None: any) are the ``Host`` names answered beyond local
+    ones: a server on loopback gets ``()`` (see ``auth.allowed_hosts``).
     """
+    if auth_token is not None and not auth_token:
+        # An empty token must not mean "no auth": a script's unset variable would open the server.
+        raise ValueError("auth_token is empty: give a token, or None for no auth")
     inner = Starlette(routes=_routes(), exception_handlers=errors.HANDLERS)
     if options is None:
         location = ",".join(
@@ -72,10 +81,12 @@ def create_app(
         )
         options = ServerOptions(data_location=location)
     inner.state.context = Context(reloader, Provider(reloader.runs), options)
-    middleware = [Middleware(SecurityHeaders)]
-    if auth_token:
-        middleware.append(Middleware(TokenAuth, token=auth_token))
     prefix = path_prefix.rstrip("/")
+    middleware = [Middleware(SecurityHeaders)]
+    if allowed_hosts is not None:
+        middleware.append(Middleware(HostCheck, allowed=allowed_hosts))
+    if auth_token is not None:
+        middleware.append(Middleware(TokenAuth, token=auth_token, path_prefix=prefix))
     if not prefix:
         outer = Starlette(routes=[Mount("/", app=inner)], middleware=middleware)
     else:
