@@ -143,7 +143,9 @@ def test_writer_thread_error_is_raised_in_caller(
     with pytest.raises(RuntimeError, match="No space left") as info:
         writer.flush()
     assert isinstance(info.value.__cause__, OSError)
-    writer.close()
+    # The write never succeeded: close reports the event as lost.
+    with pytest.raises(RuntimeError, match="1 accepted events were not written"):
+        writer.close()
 
 
 def test_error_surfaces_on_the_next_add(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -151,7 +153,7 @@ def test_error_surfaces_on_the_next_add(tmp_path: Path, monkeypatch: pytest.Monk
     monkeypatch.setattr(writer._sink, "write", lambda data: (_ for _ in ()).throw(OSError("boom")))
     writer.add_event(scalar_event(1))
     deadline = time.monotonic() + 5
-    while writer._error is None and time.monotonic() < deadline:
+    while writer._failure is None and time.monotonic() < deadline:
         time.sleep(0.01)
     with pytest.raises(RuntimeError, match="boom"):
         writer.add_event(scalar_event(2))

@@ -22,7 +22,7 @@ from google.protobuf import text_format
 from PIL import Image
 
 from lumiboard.format.proto import event_pb2, summary_pb2
-from lumiboard.writer.event_file import FILE_VERSION, EventFileWriter
+from lumiboard.writer.event_file import FILE_VERSION, EventFileWriter, EventWriteError
 from lumiboard.writer.summary_writer import SummaryWriter
 
 if TYPE_CHECKING:
@@ -251,6 +251,10 @@ def test_failed_upload_is_retried_whole(s3_server: S3Server, tmp_path: Path) -> 
     with pytest.raises(RuntimeError):
         writer.flush()
     s3_server.client.mkdir(bucket)  # the outage ends
+    # Until a retry succeeds, new events are refused (not queued) ...
+    with pytest.raises(EventWriteError, match="this event was not added"):
+        writer.add_event(scalar_event(99))
+    writer.flush()  # ... the retry uploads the kept event
     writer.add_event(scalar_event(2))
     writer.close()
     (name,) = event_files(s3_server.client, f"s3://{bucket}/run")

@@ -12,7 +12,15 @@ Guarantees:
   and created exclusively, so processes sharing a directory never collide.
 - A forked child never writes into its parent's file: it drops the parent's
   queue and opens a file of its own on its first event.
-- An error in the thread is raised on the next call, ``flush`` or ``close``.
+- A failed write never leaves a partial record followed by more data: the
+  file is cut back to its last whole record (or, if that fails, the writer
+  moves on to a new file), so what is on disk always reads.
+- A failed write (a full disk, a failed upload) raises :class:`EventWriteError`
+  on every ``add_*``, ``flush()`` and ``close()`` until a write succeeds. The
+  events that were accepted but not written are kept and retried (every
+  ``flush_secs`` and on ``flush()``); events added meanwhile are refused (the
+  call raises, nothing is queued), so memory stays bounded. ``close()`` raises
+  if any accepted event could not be written, saying how many were lost.
 """
 
 from __future__ import annotations
@@ -20,7 +28,9 @@ from __future__ import annotations
 import atexit
 import collections
 import contextlib
+import errno
 import itertools
+import logging
 import os
 import socket
 import threading
@@ -40,8 +50,48 @@ _file_counter = itertools.count()
 _live_writers: weakref.WeakSet[EventFileWriter] = weakref.WeakSet()
 
 
+logger = logging.getLogger(__name__)
+
+
 class WriterClosedError(RuntimeError):
     """Raised when an event is added to a closed writer."""
+
+
+class EventWriteError(OSError, RuntimeError):
+    """Events could not be written (a full disk, a failed upload).
+
+    An ``OSError`` (``errno`` and ``filename`` are the failed write's) and,
+    as before this class existed, a ``RuntimeError``. Raised by every
+    ``add_*``, ``flush()`` and ``close()`` until a write succeeds; catch it to
+    keep training. ``pending``: accepted events kept in memory and retried;
+    ``refused``: events whose ``add_*`` raised this error (never queued);
+    ``lost``: accepted events that were never written (only ``close()``
+    reports loss: the writer is then closed).
+
+    >>> try:                                                  # doctest: +SKIP
+    ...     writer.add_scalar("loss", loss, step)
+    ... except EventWriteError as error:
+    ...     print(error.errno == errno.ENOSPC, error.pending)
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        errno: int | None,
+        path: str,
+        pending: int = 0,
+        refused: int = 0,
+        lost: int = 0,
+    ) -> None:
+        super().__init__(errno, message, path)
+        self.message = message
+        self.pending = pending
+        self.refused = refused
+        self.lost = lost
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class EventFileWriter:
@@ -95,7 +145,9 @@ class EventFileWriter:
             raise WriterClosedError("this event writer is closed")
         if self._pid != os.getpid():
             self._restart_after_fork()
-        self._raise_thread_error()
+        if self._failure is not None:
+            self._refused += 1
+            raise self._write_error("this event was not added")
         pending = self._pending
         pending.append(data)
         size = len(pending)
@@ -105,26 +157,38 @@ class EventFileWriter:
                 self._wait_for_drain()
 
     def flush(self) -> None:
-        """Write every queued event and make it visible to readers."""
+        """Write every queued event and make it visible to readers.
+
+        After a failed write this retries the events kept in memory; it
+        raises :class:`EventWriteError` while the write still fails.
+        """
         if self._closed:
             return
         if self._pid != os.getpid():
             self._restart_after_fork()
         self._wait_for_drain()
-        self._raise_thread_error()
+        if self._failure is not None:
+            raise self._write_error("they are retried every flush_secs and by flush()")
 
     def close(self) -> None:
-        """Flush and close the file. Calling it again does nothing."""
+        """Flush and close the file. Calling it again does nothing.
+
+        Raises :class:`EventWriteError` (with ``lost``) if an accepted event
+        could not be written: call ``flush()`` until it succeeds first to
+        keep every event.
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-        if self._pid == os.getpid():
-            self._pending.append(_CLOSE)
-            self._wake.set()
-            self._thread.join()
         _live_writers.discard(self)
-        self._raise_thread_error()
+        if self._pid != os.getpid():
+            return  # a forked child that never wrote: the parent's state is not ours
+        self._pending.append(_CLOSE)
+        self._wake.set()
+        self._thread.join()
+        if self._failure is not None or self._lost:
+            raise self._write_error("the writer is closed")
 
     # ---- thread side --------------------------------------------------------
 
@@ -132,9 +196,21 @@ class EventFileWriter:
         self._pid = os.getpid()
         self._pending: collections.deque[bytes | threading.Event | object] = collections.deque()
         self._wake = threading.Event()
-        self._error: BaseException | None = None
+        # Written by the thread, read by callers. _failure: the error of the
+        # last write or upload, until one succeeds. _held: framed records that
+        # were accepted but not written (retried first). _unsynced: records a
+        # rotating (remote) sink holds in memory that no upload has sent yet.
+        self._failure: Exception | None = None
+        self._held: collections.deque[bytes] = collections.deque()
+        self._unsynced = 0
+        self._refused = 0
+        self._lost = 0
         self._sink = self._open_file()
-        self._sink.write(self._header())
+        try:
+            self._put(b"")  # the header, now: a writer with no events still makes a file
+        except BaseException:
+            self._sink.close()
+            raise
         self._thread = threading.Thread(
             target=self._run, name=f"lumiboard-writer:{self._logdir}", daemon=True
         )
@@ -154,6 +230,7 @@ class EventFileWriter:
             except FileExistsError:
                 continue
             self._last_file_time = stamp + 1
+            self._header_due = True
             return sink
 
     @staticmethod
@@ -169,6 +246,7 @@ class EventFileWriter:
             if self._drain():
                 return
             if time.monotonic() >= deadline:
+                self._write([])  # retries what a failed write kept
                 self._sync()
                 deadline = time.monotonic() + self._flush_secs
 
@@ -189,41 +267,99 @@ class EventFileWriter:
                 return True
             if isinstance(item, threading.Event):
                 item.set()
-        self._write(chunk)
+        if chunk:  # (an empty one would retry a failed write at once: retries are timed)
+            self._write(chunk)
         return False
 
     def _write(self, chunk: list[bytes]) -> None:
-        if not chunk:
+        """Write the held records, then ``chunk``; on failure keep them all held."""
+        held = self._held
+        held.extend(chunk)
+        if not held:
             return
+        retrying = self._failure is not None
         try:
             if self._sink.rotates:
-                # Rotate between records, so no file grows far past its segment
-                # size, and only when a record is waiting (no header-only files).
-                for record in chunk:
-                    if self._sink.full:
-                        self._rotate()
-                    self._sink.write(record)
+                self._write_segments()
             else:
-                self._sink.write(b"".join(chunk))
+                if self._sink.damaged:
+                    self._rotate()
+                self._write_batch()
         except Exception as error:
-            self._error = error
+            self._failure = error
+            return
+        if retrying:
+            self._sync()  # a retry ends with an upload; it clears the failure
+
+    def _write_batch(self) -> None:
+        # One write() per batch. A failed one is undone whole by the sink, so
+        # every record of the batch stays held, unless the file could not be
+        # cut back: then the whole records that landed in it are written
+        # (readers see them) and only the others are retried, in a new file.
+        held = self._held
+        header = self._header() if self._header_due else b""
+        try:
+            self._sink.write(header + b"".join(held))
+        except Exception:
+            if self._sink.damaged:
+                landed = self._sink.landed - len(header)
+                while held and len(held[0]) <= landed:
+                    landed -= len(held.popleft())
+            raise
+        self._header_due = False
+        held.clear()
+
+    def _write_segments(self) -> None:
+        # Rotate between records, so no file grows far past its segment size,
+        # and only when a record is waiting (no header-only files). A failed
+        # rotation (its upload) raises with the remaining records still held.
+        held = self._held
+        while held:
+            if self._sink.full or self._sink.damaged:
+                self._rotate()
+            self._put(held[0])
+            held.popleft()
+            self._unsynced += 1
+
+    def _put(self, data: bytes) -> None:
+        # A new file's header goes out with its first write, so a file that
+        # could not take its header is left empty, never half-written.
+        if self._header_due:
+            data = self._header() + data
+        self._sink.write(data)
+        self._header_due = False
 
     def _rotate(self) -> None:
-        self._sink.close()
+        old = self._sink
+        if old.damaged:
+            # Its tail could not be cut back: leave it as it is (readers stop
+            # at a partial last record) and write nothing more to it.
+            with contextlib.suppress(OSError):
+                old.close()
+        else:
+            old.close()  # a remote sink uploads here; if that fails, it stays current
+        self._unsynced = 0
         self._sink = self._open_file()
-        self._sink.write(self._header())
 
     def _sync(self) -> None:
         try:
             self._sink.sync()
         except Exception as error:
-            self._error = error
+            self._failure = error
+            return
+        self._unsynced = 0
+        if not self._held:
+            self._failure = None
 
     def _finish(self) -> None:
         try:
             self._sink.close()
         except Exception as error:
-            self._error = error
+            self._failure = error
+        else:
+            self._unsynced = 0
+        self._lost = len(self._held) + self._unsynced
+        self._held.clear()
 
     # ---- caller side helpers ----------------------------------------------
 
@@ -235,10 +371,36 @@ class EventFileWriter:
             if not self._thread.is_alive():  # pragma: no cover - thread killed at exit
                 break
 
-    def _raise_thread_error(self) -> None:
-        error, self._error = self._error, None
-        if error is not None:
-            raise RuntimeError(f"lumiboard could not write to {self._logdir}: {error}") from error
+    def _write_error(self, outcome: str) -> EventWriteError:
+        """The error callers see while writes fail (or once close lost events)."""
+        cause = self._failure
+        path = self._sink.path
+        if self._closed:
+            count = self._lost
+            counts = f"{count} accepted events were not written and are lost"
+        else:
+            count = len(self._held) + self._unsynced
+            counts = f"{count} accepted events are kept in memory, not yet written"
+        if self._refused:
+            counts += f"; {self._refused} events were refused (their add_* raised this error)"
+        code = cause.errno if isinstance(cause, OSError) else None
+        if cause is None:
+            reason = "an earlier write failed"
+        elif code is not None:
+            reason = f"{cause} ({errno.errorcode.get(code, code)})"
+        else:
+            reason = f"{type(cause).__name__}: {cause}"
+        message = f"lumiboard could not write to {path}: {reason}. {counts}; {outcome}"
+        error = EventWriteError(
+            message,
+            errno=code,
+            path=path,
+            pending=0 if self._closed else count,
+            refused=self._refused,
+            lost=self._lost if self._closed else 0,
+        )
+        error.__cause__ = cause
+        return error
 
     def _restart_after_fork(self) -> None:
         # We are a forked child: the parent owns the open file and the queued
@@ -270,9 +432,12 @@ def _flush_all_at_thread_shutdown() -> None:
 def _close_all_at_exit() -> None:
     for writer in list(_live_writers):
         if writer._pid == os.getpid():
-            # Interpreter exit: there is no caller left to raise to.
-            with contextlib.suppress(Exception):
+            # Interpreter exit: there is no caller left to raise to, so a loss
+            # is logged (stderr by default) rather than lost silently.
+            try:
                 writer.close()
+            except Exception as error:
+                logger.error("%s", error)
 
 
 def _register_exit_hooks() -> None:

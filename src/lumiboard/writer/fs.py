@@ -2,7 +2,10 @@
 
 Local files are appended with unbuffered writes, so what the writer thread has
 written is in the OS (and survives ``kill -9``) and a forked child holds no
-user-space copy of the parent's bytes.
+user-space copy of the parent's bytes. A write is all or nothing: one that
+fails part-way (a full disk takes what fits, then refuses the rest) is cut
+back to the end of the last whole write, so no partial record is ever
+followed by more data.
 
 Object stores (``s3://``, ``gs://``, ``memory://`` ...) cannot append. A remote
 file is therefore kept in memory as one *segment* and uploaded whole on every
@@ -17,6 +20,7 @@ such as ``AWS_*``).
 
 from __future__ import annotations
 
+import errno
 import os
 import posixpath
 from pathlib import Path
@@ -43,7 +47,15 @@ class Sink(Protocol):
 
     path: str
 
-    def write(self, data: bytes) -> None: ...
+    #: True when a failed write left bytes that could not be removed: write no
+    #: more to this file (the writer moves on to a new one).
+    damaged: bool
+
+    #: How many bytes of the failed write stayed in a damaged file.
+    landed: int
+
+    def write(self, data: bytes) -> None:
+        """Append ``data`` whole, or raise and leave the file as it was."""
 
     def sync(self) -> None:
         """Make everything written so far visible to readers."""
@@ -56,7 +68,8 @@ class Sink(Protocol):
 
     @property
     def rotates(self) -> bool:
-        """True when the file has a size past which the writer starts another."""
+        """True when the file is kept in memory until ``sync`` sends it, and has
+        a size past which the writer starts another."""
 
 
 def is_remote(location: str) -> bool:
@@ -128,14 +141,39 @@ class LocalSink:
 
     def __init__(self, path: str) -> None:
         self.path = path
+        self.damaged = False
+        self.landed = 0
         # "x": exclusive creation, so two processes can never share a file name.
         self._file = open(path, "xb", buffering=0)  # noqa: SIM115 - closed in close()
+        # The end of the last whole write: the file never keeps bytes past it.
+        self._size = 0
 
     def write(self, data: bytes) -> None:
+        if self.damaged:
+            raise OSError(errno.EIO, "a failed write could not be undone", self.path)
         view = memoryview(data)
-        while view:
-            written = self._file.write(view)
-            view = view[written or 0 :]
+        landed = 0
+        try:
+            while landed < len(data):
+                written = self._file.write(view[landed:])
+                if not written:  # never for a regular file; do not spin on it
+                    raise OSError(errno.EIO, "write() wrote nothing", self.path)
+                landed += written
+        except BaseException:
+            self._cut_back(landed)
+            raise
+        self._size += len(data)
+
+    def _cut_back(self, landed: int) -> None:
+        # A short write put part of the data on disk: remove it, and move the
+        # file position back (past the end, the next write would leave a hole).
+        fd = self._file.fileno()
+        try:
+            os.ftruncate(fd, self._size)
+            os.lseek(fd, self._size, os.SEEK_SET)
+        except OSError:
+            self.damaged = True
+            self.landed = landed
 
     def sync(self) -> None:
         # Unbuffered: every write() already reached the OS.
@@ -164,6 +202,9 @@ class RemoteSink:
         if segment_bytes <= 0:
             raise ValueError(f"segment_bytes must be positive, got {segment_bytes!r}")
         self.path = location
+        # An upload replaces the whole object: a failed one leaves nothing to undo.
+        self.damaged = False
+        self.landed = 0
         self._fs, self._key = _filesystem(location)
         if self._fs.exists(self._key):
             raise FileExistsError(location)

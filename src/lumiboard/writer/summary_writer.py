@@ -605,9 +605,20 @@ class SummaryWriter:
     # ---- lifecycle ------------------------------------------------------------
 
     def flush(self) -> None:
-        """Make everything added so far visible to readers."""
+        """Make everything added so far visible to readers.
+
+        After a failed write (a full disk) this retries what was kept; it
+        raises ``EventWriteError`` while writes still fail.
+        """
+        errors = []
         for writer in self._all_writers():
-            writer.flush()
+            # Every file gets its retry, even when an earlier one still fails.
+            try:
+                writer.flush()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
 
     def close(self) -> None:
         """Flush and close every file. Adding after close opens a new file."""
