@@ -183,12 +183,13 @@ def test_crc_damage_is_reported_and_skipped() -> None:
 
 
 def test_bad_length_checksum_stops_the_scan() -> None:
+    # Without a damage: tail.follow resyncs and counts it once, across reloads.
     good = scalar_event("loss", 1, 1.0)
     bad = bytearray(scalar_event("loss", 2, 2.0))
     bad[9] ^= 0xFF
     for scan_fn in (scanner.scan, scanner.scan_python):
         result = scan_fn(good + bytes(bad) + good, 0, {})
-        assert result.damages == [(len(good), "bad length checksum")]
+        assert result.damages == []
         assert result.consumed == len(good)
 
 

@@ -14,7 +14,9 @@
  * - steps (int64), wall_times (float64), values (float64): the points;
  * - others: int64 pairs (absolute offset, length) of payloads Python decodes
  *   itself (everything that is not purely scalar values);
- * - damages: list of (absolute offset, reason) for framing/CRC errors;
+ * - damages: list of (absolute offset, reason) of records skipped for a bad
+ *   data checksum (a header whose length checksum is bad stops the scan, as
+ *   a truncated record does: the caller resyncs);
  * - stopped: True when the scan stopped right after a SessionLog event, so
  *   Python can apply purge semantics before reading further.
  *
@@ -87,16 +89,17 @@ static void crc_detect(void) { have_hw_crc = __builtin_cpu_supports("sse4.2"); }
 static uint32_t crc32c(const uint8_t *p, size_t n) {
     return have_hw_crc ? crc32c_hw(p, n) : crc32c_soft(p, n);
 }
+#define HAVE_HW_CRC 1
 #else
 static void crc_detect(void) {}
 static uint32_t crc32c(const uint8_t *p, size_t n) { return crc32c_soft(p, n); }
+#define HAVE_HW_CRC 0
 #endif
 
 /* TensorFlow's mask (tensorflow/core/lib/hash/crc32c.h). */
-static uint32_t masked_crc(const uint8_t *p, size_t n) {
-    uint32_t crc = crc32c(p, n);
-    return ((crc >> 15) | (crc << 17)) + 0xA282EAD8u;
-}
+static uint32_t mask_crc(uint32_t crc) { return ((crc >> 15) | (crc << 17)) + 0xA282EAD8u; }
+
+static uint32_t masked_crc(const uint8_t *p, size_t n) { return mask_crc(crc32c(p, n)); }
 
 static uint64_t load_u64(const uint8_t *p) {
     uint64_t v;
@@ -522,7 +525,7 @@ static int scan_event(Output *out, const uint8_t *p, size_t n) {
     return 0;
 }
 
-enum { DAMAGE_LENGTH_CRC = 1, DAMAGE_DATA_CRC = 2 };
+enum { DAMAGE_DATA_CRC = 2 };
 
 typedef struct {
     int64_t offset;
@@ -558,13 +561,15 @@ static PyObject *scan(PyObject *self, PyObject *args, PyObject *kwargs) {
     Py_BEGIN_ALLOW_THREADS
     while (pos + 12 <= n) {
         uint64_t length = load_u64(buf + pos);
-        if (verify && masked_crc(buf + pos, 8) != load_u32(buf + pos + 8)) {
-            /* The length cannot be trusted, so neither can the next record's place. */
-            DamageRecord d = {(int64_t)(base + pos), DAMAGE_LENGTH_CRC};
-            if (buf_push(&damages, &d, sizeof d) < 0) failed = 2;
-            break;
-        }
-        if (length > n - pos - 12 || n - pos - 12 - length < 4) break; /* truncated: wait */
+        /* A bad length checksum: neither the length nor the next record's
+         * place can be trusted. Stop there; lumiboard/reader/tail.py resyncs
+         * (finds the next whole frame) and counts the skip, once, across
+         * reloads. No damage here: the same bytes are seen again next pass. */
+        if (verify && masked_crc(buf + pos, 8) != load_u32(buf + pos + 8)) break;
+        /* Truncated (a growing file: wait), or longer than this buffer: the
+         * caller decides (reads it whole, or skips it by its size policy).
+         * Compared without adding to `length`, which may be up to 2^64 - 1. */
+        if (length > n - pos - 12 || n - pos - 12 - length < 4) break;
         const uint8_t *data = buf + pos + 12;
         size_t total = 12 + (size_t)length + 4;
         if (verify && masked_crc(data, (size_t)length) != load_u32(data + length)) {
@@ -590,8 +595,7 @@ static PyObject *scan(PyObject *self, PyObject *args, PyObject *kwargs) {
     if (!damage_list) goto done;
     for (size_t i = 0; i < damages.len / sizeof(DamageRecord); i++) {
         DamageRecord *d = (DamageRecord *)damages.data + i;
-        const char *reason = d->code == DAMAGE_LENGTH_CRC ? "bad length checksum" : "bad data checksum";
-        PyObject *item = Py_BuildValue("(Ls)", (long long)d->offset, reason);
+        PyObject *item = Py_BuildValue("(Ls)", (long long)d->offset, "bad data checksum");
         if (!item || PyList_Append(damage_list, item) < 0) {
             Py_XDECREF(item);
             Py_DECREF(damage_list);
@@ -615,6 +619,63 @@ done:
     return result;
 }
 
+/* find_frame(buffer, start, max_record) -> (found, pending): the first
+ * position at or after `start` holding a whole frame (length checksum and
+ * data checksum both match, length <= max_record), else -1; and the first
+ * position before it whose header matches but whose data runs past the
+ * buffer, else -1. The pure-Python twin (format/tfrecord.py find_frame)
+ * documents the contract; a Hypothesis test holds the two equal. */
+/* The first position in [p, n - 12] whose 12 bytes are a header with a good
+ * length checksum, else n. The resync's hot loop: one 8-byte CRC a byte. */
+static size_t next_header_soft(const uint8_t *buf, size_t p, size_t n) {
+    for (; p + 12 <= n; p++)
+        if (masked_crc(buf + p, 8) == load_u32(buf + p + 8)) return p;
+    return n;
+}
+
+#if HAVE_HW_CRC
+__attribute__((target("sse4.2"))) static size_t next_header_hw(const uint8_t *buf, size_t p, size_t n) {
+    for (; p + 12 <= n; p++) {
+        uint64_t word;
+        memcpy(&word, buf + p, 8);
+        if (mask_crc(~(uint32_t)_mm_crc32_u64(0xFFFFFFFFu, word)) == load_u32(buf + p + 8)) return p;
+    }
+    return n;
+}
+static size_t next_header(const uint8_t *buf, size_t p, size_t n) {
+    return have_hw_crc ? next_header_hw(buf, p, n) : next_header_soft(buf, p, n);
+}
+#else
+static size_t next_header(const uint8_t *buf, size_t p, size_t n) { return next_header_soft(buf, p, n); }
+#endif
+
+static PyObject *find_frame(PyObject *self, PyObject *args) {
+    Py_buffer view;
+    Py_ssize_t start;
+    unsigned long long max_record;
+    (void)self;
+    if (!PyArg_ParseTuple(args, "y*nK", &view, &start, &max_record)) return NULL;
+    const uint8_t *buf = view.buf;
+    size_t n = (size_t)view.len;
+    int64_t found = -1, pending = -1;
+    Py_BEGIN_ALLOW_THREADS
+    for (size_t p = start > 0 ? (size_t)start : 0; (p = next_header(buf, p, n)) + 12 <= n; p++) {
+        uint64_t length = load_u64(buf + p);
+        if (length > max_record) continue;
+        if (length > n - p - 12 || n - p - 12 - length < 4) {
+            if (pending < 0) pending = (int64_t)p;
+            continue;
+        }
+        if (masked_crc(buf + p + 12, (size_t)length) == load_u32(buf + p + 12 + length)) {
+            found = (int64_t)p;
+            break;
+        }
+    }
+    Py_END_ALLOW_THREADS
+    PyBuffer_Release(&view);
+    return Py_BuildValue("(LL)", (long long)found, (long long)pending);
+}
+
 static PyObject *masked_crc32c_py(PyObject *self, PyObject *arg) {
     Py_buffer view;
     (void)self;
@@ -627,6 +688,8 @@ static PyObject *masked_crc32c_py(PyObject *self, PyObject *arg) {
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_VARARGS | METH_KEYWORDS,
      "scan(buffer, base_offset, tag_kinds, verify_crc=True): see lumiboard.reader.scan."},
+    {"find_frame", find_frame, METH_VARARGS,
+     "find_frame(buffer, start, max_record) -> (found, pending): see lumiboard.format.tfrecord."},
     {"masked_crc32c", masked_crc32c_py, METH_O, "TensorFlow's masked CRC-32C of a bytes-like object."},
     {NULL, NULL, 0, NULL},
 };

@@ -18,8 +18,10 @@ Deliberate differences from TensorBoard:
   TensorBoard's Python loader keeps;
 - every event file of a run is tailed, not only the newest;
 - a record with a bad data checksum, or one that does not decode, is skipped
-  and the file read on (TensorBoard stops reading the file); a bad length
-  checksum ends the file, as in TensorBoard's Rust loader;
+  and the file read on (TensorBoard stops reading the file); after a bad
+  length checksum, reading resyncs at the next whole frame (``tail.py``),
+  where TensorBoard's loaders stop; a record over ``tail.MAX_RECORD_BYTES``
+  is skipped unread (TensorBoard reads any size);
 - a scalar series is served sorted by step (stable), not in arrival order;
 - the graph inside a ``MetaGraphDef`` is the run's graph when no ``GraphDef``
   is written (TensorBoard's ``Graph()`` reads it; its graphs dashboard not);
@@ -108,11 +110,14 @@ class RunLoader:
     def _read_file(self, state: FileState) -> int:
         start = state.offset
         while state.offset < state.size and not state.dead:
-            end = min(state.size, state.offset + tail.CHUNK_BYTES)
-            data = read_range(state.path, state.offset, end)
+            data = read_range(state.path, state.offset, tail.window_end(state))
             if self._read_records(state, data) or state.dead:
                 continue
-            whole = self._whole_record(state, data)
+            whole, skips = tail.follow(state, data)  # a big record, damage or a growing tail
+            for offset, reason in skips:
+                self._skip("", f"{reason} at byte {offset} of {state.path}")
+            if whole is None and skips:
+                continue
             if whole is None or not self._read_records(state, whole):
                 break  # a record still being written: retry at the next reload
         return state.offset - start
@@ -158,16 +163,6 @@ class RunLoader:
             or bool(steps[0] >= self.most_recent_step and np.all(steps[1:] >= steps[:-1]))
         )
 
-    def _whole_record(self, state: FileState, data: bytes) -> bytes | None:
-        """The bytes of a record larger than one chunk, if it is complete."""
-        if len(data) < _HEADER:
-            return None
-        length = int.from_bytes(data[:8], "little")
-        end = state.offset + _HEADER + length + 4
-        if end > state.size or len(data) >= end - state.offset:
-            return None
-        return read_range(state.path, state.offset, end)
-
     # ---- applying a scan ----------------------------------------------------
 
     def _apply(self, state: FileState, data: memoryview, result: scanner.Scan) -> None:
@@ -183,8 +178,6 @@ class RunLoader:
                 self._apply_payload(state.path, offset, bytes(data[start : start + length]))
             for offset, reason in result.damages:
                 self._skip("", f"{reason} at byte {offset} of {state.path}")
-                if reason == "bad length checksum":
-                    state.dead = True
 
     def _check_order(self, step: int, tags: Collection[str]) -> None:
         """TensorBoard's purge without a file version: a summary event whose

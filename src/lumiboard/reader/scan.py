@@ -9,28 +9,31 @@ file starting at file offset ``base_offset``) and returns a :class:`Scan`:
 - ``others``: (offset, length) of every other event payload, for the caller
   to decode with protobuf (images, histograms, graphs, a tag's first value
   with metadata, file_version and session_log events, ...);
-- ``damages``: records with a bad checksum (a bad length checksum ends the
-  scan, since the next record cannot be found);
-- ``consumed``: bytes of ``buffer`` covered by whole records (a truncated
-  record at the end is left for the next call);
+- ``damages``: records skipped for a bad data checksum;
+- ``consumed``: bytes of ``buffer`` covered by whole records. The scan stops
+  at a record that is not whole in ``buffer`` (a growing file, or a record
+  longer than the buffer) and at a header whose length checksum is bad (the
+  next record's place is unknown): ``tail.follow`` decides what comes next
+  (wait, read the record whole, skip it by the size policy, or resync);
 - ``stopped``: the scan stopped right after a ``SessionLog`` event so the
   caller can apply TensorBoard's purge before reading on.
 
 The work is done by a C extension (``_native``, built by the package build)
 when it is present, else by the pure-Python :func:`scan_python`, which has the
-same contract and is tested against it.
+same contract and is tested against it. :func:`find_frame` (the resync's
+search) is dispatched the same way.
 """
 
 from __future__ import annotations
 
-import io
 import logging
 from dataclasses import dataclass
 
 import numpy as np
 
+from lumiboard.format import tfrecord
 from lumiboard.format.proto import event_pb2
-from lumiboard.format.tfrecord import Damage, Record, read_records
+from lumiboard.format.tfrecord import FOOTER_SIZE, HEADER_SIZE, Record
 
 logger = logging.getLogger(__name__)
 
@@ -125,6 +128,14 @@ def _scalar_points(
     return points
 
 
+def find_frame(buffer: bytes | memoryview, start: int, max_record: int) -> tuple[int, int]:
+    """:func:`lumiboard.format.tfrecord.find_frame`, native when built."""
+    if _native is None:
+        return tfrecord.find_frame(buffer, start, max_record)
+    found, pending = _native.find_frame(buffer, start, max_record)
+    return int(found), int(pending)
+
+
 def scan_python(
     buffer: bytes | memoryview, base_offset: int, tag_kinds: dict[str, int], verify_crc: bool = True
 ) -> Scan:
@@ -140,21 +151,30 @@ def scan_python(
     values: list[float] = []
     others: list[tuple[int, int]] = []
     damages: list[tuple[int, str]] = []
-    consumed, stopped = 0, False
-    stream = io.BytesIO(bytes(buffer))
-    for item in read_records(stream):
-        if isinstance(item, Damage):
-            damages.append((base_offset + item.offset, item.reason))
-            if item.reason == "bad length checksum":
-                break
-            consumed = stream.tell()
+    data = bytes(buffer)
+    position, stopped = 0, False
+    # The same steps as the C loop in _scan.c's scan().
+    while position + HEADER_SIZE <= len(data):
+        length = tfrecord.read_length(data[position : position + HEADER_SIZE])
+        if length is None:
+            break  # a bad length checksum: tail.follow resyncs
+        end = position + HEADER_SIZE + length + FOOTER_SIZE
+        if end > len(data):
+            break  # not whole here: tail.follow decides
+        payload = data[position + HEADER_SIZE : end - FOOTER_SIZE]
+        if tfrecord.masked_crc32c(payload) != int.from_bytes(
+            data[end - FOOTER_SIZE : end], "little"
+        ):
+            damages.append((base_offset + position, "bad data checksum"))
+            position = end
             continue
-        consumed = item.offset + 16 + len(item.data)
-        stopped = _take(item, base_offset, tag_kinds, tags, (ids, steps, walls, values), others)
+        record = Record(position, payload)
+        position = end
+        stopped = _take(record, base_offset, tag_kinds, tags, (ids, steps, walls, values), others)
         if stopped:
             break
     return Scan(
-        consumed=consumed,
+        consumed=position,
         tags=list(tags),
         tag_ids=np.asarray(ids, dtype=np.int32),
         steps=np.asarray(steps, dtype=np.int64),
