@@ -30,6 +30,7 @@ from tensorboard.backend.event_processing.event_file_loader import EventFileLoad
 import lumiboard
 from lumiboard.format.proto import event_pb2
 from lumiboard.format.tfrecord import masked_crc32c
+from lumiboard.writer import fs
 from lumiboard.writer.event_file import EventFileWriter, EventWriteError
 from lumiboard.writer.summary_writer import SummaryWriter
 
@@ -386,3 +387,35 @@ def test_loss_at_interpreter_exit_is_reported(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert "3 accepted events were not written and are lost" in result.stderr
+
+
+# ---- whole small files (projector TSVs, configs) ------------------------------------
+
+
+def test_small_file_on_a_full_disk_keeps_the_previous_one(small_tmpfs: Path) -> None:
+    config = small_tmpfs / "run" / "projector_config.pbtxt"
+    fs.write_file(str(config), b"embeddings {}\n")
+    with pytest.raises(OSError, match="No space left") as info:
+        fs.write_file(str(config), b"x" * (512 * 1024))  # twice the disk
+    assert info.value.errno == errno.ENOSPC
+    assert config.read_bytes() == b"embeddings {}\n"
+    assert sorted(p.name for p in config.parent.iterdir()) == [config.name]
+
+
+def test_small_file_write_that_fails_leaves_no_partial_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "projector_config.pbtxt"
+    fs.write_file(str(config), b"old\n")
+
+    def full_disk(self: Path, data: bytes) -> int:
+        with open(self, "wb") as handle:  # what fits lands, then the disk is full
+            handle.write(data[:3])
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(Path, "write_bytes", full_disk)
+    with pytest.raises(OSError, match="No space left"):
+        fs.write_file(str(config), b"new and longer\n")
+    monkeypatch.undo()
+    assert config.read_bytes() == b"old\n"
+    assert [p.name for p in tmp_path.iterdir()] == [config.name]

@@ -107,15 +107,27 @@ def make_dirs(directory: str) -> None:
 
 
 def write_file(location: str, data: bytes) -> None:
-    """Write a whole small file (projector TSVs, configs) locally or remotely."""
+    """Write a whole small file (projector TSVs, configs) locally or remotely.
+
+    All or nothing: a failed write (a full disk) leaves the previous file, if
+    any, as it was, never a truncated one.
+    """
     if is_remote(location):
         fs, path = _filesystem(location)
         if not _is_bucket_store(fs):
             fs.makedirs(posixpath.dirname(path), exist_ok=True)
         fs.pipe_file(path, data)
-    else:
-        Path(location).parent.mkdir(parents=True, exist_ok=True)
-        Path(location).write_bytes(data)
+        return
+    target = Path(location)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    # Written beside the target, then renamed over it (atomic on POSIX).
+    partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    try:
+        partial.write_bytes(data)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
+        raise
 
 
 def read_file(location: str) -> bytes | None:
