@@ -232,8 +232,64 @@ def test_sanitize_keeps_safe_markup() -> None:
     assert 'href="#section"' in sanitize('<a href="#section">s</a>')
 
 
-def test_script_text_is_dropped_not_shown() -> None:
-    assert "__pwned" not in render_text(_scalar("before <script>window.__pwned=1</script> after"))
+# What TensorBoard shows escaped (bleach escapes the tags off its allowlist): users see what
+# they logged. transformers' TensorBoardCallback logs its TrainingArguments as JSON text, with
+# "<HUB_TOKEN>" where the token was.
+ESCAPED = [
+    ('{"output_dir": "out", "hub_token": "<HUB_TOKEN>", "lr": 0.1}', "<HUB_TOKEN>"),
+    ("make it <b>bold</b>, or not", "<b>bold</b>"),
+    ("before <script>window.__pwned=1</script> after", "<script>window.__pwned=1</script>"),
+]
+
+
+def _visible(fragment: str) -> str:
+    """The text a browser shows for ``fragment`` (entities decoded, tags gone)."""
+    return "".join(_Elements(fragment).text)
+
+
+@pytest.mark.parametrize(("source", "shown"), ESCAPED)
+def test_html_off_the_allowlist_is_shown_as_text(source: str, shown: str) -> None:
+    for out in (
+        render_text(_scalar(source)),
+        render_text(np.array([source.encode(), b"x"], dtype=object)),
+        markdown_to_html(source),
+    ):
+        assert shown in _visible(out), out
+        _assert_inert(out)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        *(source for source, _ in ESCAPED),
+        "<HUB_TOKEN>",
+        "a <em>kept</em> and <strong>kept</strong>, <i>escaped</i> and <u>escaped</u>",
+        "<div>\n\n*block*\n\n</div>",
+        '<iframe src="https://evil.example"></iframe> and <style>p { }</style>',
+        "<!-- a comment --> after it",
+        "x < y > z and a <https://x.example/a> link",
+        "`<code>` and <br> and <hr/>",
+        '<a href="https://x.example" onclick="alert(1)">link</a> <SPAN>upper</SPAN>',
+    ],
+)
+def test_escaping_matches_tensorboard(source: str) -> None:
+    """The text shown and the tags kept are TensorBoard's (``markdown_to_safe_html``)."""
+    plugin_util = pytest.importorskip("tensorboard.plugin_util")
+    theirs = plugin_util.markdown_to_safe_html(source)
+    ours = markdown_to_html(source)
+    assert _visible(ours).strip() == _visible(theirs).strip(), (ours, theirs)
+    assert _Elements(ours).names() == _Elements(theirs).names(), (ours, theirs)
+
+
+@pytest.mark.parametrize(
+    "source", ["<a " * 20_000, "<x" * 20_000, '<a "' * 20_000, "<b>" * 20_000, "<!--" * 20_000]
+)
+def test_many_unclosed_or_escaped_tags(source: str) -> None:
+    """Inputs on which a tag pattern that scans to the end from each ``<`` is quadratic (or
+    worse: minutes): shown as text, in about the time of plain text (benchmarks/ has figures)."""
+    out = sanitize(source)
+    assert "<b>" not in out
+    _assert_inert(out)
 
 
 # ---- caps ------------------------------------------------------------------------------------

@@ -9,9 +9,14 @@ sanitized with an allowlist that is TensorBoard's (bleach) one: no scripts,
 styles, event handlers, forms or frames, links only to ``http``, ``https`` and
 ``mailto`` (plus relative ones), ``rel="noopener noreferrer"`` on links.
 
+A tag off the allowlist is shown as the text it was, escaped, as bleach does
+(``<HUB_TOKEN>`` in transformers' ``args``, ``<b>``, ``<script>...</script>``
+are seen as written, never dropped): :func:`escape_disallowed` turns such tags
+into text before nh3 sanitizes the rest (nh3 alone removes them). Comments are
+dropped, as there.
+
 Where we differ, on purpose:
 
-- Disallowed tags are removed (nh3), where bleach escapes them into text.
 - ``markdown=False`` gives the text escaped in ``<pre>`` (tables: escaped
   cells), where TensorBoard still lets allowed HTML tags through.
 - Invalid UTF-8 becomes U+FFFD instead of failing the request.
@@ -122,10 +127,49 @@ def _keep_attribute(element: str, attribute: str, value: str) -> str | None:
     return value
 
 
+# A tag as html5ever and bleach read one, well enough to find its end: ``<`` or ``</``, a
+# name, then attributes with quoted values up to ``>``. The name and an unquoted run stop at
+# ``<``, so a text of many unclosed ``<a`` costs one short scan each, not one to its end.
+_TAG = re.compile(r"""<(/?)([A-Za-z][^\s/<>]*)((?:"[^"]*"|'[^']*'|[^'"<>])*)>""")
+# Markup that is no tag: comments (dropped), and declarations and processing
+# instructions (escaped, as bleach does).
+_OTHER = re.compile(r"<!--.*?(?:-->|$)|<[!?][^<>]*>", re.S)
+# Where either might start (one pass, to skip the rest when there is nothing to escape).
+_OPENING = re.compile(r"<(?:[!?]|/?([A-Za-z][^\s/<>]*))")
+
+
+def escape_disallowed(unsafe: str) -> str:
+    """``unsafe`` HTML with every tag off the allowlist turned into the text it was
+    (``<b>`` -> ``&lt;b&gt;``, as bleach's ``strip=False``) and comments dropped.
+
+    Not the security boundary (:func:`sanitize` runs nh3 on the result): this only
+    decides that a tag nh3 would remove is shown instead. A tag this does not see as
+    one (odd syntax) is still removed by nh3.
+    """
+    if not any(
+        match.group(1) is None or match.group(1).lower() not in ALLOWED_TAGS
+        for match in _OPENING.finditer(unsafe)
+    ):
+        return unsafe  # nothing to escape: the common case (markdown's own tags only)
+    return _TAG.sub(_escape_tag, _OTHER.sub(_escape_other, unsafe))
+
+
+def _escape_tag(match: re.Match[str]) -> str:
+    if match.group(2).lower() in ALLOWED_TAGS:
+        return match.group()
+    return html.escape(match.group(), quote=False)
+
+
+def _escape_other(match: re.Match[str]) -> str:
+    text = match.group()
+    return "" if text.startswith("<!--") else html.escape(text, quote=False)
+
+
 def sanitize(unsafe: str) -> str:
-    """``unsafe`` HTML reduced to the allowlist (the security boundary of the dashboard)."""
+    """``unsafe`` HTML reduced to the allowlist (the security boundary of the dashboard);
+    tags off it are shown as escaped text (:func:`escape_disallowed`)."""
     return nh3.clean(
-        unsafe,
+        escape_disallowed(unsafe),
         tags=set(ALLOWED_TAGS),
         clean_content_tags=set(_CLEAN_CONTENT),
         attributes={name: set(values) for name, values in ALLOWED_ATTRIBUTES.items()},
@@ -229,7 +273,7 @@ def description_html(text: str) -> str:
     """A tag's description as TensorBoard's ``/tags`` routes send it: markdown rendered to
     sanitized HTML (``plugin_util.markdown_to_safe_html``), empty for none.
 
-    Tags not on the allowlist are removed where TensorBoard's bleach escapes them. Cached:
+    Tags not on the allowlist are shown escaped, as TensorBoard's bleach does. Cached:
     every run of a tag usually carries the same description.
     """
     return markdown_to_html(text) if text else ""
