@@ -42,6 +42,8 @@ from lumiboard.store.runs import BlobPoint
 
 WALL = 1_600_000_000.0
 VERSION = "brain.Event:2"
+#: Written by real TensorFlow (scripts/make_tf1_restart_fixture.py).
+TF1_RESTART = Path(__file__).resolve().parents[1] / "fixtures" / "tf1_restart"
 
 
 # ---- building event files by hand ----------------------------------------------------
@@ -185,6 +187,42 @@ def test_first_start_of_a_run_is_a_session_start_not_a_restart(tmp_path: Path) -
     assert steps(load(tmp_path)[1], ".", "a") == [0, 1, 2]
 
 
+def test_tf1_job_restarted_once_keeps_every_point_as_tensorboard() -> None:
+    # Steps 0..9 in the first file; the restarted job's file starts with the
+    # run's only SessionLog.START, at step 5, then steps 5..12. That START is
+    # the run's first: TensorBoard keeps all 18 points, and so do we.
+    assert_matches_tensorboard(TF1_RESTART)
+    kept = [event.step for event in tensorboard(TF1_RESTART).Tensors(".", "loss")]
+    assert kept == [*range(10), *range(5, 13)]
+    assert steps(load(TF1_RESTART)[1], ".", "loss") == sorted(kept)
+
+
+def test_a_later_first_start_purges_only_as_a_writers_purge_step(tmp_path: Path) -> None:
+    # A file version at the START's step right before it is what purge_step
+    # writes; anything in between, or another step, and it is a plain START.
+    write_events(
+        event_file(tmp_path, 1), [version_event(), *(scalars_event(s, a=s) for s in range(6))]
+    )
+    marker = event_pb2.Event(step=3, wall_time=WALL, file_version=VERSION)
+    write_events(
+        event_file(tmp_path, 2),
+        [version_event(), marker, scalars_event(2, b=1.0), start_event(3), scalars_event(3, a=30)],
+    )
+    assert_matches_tensorboard(tmp_path)
+    write_events(event_file(tmp_path, 2), [version_event(), marker, start_event(3)])
+    assert steps(load(tmp_path)[1], ".", "a") == [0, 1, 2]
+
+
+def test_purge_step_of_lumiboards_writer_drops_the_orphans(tmp_path: Path) -> None:
+    with SummaryWriter(tmp_path) as writer:
+        for step in range(10):
+            writer.add_scalar("loss", step, step, walltime=WALL + step)
+    time.sleep(1.05)  # the second file's name sorts after the first's
+    with SummaryWriter(tmp_path, purge_step=5) as writer:
+        writer.add_scalar("loss", 105, 5, walltime=WALL + 105)
+    assert steps(load(tmp_path)[1], ".", "loss") == [0, 1, 2, 3, 4, 5]
+
+
 def test_purge_step_of_a_resumed_job_drops_the_orphans(tmp_path: Path) -> None:
     torch_tb = pytest.importorskip("torch.utils.tensorboard")
     with torch_tb.SummaryWriter(tmp_path) as writer:
@@ -204,7 +242,8 @@ def test_purge_step_of_a_resumed_job_drops_the_orphans(tmp_path: Path) -> None:
     assert [p.step for p in ours.read_tensors(".", "w")] == [0, 1, 2, 3, 4]
     # A documented difference: the resumed job's START is the run's first, so
     # TensorBoard's Python loader keeps the orphans (its Rust loader drops
-    # them as steps go back); lumiboard purges on a START in any file but the first.
+    # them as steps go back); lumiboard purges on a writer's purge_step START
+    # (a file version at its step right before it), the run's first or not.
     kept = [event.step for event in tensorboard(tmp_path).Tensors(".", "loss")]
     assert kept == [*range(10), 5, 6, 7]
 
@@ -270,10 +309,8 @@ _CHUNKS = st.sampled_from([40, 200, tail.CHUNK_BYTES])
 def test_purges_match_tensorboard(
     versioned: bool, first: list[tuple[str, int]], second: list[tuple[str, int]], chunk: int
 ) -> None:
-    if any(kind == "start" for kind, _ in second) and all(kind != "start" for kind, _ in first):
-        # A resumed job's START in a later file being the run's first is the
-        # documented difference (test_purge_step_of_a_resumed_job_drops_the_orphans).
-        first = [("start", 0), *first]
+    # A first START in the second file keeps the orphans, as TensorBoard's
+    # (test_tf1_job_restarted_once_keeps_every_point_as_tensorboard).
     with tempfile.TemporaryDirectory() as directory:
         logdir = Path(directory)
         header = [version_event()] if versioned else []

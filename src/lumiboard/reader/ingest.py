@@ -5,17 +5,28 @@ event is decoded here with protobuf and routed by its tag's plugin, whose
 ``data.py`` declares the data class and upgrades legacy forms. Bad records are
 skipped, counted per run and tag, and logged once each.
 
+A record costs at most itself: any exception while applying one (damage a
+decoder refuses, a ``MemoryError``, a decoder's bug) skips that record or
+value, counted and logged once per run and tag, and reading goes on. A file's
+offset moves past every record as it is applied, so a pass never adds a
+record twice; a failure outside any record (the scanner, say) leaves the file
+where it was, for the next pass, and the run's other files are read meanwhile.
+Tensors are decoded within the bytes they hold (``format/tensors.py``).
+
 Purges follow TensorBoard's Python loader (``plugin_event_accumulator``): in
 a run with ``file_version >= 2`` a ``SessionLog.START`` at step s drops every
 point with step >= s, except the run's first START (a session start, not a
-restart); without a version, a summary event whose step is lower than the
-previous summary event's drops its own tags' points with step >= its step.
+restart), whichever file it is in: a TF1 job restarted once, whose only
+START opens its second file, keeps every point; without a version, a summary
+event whose step is lower than the previous summary event's drops its own
+tags' points with step >= its step.
 
 Deliberate differences from TensorBoard:
 
-- a START in a file other than the run's first purges even when it is the
-  run's first: it is a resumed job's (torch's ``purge_step``), whose orphans
-  TensorBoard's Python loader keeps;
+- a writer's ``purge_step`` purges even when its START is the run's first
+  (torch, tensorboardX and our writer write a second file version at the
+  purge step right before that START, which TF1 never does): TensorBoard's
+  Python loader keeps those orphans, unless an earlier START was written;
 - every event file of a run is tailed, not only the newest;
 - a record with a bad data checksum, or one that does not decode, is skipped
   and the file read on (TensorBoard stops reading the file); after a bad
@@ -37,7 +48,7 @@ import numpy as np
 from google.protobuf.message import DecodeError
 
 from lumiboard.format.proto import event_pb2, summary_pb2
-from lumiboard.format.tensors import decode_tensor
+from lumiboard.format.tensors import decode_tensor, num_elements
 from lumiboard.plugins import base
 from lumiboard.plugins.base import DataClass, PluginData
 from lumiboard.plugins.graphs import data as graphs
@@ -67,6 +78,8 @@ class RunLoader:
         self.most_recent_step = -1
         #: Whether a SessionLog.START was read (the first one is no restart).
         self.seen_start = False
+        #: (path, step, payload offset) where a ``purge_step`` START would be.
+        self._purge_mark: tuple[str, int, int] | None = None
         self._samples = samples or {}
         self._logged: set[tuple[str, str]] = set()
 
@@ -86,7 +99,15 @@ class RunLoader:
             state.size = size
             if state.dead or size == state.offset:
                 continue
-            total += self._read_file(state)
+            try:
+                total += self._read_file(state)
+            except OSError:
+                raise  # the file vanished or cannot be read now: the next pass retries
+            except Exception as error:
+                # Not a record's fault (each is guarded in _apply): what was
+                # applied moved the offset with it, so the next pass retries
+                # from there; meanwhile the run's other files are read.
+                self._log_once(state.path, f"reading {state.path} failed, retried next pass", error)
         if total:
             # Merge each series' chunks here, on the loading thread: merged
             # later by a query's thread, the freed chunks would stay in this
@@ -106,6 +127,7 @@ class RunLoader:
         self.file_version = None
         self.most_recent_step = -1
         self.seen_start = False
+        self._purge_mark = None
 
     def _read_file(self, state: FileState) -> int:
         start = state.offset
@@ -130,11 +152,23 @@ class RunLoader:
         # A file's first record is its file version: read it alone, and the
         # rest knowing it.
         first = state.offset == 0
-        disordered = False
+        disordered = isolate = False
         while used < len(data) and not state.dead:
-            one = first or (disordered and not self._versioned)
+            one = first or isolate or (disordered and not self._versioned)
             end = used + _record_size(view[used:]) if one else len(data)
-            result = scanner.scan(view[used:end], state.offset, self.tag_kinds)
+            try:
+                result = scanner.scan(view[used:end], state.offset, self.tag_kinds)
+            except Exception as error:
+                # Nothing is applied yet. Find the record the scanner fails
+                # on by scanning one record at a time, and skip that one.
+                if not one:
+                    isolate = True
+                    continue
+                skipped = self._skip_unscannable(state, view[used:end], error)
+                used += skipped
+                if not skipped:
+                    break
+                continue
             if not (one or self._versioned or self._in_order(result)):
                 # Without a file version, TensorBoard's purge depends on the
                 # order of events across tags, which a scan's columns do not
@@ -142,6 +176,8 @@ class RunLoader:
                 disordered = True
                 continue
             first = False
+            # Whatever _apply adds, the offset moves past it: a pass never
+            # reads (and adds) the same record twice.
             self._apply(state, view[used:end], result)
             state.offset += result.consumed
             used += result.consumed
@@ -166,16 +202,26 @@ class RunLoader:
     # ---- applying a scan ----------------------------------------------------
 
     def _apply(self, state: FileState, data: memoryview, result: scanner.Scan) -> None:
+        """Add what ``result`` found. Never raises: whatever goes wrong costs the
+        record it happens in (counted and logged), so the caller always moves
+        the file offset past what was added."""
         with self.run.lock:
             if len(result.values):
-                if not self._versioned:
-                    # One event, or events in order (see _read_records).
-                    self._check_order(int(result.steps[0]), result.tags)
-                    self.most_recent_step = int(result.steps[-1])
-                self._add_scalars(result)
+                try:
+                    if not self._versioned:
+                        # One event, or events in order (see _read_records).
+                        self._check_order(int(result.steps[0]), result.tags)
+                        self.most_recent_step = int(result.steps[-1])
+                    self._add_scalars(result)
+                except Exception as error:  # e.g. MemoryError: the points are lost, once
+                    where = f"at byte {state.offset} of {state.path}"
+                    self._skip("", f"scalar points {where}: {_describe(error)}")
             for offset, length in result.others.tolist():
                 start = offset - state.offset
-                self._apply_payload(state.path, offset, bytes(data[start : start + length]))
+                try:
+                    self._apply_payload(state.path, offset, bytes(data[start : start + length]))
+                except Exception as error:
+                    self._skip("", f"record at byte {offset} of {state.path}: {_describe(error)}")
             for offset, reason in result.damages:
                 self._skip("", f"{reason} at byte {offset} of {state.path}")
 
@@ -191,17 +237,19 @@ class RunLoader:
                 )
         self.most_recent_step = step
 
-    def _restart(self, path: str, step: int) -> None:
+    def _restart(self, step: int, purge_step: bool) -> None:
         """A SessionLog.START at ``step``: drop every point with step >= ``step``.
 
         TensorBoard takes a run's first START for a session start, not a
         restart (TF1's Supervisor writes one, at times after the first events
-        of its step). So do we, within the run's first file; in a later file
-        the START is a resumed job's (torch's ``purge_step``) and purges.
+        of its step; a TF1 job restarted once writes its only START in its
+        second file), whichever file it is in. So do we, unless the START is a
+        writer's ``purge_step`` (see :meth:`_apply_payload`): the user asked
+        for that purge in so many words.
         """
-        first = not self.seen_start and path == next(iter(self.files))
+        first = not self.seen_start
         self.seen_start = True
-        if first:
+        if first and not purge_step:
             return
         dropped = self.run.purge_from(step)
         if dropped:
@@ -255,9 +303,15 @@ class RunLoader:
                 self._apply_value(event, value, BlobRef(path, offset, len(payload), index))
         elif what == "file_version":
             self._set_file_version(event.file_version)
+            if offset > _HEADER:
+                # Not the file's own first record: torch's, tensorboardX's and
+                # our writer's ``purge_step`` writes a second file version at
+                # the purge step right before its START; remember where that
+                # START would begin.
+                self._purge_mark = (path, event.step, offset + len(payload) + 4 + _HEADER)
         elif what == "session_log":
             if event.session_log.status == event_pb2.SessionLog.START and self._versioned:
-                self._restart(path, event.step)
+                self._restart(event.step, self._purge_mark == (path, event.step, offset))
         elif what in ("graph_def", "meta_graph_def"):
             if what == "meta_graph_def" and RUN_GRAPH_TAG in run.blobs:
                 return  # a GraphDef wins over the graph inside a MetaGraphDef
@@ -281,18 +335,20 @@ class RunLoader:
         plugin = base.plugin_data(info.plugin_name) if info else self._first_sight(value)
         if plugin is None:
             return
-        if plugin.migrate is not None:
-            upgraded = plugin.migrate(value)
-            if upgraded is None:
-                self._skip(tag, f"value of tag {tag!r} could not be read")
-                return
-            value = upgraded
-        if info is None:
-            info = self._remember(tag, plugin, value.metadata)
         try:
+            if plugin.migrate is not None:
+                upgraded = plugin.migrate(value)
+                if upgraded is None:
+                    self._skip(tag, f"value of tag {tag!r} could not be read")
+                    return
+                value = upgraded
+            if info is None:
+                info = self._remember(tag, plugin, value.metadata)
             self._store(event, value, plugin, ref)
-        except (ValueError, TypeError) as error:
-            self._skip(tag, f"value of tag {tag!r} at step {event.step}: {error}")
+        except Exception as error:
+            # Damage (TensorError...), or anything else a decoder raises
+            # (MemoryError, RecursionError, a bug): this value is lost, once.
+            self._skip(tag, f"value of tag {tag!r} at step {event.step}: {_describe(error)}")
 
     def _first_sight(self, value: summary_pb2.Summary.Value) -> PluginData | None:
         name = value.metadata.plugin_data.plugin_name
@@ -327,9 +383,10 @@ class RunLoader:
     ) -> None:
         tag, run = value.tag, self.run
         if plugin.data_class is DataClass.SCALAR:
+            if num_elements(value.tensor) != 1:  # checked before anything is decoded
+                shape = [dim.size for dim in value.tensor.tensor_shape.dim]
+                raise ValueError(f"a scalar holds one value, got shape {shape}")
             array = decode_tensor(value.tensor)
-            if array.size != 1:
-                raise ValueError(f"a scalar holds one value, got shape {list(array.shape)}")
             number = np.asarray([float(array.reshape(-1)[0])])
             run.scalar_series(tag).append(
                 np.asarray([event.step]), np.asarray([event.wall_time]), number
@@ -363,12 +420,37 @@ class RunLoader:
             reservoir = table[tag] = Reservoir(size)
         return reservoir
 
+    def _skip_unscannable(self, state: FileState, data: memoryview, error: Exception) -> int:
+        """The scanner raised on the one record at the start of ``data``: skip it
+        (counted) and return its size, or 0 when it is not whole yet (it is
+        read again, whole, as any record still being written)."""
+        if len(data) < _HEADER:
+            return 0
+        size = _HEADER + int.from_bytes(data[:8], "little") + 4
+        if size > len(data):
+            return 0
+        where = f"at byte {state.offset} of {state.path}"
+        self._skip("", f"record the scanner failed on {where}: {_describe(error)}")
+        state.offset += size
+        return size
+
+    def _log_once(self, key: str, message: str, error: Exception) -> None:
+        if (key, type(error).__name__) not in self._logged:
+            self._logged.add((key, type(error).__name__))
+            logger.warning("run %s: %s: %s", self.run.name, message, _describe(error))
+
     def _skip(self, tag: str, message: str) -> None:
         self.run.count_skip(tag)
         key = (tag, message.split(" at ", maxsplit=1)[0])
         if key not in self._logged:
             self._logged.add(key)
             logger.warning("run %s: skipped %s", self.run.name, message)
+
+
+def _describe(error: BaseException) -> str:
+    """``error`` for a log line: its type, and its message when it has one."""
+    text = str(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
 def _record_size(data: memoryview) -> int:
