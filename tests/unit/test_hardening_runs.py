@@ -22,7 +22,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from lumiboard import SummaryWriter
-from lumiboard.reader import discover
+from lumiboard.reader import discover, names
 from lumiboard.reader.reload import Reloader
 from lumiboard.server.app import create_app
 from lumiboard.server.context import ServerOptions
@@ -219,11 +219,11 @@ def test_a_run_named_in_bytes_that_are_not_utf8_is_listed_and_served(odd_logdir:
 
 
 def test_display_names_are_text_and_distinct() -> None:
-    assert discover.display_name("plain/run") == "plain/run"
-    assert discover.display_name(os.fsdecode(b"run\xff")) == "run\\xff"
-    assert discover.display_name("lone\ud800") == "lone\\ud800"
+    assert names.safe_text("plain/run") == "plain/run"
+    assert names.safe_text(os.fsdecode(b"run\xff")) == "run\\xff"
+    assert names.safe_text("lone\ud800") == "lone\\ud800"
     odd = {"x": os.fsdecode(b"a\xff"), "y": "a\\xff"}  # a real name that looks escaped
-    shown = discover.display_names(odd.values())
+    shown = names.safe_names(odd.values())
     assert shown[odd["y"]] == "a\\xff"
     assert shown[odd["x"]] != "a\\xff"
     for name in shown.values():

@@ -26,7 +26,7 @@ import os
 import posixpath
 from collections.abc import Iterable
 
-from lumiboard.reader.discover import display_name
+from lumiboard.reader.names import safe_text
 from lumiboard.writer.fs import is_remote
 
 
@@ -73,4 +73,4 @@ def _under(path: str, root: str, separator: str) -> bool:
 
 def _shown(path: str) -> str:
     # The base name only: the client needs to know which file, not where the server keeps it.
-    return display_name(os.path.basename(path.rstrip("/\\")) or path)
+    return safe_text(os.path.basename(path.rstrip("/\\")) or path)

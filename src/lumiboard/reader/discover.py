@@ -29,8 +29,8 @@ that a caller can tell a run that is gone from one that could not be seen.
 
 Names are text a browser can show: a directory name that is not valid UTF-8
 (``os.fsdecode`` gives lone surrogates for its bytes, which JSON cannot carry)
-is named with each such byte as ``\\xNN`` (:func:`display_name`), and the run
-keeps its real path as its ``location``.
+is named with each such byte as ``\\xNN`` (:mod:`lumiboard.reader.names`), and
+the run keeps its real path as its ``location``.
 """
 
 from __future__ import annotations
@@ -39,10 +39,11 @@ import logging
 import os
 import re
 import stat
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from lumiboard.reader.names import safe_names
 from lumiboard.writer.fs import filesystem, is_remote, join, normalize
 
 logger = logging.getLogger(__name__)
@@ -171,7 +172,7 @@ def discover_runs(sources: Sequence[Source]) -> Discovery:
     errors of a backend that are not ``OSError`` propagate. A place that exists
     but cannot be listed (not one that is missing) is in ``unlisted``.
 
-    Names are made JSON-safe by :func:`display_names`.
+    Names are made JSON-safe by :func:`lumiboard.reader.names.safe_names`.
     """
     _check_unique(sources)
     found: dict[str, tuple[str, tuple[EventFile, ...]]] = {}
@@ -188,48 +189,9 @@ def discover_runs(sources: Sequence[Source]) -> Discovery:
             else:
                 name = prefix if relative == "." else f"{prefix}/{relative}"
             found[name] = (directory, files)
-    shown = display_names(found)
+    shown = safe_names(found)
     runs = {shown[name]: Run(shown[name], *found[name]) for name in found}
     return Discovery(dict(sorted(runs.items())), tuple(unlisted))
-
-
-def display_name(name: str) -> str:
-    """``name`` as valid text: each lone surrogate (an undecodable byte, from
-    ``os.fsdecode``, or a lone UTF-16 half on Windows) written as ``\\xNN`` or
-    ``\\uNNNN``, like Python's ``backslashreplace``; any other name unchanged."""
-    if not _SURROGATE.search(name):
-        return name
-    return _SURROGATE.sub(_escape_surrogate, name)
-
-
-def display_names(names: Iterable[str]) -> dict[str, str]:
-    """:func:`display_name` of each of ``names``, distinct: an escaped name that is
-    also another directory's real name gets ``~2``, ``~3``... (in name order, so the
-    same tree always gives the same names)."""
-    ordered = sorted(set(names))
-    shown = {name: name for name in ordered if not _SURROGATE.search(name)}
-    taken = set(shown.values())
-    for name in ordered:
-        if name in shown:
-            continue
-        base = candidate = display_name(name)
-        count = 1
-        while candidate in taken:
-            count += 1
-            candidate = f"{base}~{count}"
-        taken.add(candidate)
-        shown[name] = candidate
-    return shown
-
-
-_SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _escape_surrogate(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if 0xDC80 <= code <= 0xDCFF:  # surrogateescape's form of byte code - 0xDC00
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\u{code:04x}"
 
 
 def _within(location: str, place: str) -> bool:

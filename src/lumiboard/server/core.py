@@ -13,7 +13,7 @@ from starlette.routing import Route
 from lumiboard import __version__
 from lumiboard.plugins import base
 from lumiboard.reader import scan
-from lumiboard.reader.discover import display_name
+from lumiboard.reader.names import safe_text
 from lumiboard.server.context import Context, context
 from lumiboard.server.responses import json_response
 
@@ -65,8 +65,8 @@ async def environment(request: Request) -> Response:
         {
             "version": __version__,
             # A path from the command line may hold bytes that are not UTF-8.
-            "data_location": display_name(options.data_location),
-            "window_title": display_name(options.window_title),
+            "data_location": safe_text(options.data_location),
+            "window_title": safe_text(options.window_title),
             "experiment_name": "",
             "experiment_description": "",
             "creation_time": 0,
@@ -77,12 +77,12 @@ async def environment(request: Request) -> Response:
 
 async def logdir(request: Request) -> Response:
     """Legacy TensorBoard route."""
-    return json_response({"logdir": display_name(context(request).options.data_location)})
+    return json_response({"logdir": safe_text(context(request).options.data_location)})
 
 
 async def window_properties(request: Request) -> Response:
     """Legacy TensorBoard route."""
-    return json_response({"window_title": display_name(context(request).options.window_title)})
+    return json_response({"window_title": safe_text(context(request).options.window_title)})
 
 
 async def status(request: Request) -> Response:

@@ -19,7 +19,7 @@ from lumiboard.format.proto import event_pb2
 from lumiboard.format.wire import WireError, field_bytes
 from lumiboard.plugins import base
 from lumiboard.plugins.base import DataClass
-from lumiboard.reader.discover import display_name
+from lumiboard.reader.names import safe_text
 from lumiboard.reader.tail import read_range
 from lumiboard.store.downsample import Reduced, XAxis, reduce_series
 from lumiboard.store.runs import BlobPoint, BlobRef, RunData, TagInfo, TensorPoint
@@ -191,7 +191,7 @@ class Provider:
 
 def _file_name(path: str) -> str:
     """An event file's base name as text for a message (JSON cannot carry lone surrogates)."""
-    return display_name(posixpath.basename(path.replace("\\", "/")))
+    return safe_text(posixpath.basename(path.replace("\\", "/")))
 
 
 def _has_data(run: RunData, tag: str, info: TagInfo) -> bool:

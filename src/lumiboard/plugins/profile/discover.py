@@ -28,7 +28,8 @@ import threading
 import time
 from dataclasses import dataclass
 
-from lumiboard.reader.discover import Source, _prefixes, display_name, display_names
+from lumiboard.reader.discover import Source, _prefixes
+from lumiboard.reader.names import safe_names, safe_text
 from lumiboard.writer.fs import filesystem, is_remote
 
 #: ``<worker>[.<span>].pt.trace.json[.gz]``; the worker is the shortest prefix.
@@ -81,9 +82,9 @@ def list_traces(sources: list[Source]) -> Listing:
                 parsed = parse_name(basename)
                 if parsed is not None:
                     # Names travel as JSON: bytes that are not UTF-8 as \xNN, as run names.
-                    worker = display_name(parsed[0])
+                    worker = safe_text(parsed[0])
                     workers.setdefault(worker, {})[parsed[1]] = traced
-    shown = display_names(listing)
+    shown = safe_names(listing)
     listing = {shown[run]: workers for run, workers in listing.items()}
     ordered: Listing = {}
     for run in sorted(listing):

@@ -28,7 +28,7 @@ from lumiboard.plugins.profile.cache import TraceCache
 from lumiboard.plugins.profile.discover import Listing, TraceFile, TraceIndex
 from lumiboard.plugins.profile.trace import Trace, TraceError
 from lumiboard.reader.assets import OutsideError, confine
-from lumiboard.reader.discover import display_name
+from lumiboard.reader.names import safe_text
 from lumiboard.server.context import Context, context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response
@@ -67,7 +67,7 @@ def _pick(listing: Listing, request: Request) -> tuple[str, str, str, TraceFile]
 class _UnreadableError(Exception):
     def __init__(self, file: TraceFile, error: Exception) -> None:
         super().__init__(str(error))
-        self.file = display_name(os.path.basename(file.path.rstrip("/")))
+        self.file = safe_text(os.path.basename(file.path.rstrip("/")))
 
 
 async def _load(file: TraceFile, request: Request) -> Trace:
@@ -120,7 +120,7 @@ async def runs(request: Request) -> Response:
                     worker: [
                         {
                             "span": span,
-                            "file": display_name(os.path.basename(f.path)),
+                            "file": safe_text(os.path.basename(f.path)),
                             "size": f.size,
                             "mtime": f.mtime,
                         }
