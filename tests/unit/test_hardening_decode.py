@@ -26,10 +26,14 @@ from lumiboard.format import tensors
 from lumiboard.format.proto import event_pb2, tensor_pb2, types_pb2
 from lumiboard.format.tensors import MAX_SPLAT_ELEMENTS, TensorError, decode_tensor
 from lumiboard.format.tfrecord import encode_record
+from lumiboard.plugins.histograms import data as histograms_data
+from lumiboard.plugins.pr_curves import data as pr_curves_data
+from lumiboard.plugins.scalars import data as scalars_data
 from lumiboard.reader import ingest
 from lumiboard.reader.reload import Reloader
 from lumiboard.server.app import create_app
 from lumiboard.server.context import ServerOptions
+from lumiboard.store.columns import ScalarSeries
 from lumiboard.store.provider import Provider
 
 WALL = 1_600_000_000.0
@@ -387,3 +391,47 @@ def test_every_plugin_reads_a_shape_its_bytes_do_not_hold_without_expanding_it(
     series = run.tensors.get("t") or run.blobs.get("t")
     assert len(series.items if series else []) == int(kept)
     assert run.skipped == ({} if kept else {"t": 1})
+
+
+# ---- siblings: decoders that trusted what a file says ------------------------------------
+
+
+def test_a_scalars_shape_is_checked_before_it_is_decoded() -> None:
+    for shape in ([2**40], [2**20, 2**20], [MAX_SPLAT_ELEMENTS]):
+        tracemalloc.start()
+        try:
+            with pytest.raises(ValueError, match="one number"):
+                scalars_data.decode_scalar(tensor(types_pb2.DT_FLOAT, shape, float_val=[1.0]))
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+        assert peak < 1 << 16
+    assert scalars_data.decode_scalar(tensor(types_pb2.DT_FLOAT, [1, 1], float_val=[2.0])) == 2.0
+
+
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.zeros((6, 3), dtype=np.complex64),
+        np.full((6, 3), b"1", dtype=object),
+    ],
+    ids=["complex", "strings"],
+)
+def test_pr_curves_and_histograms_refuse_values_that_are_not_numbers(array: np.ndarray) -> None:
+    # Both are a ValueError their routes turn into a 400, never a silently
+    # wrong chart (complex parts dropped) or a 500.
+    with pytest.raises(ValueError, match="numbers"):
+        pr_curves_data.curve(array)
+    with pytest.raises(ValueError, match="numbers"):
+        histograms_data.to_buckets(array[:3].T)
+
+
+def test_a_failed_merge_of_scalar_chunks_does_not_fail_the_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(event_file(tmp_path), [scalar_event(step) for step in range(10)])
+    monkeypatch.setattr(ScalarSeries, "columns", _fail_once(ScalarSeries, "columns", MemoryError()))
+    reloader = Reloader(str(tmp_path))
+    reload_as_the_server_does(reloader)
+    assert reloader.progress().passes == 1
+    assert loss_steps(reloader) == list(range(10))

@@ -112,8 +112,11 @@ class RunLoader:
             # Merge each series' chunks here, on the loading thread: merged
             # later by a query's thread, the freed chunks would stay in this
             # thread's malloc arena and double the resident memory per point.
-            for series in list(self.run.scalars.values()):
-                series.columns()
+            try:
+                for series in list(self.run.scalars.values()):
+                    series.columns()
+            except MemoryError as error:  # a series merges unchanged or not at all: later
+                self._log_once("", "merging scalar chunks failed", error)
         return total
 
     def _reset(self) -> None:

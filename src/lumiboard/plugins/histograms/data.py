@@ -70,10 +70,16 @@ class Buckets:
 
 
 def to_buckets(array: np.ndarray) -> Buckets:
-    """Split a ``[k, 3]`` (left, right, count) array into float64 columns."""
+    """Split a ``[k, 3]`` (left, right, count) array into float64 columns.
+
+    ValueError for another shape, or for values that are not real numbers
+    (strings or complex numbers in a hostile file).
+    """
     rows = np.asarray(array)
     if rows.ndim != 2 or rows.shape[1] != 3:
         raise ValueError(f"a histogram is [k, 3] (left, right, count), got {list(rows.shape)}")
+    if rows.dtype.kind not in "biuf":
+        raise ValueError(f"a histogram holds numbers, got {rows.dtype}")
     columns = rows.astype(np.float64, copy=False)
     return Buckets(left=columns[:, 0], right=columns[:, 1], count=columns[:, 2])
 

@@ -52,6 +52,8 @@ def curve(array: np.ndarray) -> Curve:
     data = np.asarray(array)
     if data.ndim != 2 or data.shape[0] != 6 or data.shape[1] == 0:
         raise ValueError(f"a PR curve is [6, num_thresholds], got {list(data.shape)}")
+    if data.dtype.kind not in "biuf":  # strings or complex numbers in a hostile file
+        raise ValueError(f"a PR curve holds numbers, got {data.dtype}")
     positives = data[0:2].astype(np.int64).sum(axis=0)
     nonzero = np.flatnonzero(positives[1:] != 0)
     end = int(nonzero[-1]) + 2 if nonzero.size else 1

@@ -8,7 +8,7 @@ float32 rank-0 tensor, which :func:`migrate` reproduces.
 from __future__ import annotations
 
 from lumiboard.format.proto import plugin_data_pb2, tensor_pb2, tensor_shape_pb2, types_pb2
-from lumiboard.format.tensors import decode_tensor
+from lumiboard.format.tensors import decode_tensor, num_elements
 from lumiboard.plugins.base import (
     DataClass,
     PluginData,
@@ -43,8 +43,12 @@ def migrate(value: Value) -> Value:
 def decode_scalar(tensor: tensor_pb2.TensorProto) -> float:
     """The one number a scalar tensor holds (float32, float64 or integer).
 
-    Raises ValueError when the tensor does not hold exactly one number.
+    Raises ValueError when the tensor does not hold exactly one number; its
+    shape is checked before anything is decoded.
     """
+    if num_elements(tensor) != 1:
+        shape = [dim.size for dim in tensor.tensor_shape.dim]
+        raise ValueError(f"a scalar holds one number, got shape {shape}")
     if not tensor.tensor_content and not tensor.tensor_shape.dim:
         # Fast path for the common single-value forms.
         if tensor.dtype == types_pb2.DT_FLOAT and len(tensor.float_val) == 1:
