@@ -463,3 +463,48 @@ def test_local_and_remote_sources_together(tmp_path: Path, memory_root: str) -> 
     write(tmp_path / "r" / TORCH)
     runs = list_runs(parse_logdir(f"{tmp_path},{memory_root}"))
     assert set(runs) == {f"{tmp_path.name}/r", f"{memory_root.rsplit('/', 1)[1]}/r"}
+
+
+# ---- places that could not be listed (a run there is not gone) ------------------------------
+
+
+def test_unlisted_places_are_told_apart_from_missing_ones(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(tmp_path / "open" / "run" / TORCH)
+    write(tmp_path / "closed" / "run" / TORCH)
+    closed = str(tmp_path / "closed")
+    real_scandir = os.scandir
+
+    def scandir(path: Any) -> Any:
+        if os.fspath(path) == closed:
+            raise PermissionError(13, "Permission denied", closed)
+        return real_scandir(path)
+
+    monkeypatch.setattr(discover.os, "scandir", scandir)
+    found = discover.discover_runs(parse_logdir(str(tmp_path)))
+    assert names(found.runs) == ["open/run"]
+    assert found.unlisted == (closed,)
+    assert found.hides(f"{closed}/run")
+    assert found.hides(closed)
+    assert not found.hides(f"{closed}_other/run")
+    assert not found.hides(str(tmp_path / "open" / "run"))
+    missing = discover.discover_runs(parse_logdir(str(tmp_path / "nothing")))
+    assert missing.unlisted == ()
+
+
+def test_a_remote_listing_that_fails_is_unlisted(
+    memory_root: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    memory = fsspec.filesystem("memory")
+    memory.pipe_file(f"{memory_root}/r/{TBX}", b"")
+
+    def fail(*args: Any, **kwargs: Any) -> Any:
+        raise ConnectionError("network down")
+
+    monkeypatch.setattr(type(memory), "find", fail)
+    found = discover.discover_runs(parse_logdir(memory_root))
+    assert found.runs == {}
+    assert found.unlisted == (memory_root,)
+    assert found.hides(f"{memory_root}/r")

@@ -404,3 +404,20 @@ def test_profile_names_that_are_not_utf8_are_listed(tmp_path: Path) -> None:
         }
         params = {"run": "run\\xff", "worker": "w\\xfe"}
         assert client.get(f"{PROFILE}/operators", params=params).status_code == 200
+
+
+def test_a_profile_trace_unreadable_for_a_while_is_read_once_readable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """chmod changes neither size nor mtime (the parsed-trace cache's key): a permission
+    error must not be kept as the file's answer."""
+    (tmp_path / "run").mkdir()
+    trace = tmp_path / "run" / "w0.1.pt.trace.json"
+    trace.write_text(TRACE)
+    params = {"run": "run", "worker": "w0"}
+    with _served(tmp_path) as (_, client):
+        with monkeypatch.context() as patch:
+            _refuse_open(patch, {str(trace)})
+            refused = client.get(f"{PROFILE}/operators", params=params)
+            assert refused.status_code == 422, refused.text
+        assert client.get(f"{PROFILE}/operators", params=params).status_code == 200

@@ -33,6 +33,7 @@ from lumiboard.server.context import Context, context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response
 from lumiboard.store.provider import NotFoundError
+from lumiboard.writer.fs import is_remote
 
 TAB_NAME = "Profile"
 
@@ -79,8 +80,20 @@ async def _load(file: TraceFile, request: Request) -> Trace:
 
 
 def _confined_trace(file: TraceFile, logdirs: list[str]) -> Trace:
-    """The parsed trace, if the file leads nowhere outside its run and the log directories."""
-    confine(file.path, (os.path.dirname(file.path), *logdirs))
+    """The parsed trace, if the file leads nowhere outside its run and the log directories
+    and can be opened now."""
+    real = confine(file.path, (os.path.dirname(file.path), *logdirs))
+    if not is_remote(real):
+        # A file that cannot be opened (permissions) is told here, not kept as the parse
+        # cache's answer: chmod changes neither its size nor its mtime (the cache's key),
+        # so the kept error would outlive the fix.
+        try:
+            with open(real, "rb"):
+                pass
+        except FileNotFoundError:
+            raise TraceError("the trace file was removed") from None
+        except OSError as error:
+            raise TraceError(f"cannot read the trace file: {error.strerror or error}") from None
     return CACHE.get(file)
 
 
