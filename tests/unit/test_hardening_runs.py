@@ -421,3 +421,22 @@ def test_a_profile_trace_unreadable_for_a_while_is_read_once_readable(
             refused = client.get(f"{PROFILE}/operators", params=params)
             assert refused.status_code == 422, refused.text
         assert client.get(f"{PROFILE}/operators", params=params).status_code == 200
+
+
+def test_a_cache_that_cannot_be_saved_never_fails_the_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cache is only a cache: a save that raises (a bug, a full disk) must not stop the
+    # reload pass at `passes: 0` nor keep the run's points from being served.
+    _write_run(tmp_path / "logs" / "a", steps=4)
+    from lumiboard.store import cache as cache_module
+
+    def broken(*args: object, **kwargs: object) -> bool:
+        raise RuntimeError("cache writer bug")
+
+    monkeypatch.setattr(cache_module.RunCache, "save", broken)
+    loader = Reloader(os.fspath(tmp_path / "logs"), cache_dir=tmp_path / "cache")
+    loader.reload()
+    loader.reload()
+    assert loader.progress().passes == 2
+    assert loader.runs["a"].num_scalar_points == 4

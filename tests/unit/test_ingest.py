@@ -469,6 +469,7 @@ def test_file_unreadable_during_a_pass_is_read_on_the_next(
 ) -> None:
     write_events(event_file(tmp_path), [version_event(), scalars_event(1, a=1.0)])
     write_events(event_file(tmp_path / "other"), [version_event(), scalars_event(1, b=1.0)])
+    caplog.set_level(logging.INFO, logger="lumiboard.reader.reload")
     reloader = Reloader(str(tmp_path))
     provider = Provider(reloader.runs)
 

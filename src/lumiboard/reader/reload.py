@@ -211,7 +211,10 @@ class Reloader:
         if self.cache is not None:
             # Here, on the pool, while other runs load: the run lock is held
             # only to snapshot, the file is written outside it.
-            self.cache.save(loader, run.location)
+            try:
+                self.cache.save(loader, run.location)
+            except Exception:  # a cache is only a cache: never fail the pass for it
+                logger.warning("run %s: cache not saved", run.name, exc_info=True)
         return read
 
     def _note_unreadable(self, name: str, unreadable: set[str]) -> None:
