@@ -20,6 +20,7 @@ import os
 from typing import TYPE_CHECKING
 
 from lumiboard import hparams, summary
+from lumiboard.writer.event_file import EventWriteError
 from lumiboard.writer.summary_writer import SummaryWriter
 
 if TYPE_CHECKING:
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["SummaryWriter", "__version__", "hparams", "read", "summary"]
+__all__ = ["EventWriteError", "SummaryWriter", "__version__", "hparams", "read", "summary"]
 
 
 def read(

@@ -419,3 +419,11 @@ def test_small_file_write_that_fails_leaves_no_partial_file(
     monkeypatch.undo()
     assert config.read_bytes() == b"old\n"
     assert [p.name for p in tmp_path.iterdir()] == [config.name]
+
+
+def test_the_error_is_public() -> None:
+    from lumiboard.writer.event_file import EventWriteError
+
+    assert lumiboard.EventWriteError is EventWriteError
+    assert issubclass(EventWriteError, OSError)
+    assert issubclass(EventWriteError, RuntimeError)
