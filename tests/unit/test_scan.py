@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lumiboard.format.proto import event_pb2, summary_pb2
+from lumiboard.format.proto import event_pb2, summary_pb2, tensor_pb2
 from lumiboard.format.tfrecord import encode_record
 from lumiboard.plugins.scalars.summary import tensor_scalar_value
 from lumiboard.reader import scan as scanner
@@ -231,3 +231,96 @@ def test_native_speed_sanity() -> None:
     started = time.perf_counter()
     scanner.scan_python(data, 0, {})
     assert native * 5 < time.perf_counter() - started
+
+
+# ---- odd but well-formed protobuf: the C parser must read it as protobuf does -----------
+
+
+def _field(number: int, payload: bytes) -> bytes:
+    """A length-delimited field, by hand: protobuf merges a repeated message field."""
+    key, size = (number << 3) | 2, len(payload)
+    out = bytearray([key])
+    while True:
+        out.append((size & 0x7F) | (0x80 if size > 0x7F else 0))
+        size >>= 7
+        if not size:
+            return bytes(out) + payload
+
+
+def _tensor(
+    dtype: int, dims: list[int], floats: list[float], doubles: list[float], content: int
+) -> bytes:
+    tensor = tensor_pb2.TensorProto(dtype=dtype, float_val=floats, double_val=doubles)
+    for size in dims:
+        tensor.tensor_shape.dim.add(size=size)
+    raw = tensor.SerializeToString()
+    if content >= 0:  # an explicit tensor_content, even an empty one
+        raw += _field(4, b"\x00\x00\x80\x3f\x00\x00\x00\x00"[:content])
+    return raw
+
+
+_TENSORS = st.builds(
+    _tensor,
+    st.sampled_from([0, 1, 2, 3]),
+    st.lists(st.sampled_from([1, 1, 0, 2, 3, -1, -5, 2**40, -(2**62)]), max_size=3),
+    st.lists(st.sampled_from([1.5, -2.0]), max_size=2),
+    st.lists(st.sampled_from([0.25, 8.0]), max_size=2),
+    st.sampled_from([-1, -1, 0, 4, 8]),
+)
+
+
+def test_odd_scalar_tensors_are_read_as_protobuf_does() -> None:
+    # Found by the test below: the C parser took a [-5, 3] shape's product,
+    # a float_val under DT_DOUBLE, or the last of two tensor fields (protobuf
+    # merges them), for a scalar; the value TensorBoard skips was served.
+    odd = [
+        [_tensor(1, [-5, 3], [1.5], [], -1)],
+        [_tensor(1, [-1, -1], [1.5], [], -1)],
+        [_tensor(2, [], [1.5], [], -1)],
+        [_tensor(0, [5], [], [], -1), _tensor(1, [], [1.5], [], -1)],
+    ]
+    for tensors in odd:
+        value = _field(1, _field(1, b"t0") + b"".join(_field(8, t) for t in tensors))
+        data = encode_record(event_pb2.Event(step=3).SerializeToString() + _field(5, value))
+        for scan_fn in (scanner.scan, scanner.scan_python):
+            result = scan_fn(data, 0, {"t0": 1})
+            assert len(result.values) == 0
+            assert result.others.tolist() == [[12, len(data) - 16]]
+
+
+@given(
+    st.lists(st.lists(_TENSORS, min_size=1, max_size=2), min_size=1, max_size=2),
+    st.booleans(),
+    st.dictionaries(st.sampled_from(["t0", "t1"]), st.sampled_from([1, 2])),
+)
+@settings(max_examples=400, deadline=None)
+@needs_native
+def test_native_reads_odd_scalar_tensors_as_protobuf_does(
+    values: list[list[bytes]], split: bool, kinds: dict[str, int]
+) -> None:
+    # Each value: one tensor field or two (protobuf merges them); the values
+    # in one summary field, or each in its own (merged too).
+    encoded = [
+        _field(1, _field(1, f"t{index}".encode()) + b"".join(_field(8, t) for t in tensors))
+        for index, tensors in enumerate(values)
+    ]
+    summaries = [_field(5, value) for value in encoded] if split else [_field(5, b"".join(encoded))]
+    event = event_pb2.Event(step=3, wall_time=5.0).SerializeToString() + b"".join(summaries)
+    data = encode_record(event)
+    assert_same(scanner.scan(data, 0, dict(kinds)), scanner.scan_python(data, 0, dict(kinds)))
+
+
+@needs_native
+@given(records, st.data())
+@settings(max_examples=300, deadline=None)
+def test_native_equals_python_on_damaged_bytes(items: list[tuple], data: st.DataObject) -> None:  # type: ignore[type-arg]
+    blob = bytearray(encode(items))
+    if blob:
+        position = data.draw(st.integers(0, len(blob) - 1))
+        blob[position] ^= data.draw(st.integers(1, 255))
+    cut = data.draw(st.integers(0, len(blob)))
+    native = scan_all(scanner.scan, bytes(blob[:cut]), {})
+    python = scan_all(scanner.scan_python, bytes(blob[:cut]), {})
+    assert len(native) == len(python)
+    for a, b in zip(native, python, strict=True):
+        assert_same(a, b)

@@ -298,22 +298,29 @@ typedef struct {
     int other;     /* 1 when the value is not a plain scalar */
 } ValueInfo;
 
-/* A TensorProto holding exactly one float or double element. */
-static int parse_scalar_tensor(Reader r, double *out) {
-    uint64_t key, dtype = 0, count = 0;
-    const uint8_t *content = NULL;
-    size_t content_len = 0;
-    double value = 0;
-    int shape_elems = -1; /* product of dims, -1 = no shape */
+/* A TensorProto read as protobuf reads it (scan_python's _scalar_of is the
+ * reference). A message field written more than once is one message to
+ * protobuf, its parts merged as if their bytes were one, so the state is
+ * kept across parts. */
+typedef struct {
+    uint64_t dtype, floats, doubles; /* floats, doubles: float_val, double_val counts */
+    double float_value, double_value; /* the last of each */
+    const uint8_t *content; /* tensor_content: the last one wins, as for any bytes field */
+    size_t content_len;
+} TensorState;
+
+/* Read one part; 1 when it shows the tensor is no scalar: a dim of the shape
+ * other than 1 (their product would let [-5, 3] pass). -1 when malformed. */
+static int read_tensor_part(Reader r, TensorState *t) {
+    uint64_t key;
     while (r.p < r.end) {
         if (read_varint(&r, &key) < 0) return -1;
         int field = (int)(key >> 3), wt = (int)(key & 7);
         if (field == 1 && wt == 0) {
-            if (read_varint(&r, &dtype) < 0) return -1;
+            if (read_varint(&r, &t->dtype) < 0) return -1;
         } else if (field == 2 && wt == 2) { /* TensorShapeProto */
             Reader shape;
             if (read_len(&r, &shape) < 0) return -1;
-            long elems = 1;
             while (shape.p < shape.end) {
                 uint64_t k2;
                 if (read_varint(&shape, &k2) < 0) return -1;
@@ -327,69 +334,81 @@ static int parse_scalar_tensor(Reader r, double *out) {
                             if (read_varint(&dim, &size) < 0) return -1;
                         } else if (skip_field(&dim, (int)(k3 & 7)) < 0) return -1;
                     }
-                    elems *= (long)size;
-                    if (elems > 1) return 1; /* not a scalar */
+                    if (size != 1) return 1;
                 } else if (skip_field(&shape, (int)(k2 & 7)) < 0) return -1;
             }
-            shape_elems = (int)elems;
         } else if (field == 4 && wt == 2) {
             Reader c;
             if (read_len(&r, &c) < 0) return -1;
-            content = c.p;
-            content_len = (size_t)(c.end - c.p);
+            t->content = c.p;
+            t->content_len = (size_t)(c.end - c.p);
         } else if (field == 5 && wt == 2) { /* packed float_val */
             Reader c;
             if (read_len(&r, &c) < 0) return -1;
             size_t n = (size_t)(c.end - c.p);
             if (n % 4) return -1;
-            count += n / 4;
-            if (n >= 4) { float f; memcpy(&f, c.end - 4, 4); value = f; }
+            t->floats += n / 4;
+            if (n >= 4) { float f; memcpy(&f, c.end - 4, 4); t->float_value = f; }
         } else if (field == 5 && wt == 5) { /* unpacked float_val */
             float f;
             if (r.end - r.p < 4) return -1;
             memcpy(&f, r.p, 4);
             r.p += 4;
-            value = f;
-            count++;
+            t->float_value = f;
+            t->floats++;
         } else if (field == 6 && wt == 2) { /* packed double_val */
             Reader c;
             if (read_len(&r, &c) < 0) return -1;
             size_t n = (size_t)(c.end - c.p);
             if (n % 8) return -1;
-            count += n / 8;
-            if (n >= 8) memcpy(&value, c.end - 8, 8);
+            t->doubles += n / 8;
+            if (n >= 8) memcpy(&t->double_value, c.end - 8, 8);
         } else if (field == 6 && wt == 1) {
             if (r.end - r.p < 8) return -1;
-            memcpy(&value, r.p, 8);
+            memcpy(&t->double_value, r.p, 8);
             r.p += 8;
-            count++;
+            t->doubles++;
         } else if (skip_field(&r, wt) < 0) {
             return -1;
         }
     }
-    if (shape_elems == 0) return 1;
-    if (dtype == 1) { /* DT_FLOAT */
-        if (content) {
-            if (content_len != 4) return 1;
-            float f;
-            memcpy(&f, content, 4);
-            value = f;
-        } else if (count != 1) return 1;
-    } else if (dtype == 2) { /* DT_DOUBLE */
-        if (content) {
-            if (content_len != 8) return 1;
-            memcpy(&value, content, 8);
-        } else if (count != 1) return 1;
-    } else {
-        return 1; /* other dtypes: Python converts them */
-    }
-    *out = value;
     return 0;
+}
+
+/* The one float or double element of a tensor read whole, else 1: the
+ * values are the dtype's own field's; an empty tensor_content is none. */
+static int scalar_of_tensor(const TensorState *t, double *out) {
+    if (t->dtype == 1) { /* DT_FLOAT */
+        if (t->content_len) {
+            if (t->content_len != 4) return 1;
+            float f;
+            memcpy(&f, t->content, 4);
+            *out = f;
+        } else if (t->floats != 1) {
+            return 1;
+        } else {
+            *out = t->float_value;
+        }
+        return 0;
+    }
+    if (t->dtype == 2) { /* DT_DOUBLE */
+        if (t->content_len) {
+            if (t->content_len != 8) return 1;
+            memcpy(out, t->content, 8);
+        } else if (t->doubles != 1) {
+            return 1;
+        } else {
+            *out = t->double_value;
+        }
+        return 0;
+    }
+    return 1; /* other dtypes: Python converts them */
 }
 
 static int parse_value(Reader r, ValueInfo *v) {
     uint64_t key;
-    const uint8_t *tensor_p = NULL, *tensor_end = NULL;
+    TensorState tensor;
+    int tensor_parts = 0, tensor_rc = 0;
     memset(v, 0, sizeof(*v));
     while (r.p < r.end) {
         if (read_varint(&r, &key) < 0) return -1;
@@ -412,8 +431,9 @@ static int parse_value(Reader r, ValueInfo *v) {
         } else if (field == 8 && wt == 2) {
             Reader t;
             if (read_len(&r, &t) < 0) return -1;
-            tensor_p = t.p;
-            tensor_end = t.end;
+            if (!tensor_parts++) memset(&tensor, 0, sizeof tensor);
+            if (!tensor_rc) tensor_rc = read_tensor_part(t, &tensor);
+            if (tensor_rc < 0) return -1;
         } else if (field >= 3 && field <= 6) { /* histo, image, audio, old histogram */
             v->other = 1;
             if (skip_field(&r, wt) < 0) return -1;
@@ -421,12 +441,9 @@ static int parse_value(Reader r, ValueInfo *v) {
             return -1;
         }
     }
-    if (tensor_p) {
+    if (tensor_parts) {
         if (v->has_value) { v->other = 1; return 0; }
-        Reader t = {tensor_p, tensor_end};
-        int rc = parse_scalar_tensor(t, &v->value);
-        if (rc < 0) return -1;
-        if (rc > 0) v->other = 1; else v->has_value = 1;
+        if (tensor_rc || scalar_of_tensor(&tensor, &v->value)) v->other = 1; else v->has_value = 1;
         v->is_tensor = 1;
     }
     if (!v->has_value) v->other = 1;
@@ -442,6 +459,21 @@ typedef struct {
 
 #define MAX_VALUES 64 /* events with more values go to Python */
 
+/* The `index`th summary field of an event: protobuf merges them all, so
+ * their values are read in turn (walked again: a rare case). */
+static Reader nth_summary(const uint8_t *p, size_t n, int index) {
+    Reader r = {p, p + n}, found = {p, p};
+    uint64_t key;
+    while (r.p < r.end && read_varint(&r, &key) == 0) {
+        if (key == ((5 << 3) | 2)) {
+            if (read_len(&r, &found) < 0 || !index--) break;
+        } else if (skip_field(&r, (int)(key & 7)) < 0) {
+            break;
+        }
+    }
+    return found;
+}
+
 /* Decide, for one event payload, whether it is all scalars; if so, append
  * its points. Returns 0 handled, 1 for Python, 2 for Python and stop (a
  * SessionLog), -1 on a Python error. */
@@ -450,6 +482,7 @@ static int scan_event(Output *out, const uint8_t *p, size_t n) {
     uint64_t key, step = 0;
     double wall = 0;
     Reader summary = {NULL, NULL};
+    int n_summaries = 0;
     while (r.p < r.end) {
         if (read_varint(&r, &key) < 0) return 1;
         int field = (int)(key >> 3), wt = (int)(key & 7);
@@ -460,7 +493,9 @@ static int scan_event(Output *out, const uint8_t *p, size_t n) {
         } else if (field == 2 && wt == 0) {
             if (read_varint(&r, &step) < 0) return 1;
         } else if (field == 5 && wt == 2) {
-            if (read_len(&r, &summary) < 0) return 1;
+            Reader part;
+            if (read_len(&r, &part) < 0) return 1;
+            if (!n_summaries++) summary = part;
         } else if (field == 7) {
             return 2;
         } else if (field >= 3 && field <= 9) {
@@ -469,30 +504,33 @@ static int scan_event(Output *out, const uint8_t *p, size_t n) {
             return 1;
         }
     }
-    if (!summary.p) return 1;
+    if (!n_summaries) return 1;
     ValueInfo values[MAX_VALUES];
     TagSlot *slots[MAX_VALUES];
     int count = 0;
-    while (summary.p < summary.end) {
-        if (read_varint(&summary, &key) < 0) return 1;
-        if (key != ((1 << 3) | 2)) {
-            if (skip_field(&summary, (int)(key & 7)) < 0) return 1;
-            continue;
+    for (int part = 0; part < n_summaries; part++) {
+        if (part) summary = nth_summary(p, n, part);
+        while (summary.p < summary.end) {
+            if (read_varint(&summary, &key) < 0) return 1;
+            if (key != ((1 << 3) | 2)) {
+                if (skip_field(&summary, (int)(key & 7)) < 0) return 1;
+                continue;
+            }
+            Reader vr;
+            if (read_len(&summary, &vr) < 0 || count == MAX_VALUES) return 1;
+            ValueInfo *v = &values[count];
+            if (parse_value(vr, v) < 0 || v->other || !v->tag) return 1;
+            TagSlot *s = tag_slot(&out->tags, v->tag, v->tag_len);
+            if (!s) return -1;
+            if (!s->looked_up) {
+                PyGILState_STATE gil = PyGILState_Ensure();
+                int rc = lookup_kind(&out->tags, s);
+                PyGILState_Release(gil);
+                if (rc < 0) return -1;
+                s->looked_up = 1;
+            }
+            slots[count++] = s;
         }
-        Reader vr;
-        if (read_len(&summary, &vr) < 0 || count == MAX_VALUES) return 1;
-        ValueInfo *v = &values[count];
-        if (parse_value(vr, v) < 0 || v->other || !v->tag) return 1;
-        TagSlot *s = tag_slot(&out->tags, v->tag, v->tag_len);
-        if (!s) return -1;
-        if (!s->looked_up) {
-            PyGILState_STATE gil = PyGILState_Ensure();
-            int rc = lookup_kind(&out->tags, s);
-            PyGILState_Release(gil);
-            if (rc < 0) return -1;
-            s->looked_up = 1;
-        }
-        slots[count++] = s;
     }
     if (count == 0) return 1;
     /* Handled here: a tag Python has seen as a scalar, or a metadata-free

@@ -96,10 +96,8 @@ def _scalar_of(value: object) -> float | None:
     tensor = value.tensor  # type: ignore[attr-defined]
     if tensor.dtype not in (1, 2):  # DT_FLOAT, DT_DOUBLE
         return None
-    elements = 1
-    for dim in tensor.tensor_shape.dim:
-        elements *= dim.size
-    if elements != 1 and tensor.tensor_shape.dim:
+    # Every dim 1: a product of dims would take [-1, -1] for a scalar.
+    if any(dim.size != 1 for dim in tensor.tensor_shape.dim):
         return None
     width = 4 if tensor.dtype == 1 else 8
     if tensor.tensor_content:
