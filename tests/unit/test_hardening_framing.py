@@ -433,3 +433,24 @@ def test_search_frame_reads_in_windows_and_resumes() -> None:
         -1,
         len(blob) - 11,
     )
+
+
+@pytest.mark.parametrize("kind", SCANNERS)
+def test_a_record_being_written_is_not_read_again_every_pass(
+    kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    big = image(1, 100_000)
+    data = version() + scalar(0) + big + scalar(2)
+    path = event_file(tmp_path)
+    path.write_bytes(data[: len(data) - len(scalar(2)) - 50_000])
+    reads = Reads(monkeypatch)
+    with scanner(kind):
+        loader = load(path)
+        before = reads.total()
+        load(path, loader)  # the record is still not whole: only its header is read again
+        load(path, loader)
+        assert reads.total() - before == 2 * 12
+        path.write_bytes(data)
+        load(path, loader)
+    assert scalars(loader.run) == expected([0, 2])
+    assert len(loader.run.blobs["image"].items) == 1

@@ -68,14 +68,16 @@ class FileState:
     #: Set by lumiboard before resyncing (a bad length checksum ended the
     #: file): such a state, restored from an old cache, is not read on.
     dead: bool = False
-    #: The offset of a broken header reading waits at (-1: none), where the
-    #: search for the next frame after it resumes, and the file's size then
-    #: (it resumes once the file has grown); valid while ``broken == offset``.
-    broken: int = -1
+    #: The offset reading waits at (-1: none): a record not yet whole, or a
+    #: broken header; while ``waiting == offset`` only its header is read
+    #: again, and ``searched`` (where the search for a frame after a broken
+    #: header resumes), ``searched_size`` (the file's size then: it resumes
+    #: once the file has grown) and ``reported`` (the broken header was
+    #: counted: an impossible length at once, a bad checksum when a frame
+    #: follows) hold.
+    waiting: int = -1
     searched: int = 0
     searched_size: int = 0
-    #: Whether the header at ``broken`` was counted already (an impossible
-    #: length is counted at once; a bad checksum when a frame follows it).
     reported: bool = False
     #: Bytes passed over: damaged spans resynced across, records over the limit.
     skipped_bytes: int = 0
@@ -99,8 +101,9 @@ def read_range(path: str, start: int, end: int) -> bytes:
 
 def window_end(state: FileState) -> int:
     """Where the bytes to scan next end: one chunk past ``state.offset`` (at
-    most ``state.size``), or only its header while waiting at a broken one."""
-    step = HEADER_SIZE if state.broken == state.offset else CHUNK_BYTES
+    most ``state.size``), or only the header reading waits at: a record being
+    written is not read again every reload pass."""
+    step = HEADER_SIZE if state.waiting == state.offset else CHUNK_BYTES
     return min(state.size, state.offset + step)
 
 
@@ -120,22 +123,29 @@ def follow(state: FileState, window: bytes) -> tuple[bytes | None, list[tuple[in
         end = start + HEADER_SIZE + length + FOOTER_SIZE
         if length <= MAX_RECORD_BYTES:
             if end > state.size or len(window) >= end - start:
-                return None, []  # still being written
+                return _wait(state)  # still being written
             return read_range(state.path, start, end), []
         if end <= state.size:
             _skip_to(state, end)
             return None, [(start, "record too large")]
         if length <= MAX_EVENT_BYTES:
-            return None, []  # still being written: skipped once whole
+            return _wait(state)  # still being written: skipped once whole
+    if state.waiting != start:
+        _wait(state)
     return None, _resync(state, "bad length checksum" if length is None else "record too large")
+
+
+def _wait(state: FileState) -> tuple[None, list[tuple[int, str]]]:
+    """Wait at ``state.offset``: only its header is read again. The search
+    state starts afresh: it was about the header as it was last seen."""
+    state.waiting, state.searched, state.searched_size = state.offset, state.offset + 1, -1
+    state.reported = False
+    return None, []
 
 
 def _resync(state: FileState, reason: str) -> list[tuple[int, str]]:
     """Search on for the next frame after the broken header at ``state.offset``."""
     start = state.offset
-    if state.broken != start:
-        state.broken, state.searched, state.reported = start, start + 1, False
-        state.searched_size = -1
     skips = []
     # An impossible length cannot be a header still being written: count it now.
     if reason == "record too large" and not state.reported:
@@ -163,4 +173,4 @@ def _resync(state: FileState, reason: str) -> list[tuple[int, str]]:
 def _skip_to(state: FileState, offset: int) -> None:
     state.skipped_bytes += offset - state.offset
     state.offset = offset
-    state.broken = -1
+    state.waiting = -1
