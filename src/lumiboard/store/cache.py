@@ -1,16 +1,18 @@
-"""The persistent cache: a restart on an unchanged logdir maps columns instead of parsing.
+"""The persistent cache: a restart on an unchanged logdir reads columns instead of parsing.
 
 One Arrow IPC file per run (:mod:`lumiboard.store.cache_format`), named by a
 hash of the run's location, in a cache directory (:func:`default_dir` unless
 configured). It holds what a :class:`~lumiboard.reader.ingest.RunLoader` has
 built, so a restart restores the loader and reads only the bytes written since:
-scalar columns are memory-mapped, not parsed or copied.
+the file is read into memory once and its scalar columns installed as they
+are, not parsed.
 
 Nothing is trusted blindly:
 
 - a cache of another format or lumiboard version, or one that cannot be read
-  (pyarrow raises, a field is off), is logged once, deleted and rebuilt from
-  the event files;
+  (not a regular file, a checksum or a field is off, pyarrow raises: see
+  :mod:`lumiboard.store.cache_check`), is logged once, deleted and rebuilt
+  from the event files, before any of its values is served;
 - a cache whose event files are gone, shorter than when it was written, or
   hold other bytes (their identity: the masked CRC32C of each file's first
   ``min(4096, offset)`` bytes and of the up to 4096 bytes after those before
@@ -18,8 +20,9 @@ Nothing is trusted blindly:
   is not used, and the run is read from its files.
 
 Files are written to a temporary name and renamed into place, so a reader
-never sees half a file, and a file mapped by a running process stays valid.
-Deleting the cache loses nothing.
+never sees half a file; a restored run holds its own copy of the bytes, so
+a cache file changed or truncated later cannot harm it. Deleting the cache
+loses nothing.
 """
 
 from __future__ import annotations
@@ -150,7 +153,7 @@ _FAST_SERIES = frozenset(ScalarSeries.__slots__) == _SERIES_SLOTS
 def _series(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> ScalarSeries:
     # Installed as the consolidated (sorted) columns rather than appended as a
     # chunk: a chunk is concatenated, i.e. copied, on the first query, and the
-    # mapped pages would then be held twice. New points append as chunks.
+    # file's bytes would then be held twice. New points append as chunks.
     if _FAST_SERIES:  # a restart installs thousands: skip __init__'s empty arrays
         series = ScalarSeries.__new__(ScalarSeries)
         series._chunks, series._lock = [], threading.Lock()
