@@ -454,3 +454,44 @@ def test_a_record_being_written_is_not_read_again_every_pass(
         load(path, loader)
     assert scalars(loader.run) == expected([0, 2])
     assert len(loader.run.blobs["image"].items) == 1
+
+
+# ---- remote event files (fsspec): the same bounded reads --------------------------------
+
+
+def test_remote_files_resync_and_skip_with_bounded_reads(monkeypatch: pytest.MonkeyPatch) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    memory = fsspec.filesystem("memory")
+    root = f"memory://lumiboard-framing/{os.getpid()}-{id(monkeypatch)}"
+    flipped = bytearray(scalar(3))
+    flipped[0] ^= 0x08
+    data = (
+        version()
+        + b"".join(scalar(s) for s in range(3))
+        + bytes(flipped)
+        + scalar(4)
+        + header(2**60)
+        + scalar(5)
+    )
+    memory.pipe_file(f"{root}/events.out.tfevents.1600000000.host", data)
+    asked: list[int] = []
+    real = type(memory).cat_file
+
+    def cat_file(
+        self: object, path: str, start: int | None = None, end: int | None = None
+    ) -> bytes:
+        asked.append((end or 0) - (start or 0))
+        return bytes(real(self, path, start=start, end=end))
+
+    monkeypatch.setattr(type(memory), "cat_file", cat_file)
+    try:
+        for kind in SCANNERS:
+            with scanner(kind):
+                reloader = Reloader(root)
+                reloader.reload()
+            run = reloader.runs["."]
+            assert scalars(run) == expected([0, 1, 2, 4, 5])
+            assert run.skipped == {"": 2}
+    finally:
+        memory.rm(root, recursive=True)
+    assert max(asked) <= tail.CHUNK_BYTES

@@ -198,9 +198,9 @@ def find_frame(buffer: bytes | memoryview, start: int, max_record: int) -> tuple
 
 
 #: ``read(start, end)``: bytes ``[start, end)`` of a file (fewer at its end).
-Reader = Callable[[int, int], bytes]
+Reader = Callable[[int, int], bytes | memoryview]
 #: :func:`find_frame`, or a faster twin.
-Finder = Callable[[bytes, int, int], tuple[int, int]]
+Finder = Callable[[bytes | memoryview, int, int], tuple[int, int]]
 
 
 def search_frame(
@@ -222,6 +222,7 @@ def search_frame(
     """
     position = start
     while position + HEADER_SIZE <= size:
+        chunk: bytes | memoryview = b""  # the last window is freed before the next is read
         chunk = read(position, min(size, position + window))
         if len(chunk) < HEADER_SIZE:
             break  # the file is shorter than its listed size: resume there later
@@ -232,7 +233,7 @@ def search_frame(
             position += len(chunk) - HEADER_SIZE + 1
             continue
         candidate = position + pending
-        length = int.from_bytes(chunk[pending : pending + 8], "little")
+        length = int.from_bytes(bytes(chunk[pending : pending + 8]), "little")
         end = candidate + HEADER_SIZE + length + FOOTER_SIZE
         if end > size:
             return -1, candidate  # perhaps a record still being written
@@ -250,6 +251,6 @@ def _data_matches(read: Reader, start: int, length: int, window: int) -> bool:
         piece = read(offset, end)
         if len(piece) != end - offset:
             return False
-        crc = google_crc32c.extend(crc, piece)
-    footer = read(start + length, start + length + FOOTER_SIZE)
+        crc = google_crc32c.extend(crc, bytes(piece))
+    footer = bytes(read(start + length, start + length + FOOTER_SIZE))
     return len(footer) == FOOTER_SIZE and mask_crc(crc) == _FOOTER.unpack(footer)[0]

@@ -132,7 +132,8 @@ def follow(state: FileState, window: bytes) -> tuple[bytes | None, list[tuple[in
             return _wait(state)  # still being written: skipped once whole
     if state.waiting != start:
         _wait(state)
-    return None, _resync(state, "bad length checksum" if length is None else "record too large")
+    reason = "bad length checksum" if length is None else "record too large"
+    return None, _resync(state, window, reason)
 
 
 def _wait(state: FileState) -> tuple[None, list[tuple[int, str]]]:
@@ -143,9 +144,19 @@ def _wait(state: FileState) -> tuple[None, list[tuple[int, str]]]:
     return None, []
 
 
-def _resync(state: FileState, reason: str) -> list[tuple[int, str]]:
-    """Search on for the next frame after the broken header at ``state.offset``."""
+def _resync(state: FileState, window: bytes, reason: str) -> list[tuple[int, str]]:
+    """Search on for the next frame after the broken header at ``state.offset``
+    (``window``: the file's bytes from there, searched first without reading them again)."""
     start = state.offset
+    held = memoryview(window)
+
+    def read(low: int, high: int) -> bytes | memoryview:
+        if not start <= low < start + len(held):
+            return read_range(state.path, low, high)
+        if high <= start + len(held):
+            return held[low - start : high - start]
+        return bytes(held[low - start :]) + read_range(state.path, start + len(held), high)
+
     skips = []
     # An impossible length cannot be a header still being written: count it now.
     if reason == "record too large" and not state.reported:
@@ -155,7 +166,7 @@ def _resync(state: FileState, reason: str) -> list[tuple[int, str]]:
         return skips  # nothing new to search
     state.searched_size = state.size
     found, state.searched = tfrecord.search_frame(
-        lambda low, high: read_range(state.path, low, high),
+        read,
         state.searched,
         state.size,
         max_record=MAX_RECORD_BYTES,
