@@ -495,3 +495,16 @@ def test_remote_files_resync_and_skip_with_bounded_reads(monkeypatch: pytest.Mon
     finally:
         memory.rm(root, recursive=True)
     assert max(asked) <= tail.CHUNK_BYTES
+
+
+def test_the_record_limit_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("LUMIBOARD_MAX_RECORD_BYTES", raising=False)
+    assert tail._max_record_bytes() == 256 * 1024 * 1024
+    monkeypatch.setenv("LUMIBOARD_MAX_RECORD_BYTES", str(2**40))
+    assert tail._max_record_bytes() == tfrecord.MAX_EVENT_BYTES  # protobuf's limit
+    monkeypatch.setenv("LUMIBOARD_MAX_RECORD_BYTES", "1e9")
+    with caplog.at_level(logging.WARNING):
+        assert tail._max_record_bytes() == 256 * 1024 * 1024
+    assert "not a number" in caplog.text
