@@ -135,7 +135,7 @@ def test_writer_thread_error_is_raised_in_caller(
 ) -> None:
     writer = EventFileWriter(tmp_path, max_queue=1, flush_secs=60)
 
-    def broken_write(data: bytes) -> None:
+    def broken_write(data: bytes, ends: object = ()) -> None:
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(writer._sink, "write", broken_write)
@@ -150,7 +150,9 @@ def test_writer_thread_error_is_raised_in_caller(
 
 def test_error_surfaces_on_the_next_add(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     writer = EventFileWriter(tmp_path, max_queue=1, flush_secs=60)
-    monkeypatch.setattr(writer._sink, "write", lambda data: (_ for _ in ()).throw(OSError("boom")))
+    monkeypatch.setattr(
+        writer._sink, "write", lambda data, ends=(): (_ for _ in ()).throw(OSError("boom"))
+    )
     writer.add_event(scalar_event(1))
     deadline = time.monotonic() + 5
     while writer._failure is None and time.monotonic() < deadline:
@@ -163,7 +165,9 @@ def test_error_surfaces_on_the_next_add(tmp_path: Path, monkeypatch: pytest.Monk
 
 def test_error_surfaces_on_close(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     writer = EventFileWriter(tmp_path, max_queue=100, flush_secs=60)
-    monkeypatch.setattr(writer._sink, "write", lambda data: (_ for _ in ()).throw(OSError("late")))
+    monkeypatch.setattr(
+        writer._sink, "write", lambda data, ends=(): (_ for _ in ()).throw(OSError("late"))
+    )
     writer.add_event(scalar_event(1))
     with pytest.raises(RuntimeError, match="late"):
         writer.close()

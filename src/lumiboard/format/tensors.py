@@ -16,7 +16,8 @@ Decoding is bounded by the bytes a tensor holds, never by the shape it claims
 - typed values (``float_val``...) may be fewer than the elements, TensorFlow's
   splat form (the last value repeats; TensorBoard's ``make_ndarray`` reads a
   single value), but such an expansion may make at most
-  :data:`MAX_SPLAT_ELEMENTS` elements; no values for a non-empty shape, more
+  :data:`MAX_SPLAT_ELEMENTS` elements (and, for strings, add at most
+  :data:`MAX_SPLAT_BYTES` bytes); no values for a non-empty shape, more
   values than elements, or a value out of its dtype's range (an 8-bit integer
   in ``int_val``) are damage, as TensorBoard fails on them too;
 - a negative dimension (unknown size), a rank above :data:`MAX_RANK` or
@@ -42,6 +43,11 @@ _DT = types_pb2.DataType
 #: the shape says, and TensorFlow's own summaries write ``tensor_content``; 2^16
 #: elements (512 KiB as float64) keeps one hostile record from costing more.
 MAX_SPLAT_ELEMENTS = 1 << 16
+#: The most bytes a splat of strings may add (the repeated value times its
+#: repeats): a count of elements alone lets each be a long string, and an 8 KB
+#: text record declaring [256, 256] became a 200 MB answer. 512 KiB is what
+#: :data:`MAX_SPLAT_ELEMENTS` float64 values cost.
+MAX_SPLAT_BYTES = MAX_SPLAT_ELEMENTS * 8
 #: The highest rank decoded (numpy's limit before 2.0; TensorFlow's is 254).
 MAX_RANK = 32
 _MAX_INDEX = 2**62
@@ -170,7 +176,14 @@ def decode_tensor(proto: tensor_pb2.TensorProto) -> np.ndarray:
     shape = tensor_shape(proto)
     size = math.prod(shape)
     if proto.dtype == _DT.DT_STRING:
-        strings = np.empty(_check_count(len(proto.string_val), size, shape), dtype=object)
+        count = _check_count(len(proto.string_val), size, shape)
+        if count < size and (size - count) * len(proto.string_val[-1]) > MAX_SPLAT_BYTES:
+            raise TensorError(
+                f"string tensor holds {count} values for shape {list(shape)}: the splat "
+                f"repeats {len(proto.string_val[-1])} bytes {size - count} times, over "
+                f"the cap of {MAX_SPLAT_BYTES} bytes"
+            )
+        strings = np.empty(count, dtype=object)
         strings[:] = list(proto.string_val)
         return _fill(strings, shape, size)
     if proto.dtype == _DT.DT_BFLOAT16:

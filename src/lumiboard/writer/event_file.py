@@ -292,19 +292,23 @@ class EventFileWriter:
             self._sync()  # a retry ends with an upload; it clears the failure
 
     def _write_batch(self) -> None:
-        # One write() per batch. A failed one is undone whole by the sink, so
-        # every record of the batch stays held, unless the file could not be
-        # cut back: then the whole records that landed in it are written
-        # (readers see them) and only the others are retried, in a new file.
+        # One write() per batch. A failed one is cut back by the sink to the
+        # end of the last whole record that landed: those records are written
+        # (readers see them) and only the others stay held and are retried.
+        # Where the file could not be cut back, the whole records before its
+        # partial tail are written too, and the others go to a new file.
         held = self._held
         header = self._header() if self._header_due else b""
+        ends = list(itertools.accumulate((len(record) for record in held), initial=len(header)))
         try:
-            self._sink.write(header + b"".join(held))
+            self._sink.write(header + b"".join(held), ends if header else ends[1:])
         except Exception:
-            if self._sink.damaged:
-                landed = self._sink.landed - len(header)
-                while held and len(held[0]) <= landed:
-                    landed -= len(held.popleft())
+            landed = self._sink.landed
+            if header and landed >= len(header):
+                self._header_due = False
+            landed -= len(header)
+            while held and len(held[0]) <= landed:
+                landed -= len(held.popleft())
             raise
         self._header_due = False
         held.clear()

@@ -2,10 +2,10 @@
 
 Local files are appended with unbuffered writes, so what the writer thread has
 written is in the OS (and survives ``kill -9``) and a forked child holds no
-user-space copy of the parent's bytes. A write is all or nothing: one that
-fails part-way (a full disk takes what fits, then refuses the rest) is cut
-back to the end of the last whole write, so no partial record is ever
-followed by more data.
+user-space copy of the parent's bytes. A write that fails part-way (a full
+disk takes what fits, then refuses the rest) is cut back to the end of the
+last whole record that landed, so no partial record is ever followed by more
+data and no whole record is thrown away.
 
 Object stores (``s3://``, ``gs://``, ``memory://`` ...) cannot append. A remote
 file is therefore kept in memory as one *segment* and uploaded whole on every
@@ -23,6 +23,7 @@ from __future__ import annotations
 import errno
 import os
 import posixpath
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
@@ -51,11 +52,14 @@ class Sink(Protocol):
     #: more to this file (the writer moves on to a new one).
     damaged: bool
 
-    #: How many bytes of the failed write stayed in a damaged file.
+    #: How many bytes of the last failed write stayed in the file: whole
+    #: records (see ``write``), or, in a damaged file, whatever landed.
     landed: int
 
-    def write(self, data: bytes) -> None:
-        """Append ``data`` whole, or raise and leave the file as it was."""
+    def write(self, data: bytes, ends: Sequence[int] = ()) -> None:
+        """Append ``data`` whole, or raise. ``ends``: where records end in ``data``
+        (ascending); a failed write leaves the file ending at the last of them
+        that landed (``landed`` bytes of ``data``), or as it was."""
 
     def sync(self) -> None:
         """Make everything written so far visible to readers."""
@@ -160,9 +164,10 @@ class LocalSink:
         # The end of the last whole write: the file never keeps bytes past it.
         self._size = 0
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, ends: Sequence[int] = ()) -> None:
         if self.damaged:
             raise OSError(errno.EIO, "a failed write could not be undone", self.path)
+        self.landed = 0
         view = memoryview(data)
         landed = 0
         try:
@@ -172,20 +177,24 @@ class LocalSink:
                     raise OSError(errno.EIO, "write() wrote nothing", self.path)
                 landed += written
         except BaseException:
-            self._cut_back(landed)
+            self._cut_back(landed, max((end for end in ends if end <= landed), default=0))
             raise
         self._size += len(data)
 
-    def _cut_back(self, landed: int) -> None:
-        # A short write put part of the data on disk: remove it, and move the
-        # file position back (past the end, the next write would leave a hole).
+    def _cut_back(self, landed: int, kept: int) -> None:
+        # A short write put part of the data on disk: keep its whole records
+        # (``kept`` bytes), remove the rest, and move the file position back
+        # (past the end, the next write would leave a hole).
         fd = self._file.fileno()
         try:
-            os.ftruncate(fd, self._size)
-            os.lseek(fd, self._size, os.SEEK_SET)
+            os.ftruncate(fd, self._size + kept)
+            os.lseek(fd, self._size + kept, os.SEEK_SET)
         except OSError:
             self.damaged = True
             self.landed = landed
+            return
+        self._size += kept
+        self.landed = kept
 
     def sync(self) -> None:
         # Unbuffered: every write() already reached the OS.
@@ -224,7 +233,7 @@ class RemoteSink:
         self._uploaded = 0
         self._segment_bytes = segment_bytes
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes, ends: Sequence[int] = ()) -> None:
         self._buffer += data
 
     def sync(self) -> None:

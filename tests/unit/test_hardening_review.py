@@ -1,0 +1,163 @@
+"""Issue 11, review: siblings of the hardening items found by using the server as a user would.
+
+- A string tensor in TensorFlow's splat form (one value standing for a whole
+  shape) expanded to at most 2^16 *elements*, but each element may be a long
+  string: an 8 KB text record declaring [256, 256] became a 200 MB answer of the
+  text route (18 s of rendering, 730 MB resident). Expanded strings are now
+  capped in bytes too (item 2: "beyond a per-value cap ... rejected").
+- A full disk (item 5): a short write was cut back to the start of the whole
+  batch, so the whole records that did fit were thrown away with the partial
+  one; with the disk still full at ``close()`` every one of them was lost (1,869
+  of 1,869 accepted events on a 256 KiB tmpfs with 52 KiB free). A short write
+  is now cut back to the end of the last whole record that landed.
+"""
+
+from __future__ import annotations
+
+import errno
+import io
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from route_support import get_json, lumiboard_client
+
+from lumiboard.format import tensors
+from lumiboard.format.proto import event_pb2, tensor_pb2, types_pb2
+from lumiboard.format.tensors import TensorError, decode_tensor
+from lumiboard.format.tfrecord import Record, encode_record, read_records
+from lumiboard.writer.event_file import EventFileWriter, EventWriteError
+
+WALL = 1_600_000_000.0
+
+
+def string_tensor(shape: list[int], values: list[bytes]) -> tensor_pb2.TensorProto:
+    proto = tensor_pb2.TensorProto(dtype=types_pb2.DT_STRING, string_val=values)
+    for size in shape:
+        proto.tensor_shape.dim.add(size=size)
+    return proto
+
+
+# ---- a string splat is bounded in bytes, not only in elements ---------------------------------
+
+
+def test_a_string_splat_past_the_byte_cap_is_damage() -> None:
+    # 8 KB repeated 65,536 times: 512 MiB of text from an 8 KB record.
+    proto = string_tensor([256, 256], [b"x" * 8000])
+    with pytest.raises(TensorError, match="splat"):
+        decode_tensor(proto)
+
+
+def test_a_string_splat_within_the_cap_still_expands() -> None:
+    # TensorFlow's constant of short strings (tf.fill(["a"], [3, 2])) reads as TensorBoard reads it.
+    array = decode_tensor(string_tensor([3, 2], [b"first", b"ab"]))
+    assert array.shape == (3, 2)
+    assert array.reshape(-1).tolist() == [b"first", b"ab", b"ab", b"ab", b"ab", b"ab"]
+    largest = tensors.MAX_SPLAT_BYTES // 1024
+    array = decode_tensor(string_tensor([1024], [b"y" * largest]))
+    assert array.shape == (1024,)
+
+
+def test_strings_written_out_whole_are_not_capped() -> None:
+    # Only an expansion is capped: values the record really holds cost their own bytes.
+    values = [b"z" * 1000] * 1024  # 1 MB, over the splat cap, all of it in the record
+    assert decode_tensor(string_tensor([1024], values)).shape == (1024,)
+
+
+def _text_event(step: int, proto: tensor_pb2.TensorProto) -> event_pb2.Event:
+    event = event_pb2.Event(step=step, wall_time=WALL + step)
+    value = event.summary.value.add(tag="notes", tensor=proto)
+    value.metadata.plugin_data.plugin_name = "text"
+    return event
+
+
+def test_text_route_answers_small_for_a_splat_text_record(tmp_path: Path) -> None:
+    events = [event_pb2.Event(wall_time=WALL, file_version="brain.Event:2")]
+    events.append(_text_event(0, string_tensor([], [b"kept"])))
+    events.append(_text_event(1, string_tensor([256, 256], [b"<b>x</b>" * 1000])))
+    events.append(_text_event(2, string_tensor([], [b"also kept"])))
+    path = tmp_path / "run" / "events.out.tfevents.1600000000.host"
+    path.parent.mkdir()
+    path.write_bytes(b"".join(encode_record(e.SerializeToString()) for e in events))
+    with lumiboard_client(tmp_path) as client:
+        response = client.get("/data/plugin/text/text", params={"run": "run", "tag": "notes"})
+        assert response.status_code == 200
+        assert len(response.content) < 10_000  # was 200 MB
+        assert [point["step"] for point in response.json()] == [0, 2]
+        assert get_json(client, "/data/status")["skipped"] == {"run": {"notes": 1}}
+
+
+# ---- a short write keeps the whole records that landed ---------------------------------------
+
+
+class FullDisk:
+    """An unbuffered file with ``free`` bytes left: the write reaching the limit is
+    short (what fits lands), the next raises ENOSPC, as a real full disk."""
+
+    def __init__(self, real: Any, free: int) -> None:
+        self.real = real
+        self.free = free
+
+    def write(self, data: memoryview) -> int:
+        if self.free == 0:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        written = int(self.real.write(data[: self.free]))
+        self.free -= written
+        return written
+
+    def fileno(self) -> int:
+        return int(self.real.fileno())
+
+    def close(self) -> None:
+        self.real.close()
+
+
+def _scalar(step: int) -> event_pb2.Event:
+    event = event_pb2.Event(step=step, wall_time=time.time())
+    event.summary.value.add(tag="loss", simple_value=float(step))
+    return event
+
+
+def _steps_on_disk(path: str) -> list[int]:
+    data = Path(path).read_bytes()
+    records = list(read_records(io.BytesIO(data)))
+    assert all(isinstance(record, Record) for record in records)
+    payloads = [record.data for record in records if isinstance(record, Record)]
+    assert sum(12 + len(payload) + 4 for payload in payloads) == len(data)  # whole records only
+    events = [event_pb2.Event.FromString(payload) for payload in payloads]
+    assert events[0].file_version
+    return [event.step for event in events[1:]]
+
+
+def test_a_short_write_keeps_the_whole_records_that_landed(tmp_path: Path) -> None:
+    writer = EventFileWriter(tmp_path, max_queue=1000, flush_secs=3600)
+    sink: Any = writer._sink
+    sink._file = disk = FullDisk(sink._file, 2000)  # about 60 records fit
+    for step in range(200):
+        writer.add_event(_scalar(step))
+    with pytest.raises(EventWriteError) as info:
+        writer.flush()
+    on_disk = _steps_on_disk(writer.path)
+    assert len(on_disk) > 40  # was 0: the whole batch was cut back
+    assert on_disk == list(range(len(on_disk)))
+    assert info.value.pending == 200 - len(on_disk)  # the others are kept, retried
+
+    disk.free = 10**9  # space is freed
+    writer.flush()
+    writer.close()
+    assert _steps_on_disk(writer.path) == list(range(200))
+
+
+def test_close_on_a_full_disk_loses_only_what_did_not_fit(tmp_path: Path) -> None:
+    writer = EventFileWriter(tmp_path, max_queue=1000, flush_secs=3600)
+    sink: Any = writer._sink
+    sink._file = FullDisk(sink._file, 3000)
+    for step in range(150):
+        writer.add_event(_scalar(step))
+    with pytest.raises(EventWriteError) as info:
+        writer.close()
+    on_disk = _steps_on_disk(writer.path)
+    assert on_disk == list(range(len(on_disk)))
+    assert len(on_disk) > 60
+    assert info.value.lost == 150 - len(on_disk)
