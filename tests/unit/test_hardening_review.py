@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import errno
 import io
+import struct
 import time
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from lumiboard.format import tensors
 from lumiboard.format.proto import event_pb2, tensor_pb2, types_pb2
 from lumiboard.format.tensors import TensorError, decode_tensor
 from lumiboard.format.tfrecord import Record, encode_record, read_records
+from lumiboard.reader import scan
 from lumiboard.writer.event_file import EventFileWriter, EventWriteError
 
 WALL = 1_600_000_000.0
@@ -161,3 +163,62 @@ def test_close_on_a_full_disk_loses_only_what_did_not_fit(tmp_path: Path) -> Non
     assert on_disk == list(range(len(on_disk)))
     assert len(on_disk) > 60
     assert info.value.lost == 150 - len(on_disk)
+
+
+# ---- a tag that is not UTF-8: both scanners skip its event ----------------------------------
+
+
+def _raw_scalar(step: int, tag: bytes) -> bytes:
+    """An Event holding one simple_value under ``tag``, encoded by hand (protobuf
+    refuses to serialize a string field that is not UTF-8)."""
+
+    def varint(number: int) -> bytes:
+        out = b""
+        while number > 0x7F:
+            out += bytes([(number & 0x7F) | 0x80])
+            number >>= 7
+        return out + bytes([number])
+
+    def field(number: int, payload: bytes) -> bytes:
+        return varint(number << 3 | 2) + varint(len(payload)) + payload
+
+    value = field(1, tag) + bytes([2 << 3 | 5]) + struct.pack("<f", float(step))
+    wall = bytes([1 << 3 | 1]) + struct.pack("<d", WALL + step)
+    return wall + bytes([2 << 3]) + varint(step) + field(5, field(1, value))
+
+
+def _bad_tag_records() -> bytes:
+    version = event_pb2.Event(wall_time=WALL, file_version="brain.Event:2")
+    good = [event_pb2.Event(step=step, wall_time=WALL + step) for step in (0, 1, 4)]
+    for event in good:
+        event.summary.value.add(tag="loss", simple_value=float(event.step))
+    payloads = [version.SerializeToString(), *(e.SerializeToString() for e in good[:2])]
+    payloads += [_raw_scalar(2, b"lo\xffss"), _raw_scalar(3, b"lo\xfess")]
+    payloads.append(good[2].SerializeToString())
+    return b"".join(encode_record(payload) for payload in payloads)
+
+
+@pytest.mark.parametrize("native", [True, False], ids=["native", "python"])
+def test_a_tag_that_is_not_utf8_is_damage_for_both_scanners(
+    native: bool, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if native and not scan.NATIVE:
+        pytest.skip("the native scanner is not built")
+    if not native:
+        monkeypatch.setattr(scan, "_native", None)
+    data = _bad_tag_records()
+    result = scan.scan(data, 0, {})
+    # The two undecodable events go to protobuf, which refuses them (as TensorBoard's
+    # reader does), never into the columns under a name with U+FFFD in it.
+    assert "\ufffd" not in "".join(result.tags)
+    assert result.steps.tolist() == [0, 1, 4]
+    assert len(result.others) == 3  # the file version and the two events
+
+
+def test_a_tag_that_is_not_utf8_is_counted_not_shown(tmp_path: Path) -> None:
+    path = tmp_path / "run" / "events.out.tfevents.1600000000.host"
+    path.parent.mkdir()
+    path.write_bytes(_bad_tag_records())
+    with lumiboard_client(tmp_path) as client:
+        assert list(get_json(client, "/data/plugin/scalars/tags")["run"]) == ["loss"]
+        assert get_json(client, "/data/status")["skipped"] == {"run": {"": 2}}

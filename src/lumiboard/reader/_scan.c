@@ -263,8 +263,16 @@ static TagSlot *tag_slot(Tags *tags, const uint8_t *name, size_t len) {
 }
 
 static int lookup_kind(Tags *tags, TagSlot *s) {
-    PyObject *key = PyUnicode_DecodeUTF8((const char *)s->name, s->len, "replace");
-    if (!key) return -1;
+    PyObject *key = PyUnicode_DecodeUTF8((const char *)s->name, s->len, NULL);
+    if (!key) {
+        /* A tag that is not UTF-8 makes the Event unparsable by protobuf (and
+         * TensorBoard): its records go to Python, which counts them as damage,
+         * instead of being read here under a name with U+FFFD in it. */
+        if (!PyErr_ExceptionMatches(PyExc_UnicodeDecodeError)) return -1;
+        PyErr_Clear();
+        s->kind = KIND_OTHER;
+        return 0;
+    }
     PyObject *kind = PyDict_GetItemWithError(tags->kinds, key);
     Py_DECREF(key);
     if (!kind) return PyErr_Occurred() ? -1 : 0;
