@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import errno
 import io
+import logging
 import struct
 import time
+import uuid
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,8 @@ from lumiboard.format.proto import event_pb2, tensor_pb2, types_pb2
 from lumiboard.format.tensors import TensorError, decode_tensor
 from lumiboard.format.tfrecord import Record, encode_record, read_records
 from lumiboard.reader import scan
+from lumiboard.reader.reload import Reloader
+from lumiboard.store.provider import Provider
 from lumiboard.writer.event_file import EventFileWriter, EventWriteError
 
 WALL = 1_600_000_000.0
@@ -222,3 +226,55 @@ def test_a_tag_that_is_not_utf8_is_counted_not_shown(tmp_path: Path) -> None:
     with lumiboard_client(tmp_path) as client:
         assert list(get_json(client, "/data/plugin/scalars/tags")["run"]) == ["loss"]
         assert get_json(client, "/data/status")["skipped"] == {"run": {"": 2}}
+
+
+# ---- a remote source whose backend fails in its own way does not stop the pass ---------------
+
+
+class BackendError(Exception):
+    """What a backend raises outside OSError (gcsfs' HttpError, botocore's NoCredentialsError)."""
+
+
+def test_a_remote_backend_error_costs_its_source_only(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    memory = fsspec.filesystem("memory")
+    remote = f"memory://lumiboard-review/{uuid.uuid4().hex[:12]}"
+    version = event_pb2.Event(wall_time=WALL, file_version="brain.Event:2")
+
+    def records(steps: range) -> bytes:
+        events = [event_pb2.Event(step=step, wall_time=WALL + step) for step in steps]
+        for event in events:
+            event.summary.value.add(tag="loss", simple_value=float(event.step))
+        return b"".join(encode_record(e.SerializeToString()) for e in [version, *events])
+
+    memory.pipe_file(f"{remote}/r/events.out.tfevents.1600000000.host", records(range(3)))
+    local = tmp_path / "local"
+    (local / "r").mkdir(parents=True)
+    local_file = local / "r" / "events.out.tfevents.1600000000.host"
+    local_file.write_bytes(records(range(3)))
+    reloader = Reloader(f"{local},{remote}")
+    expected = sorted(["local/r", f"{remote.rsplit('/', 1)[1]}/r"])
+    try:
+        reloader.reload()
+        assert sorted(reloader.runs) == expected
+
+        def fail(*args: Any, **kwargs: Any) -> Any:
+            raise BackendError("the credentials expired")
+
+        monkeypatch.setattr(type(memory), "find", fail)
+        local_file.write_bytes(records(range(5)))
+        with caplog.at_level(logging.WARNING):
+            for _ in range(3):
+                reloader.reload()  # raised BackendError: no pass finished, local runs froze
+        assert reloader.progress().passes == 4
+        assert not reloader.progress().loading
+        # The local run goes on; the remote one is kept (not listed is not gone).
+        provider = Provider(reloader.runs)
+        assert provider.read_scalars("local/r", "loss").step.tolist() == list(range(5))
+        assert sorted(reloader.runs) == expected
+        assert caplog.text.count("the credentials expired") == 1  # logged once, not each pass
+    finally:
+        monkeypatch.undo()
+        memory.rm(remote, recursive=True)

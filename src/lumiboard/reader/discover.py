@@ -168,9 +168,10 @@ def discover_runs(sources: Sequence[Source]) -> Discovery:
     recursive ``find`` call on its fsspec filesystem. A missing location, a file
     given as a directory, or a directory that cannot be read gives no runs and
     a warning (once per place), never an exception. A URL whose scheme has no
-    installed backend raises ``ImportError`` (a configuration error), and
-    errors of a backend that are not ``OSError`` propagate. A place that exists
-    but cannot be listed (not one that is missing) is in ``unlisted``.
+    installed backend raises ``ImportError`` (a configuration error). A place
+    that exists but cannot be listed (not one that is missing), or whose
+    backend fails in any way, is in ``unlisted``: its runs are kept, the other
+    sources are listed.
 
     Names are made JSON-safe by :func:`lumiboard.reader.names.safe_names`.
     """
@@ -396,8 +397,11 @@ def _list_remote(location: str, unlisted: list[str] | None = None) -> _Listing:
         found = fs.find(root, detail=True)
     except FileNotFoundError:
         found = {}
-    except OSError as error:
-        _report_once("unreadable", location, "cannot list %s: %s", location, error)
+    except Exception as error:
+        # OSError, or a backend's own error (gcsfs' HttpError, botocore's
+        # NoCredentialsError): this source is not listed this pass, its runs
+        # are kept, and the other sources are read as usual.
+        _report_once("unreadable", location, "cannot list %s: %r", location, error)
         unlisted.append(location)
         return []
     _reported.discard(("unreadable", location))
