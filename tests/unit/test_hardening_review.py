@@ -30,7 +30,7 @@ from lumiboard.format import tensors
 from lumiboard.format.proto import event_pb2, tensor_pb2, types_pb2
 from lumiboard.format.tensors import TensorError, decode_tensor
 from lumiboard.format.tfrecord import Record, encode_record, read_records
-from lumiboard.reader import scan
+from lumiboard.reader import ingest, scan
 from lumiboard.reader.reload import Reloader
 from lumiboard.store.provider import Provider
 from lumiboard.writer.event_file import EventFileWriter, EventWriteError
@@ -278,3 +278,49 @@ def test_a_remote_backend_error_costs_its_source_only(
     finally:
         monkeypatch.undo()
         memory.rm(remote, recursive=True)
+
+
+# ---- an event file whose read fails (EIO: no file name in the error) -------------------------
+
+
+def test_an_event_file_that_fails_to_read_is_skipped_once_and_the_rest_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    version = event_pb2.Event(wall_time=WALL, file_version="brain.Event:2")
+
+    def write(name: str, steps: range) -> Path:
+        events = [event_pb2.Event(step=step, wall_time=WALL + step) for step in steps]
+        for event in events:
+            event.summary.value.add(tag="loss", simple_value=float(event.step))
+        path = tmp_path / "run" / name
+        path.write_bytes(b"".join(encode_record(e.SerializeToString()) for e in [version, *events]))
+        return path
+
+    (tmp_path / "run").mkdir()
+    bad = write("events.out.tfevents.1600000001.host", range(3))
+    write("events.out.tfevents.1600000002.host", range(3, 6))
+    real_read = ingest.read_range
+
+    def read_range(path: str, start: int, end: int) -> bytes:
+        if path == str(bad):
+            # What a failing disk or a network file system gives: read() fails, and
+            # its OSError names no file (only open() errors carry the name).
+            raise OSError(errno.EIO, "Input/output error")
+        return real_read(path, start, end)
+
+    monkeypatch.setattr(ingest, "read_range", read_range)
+    reloader = Reloader(str(tmp_path))
+    with caplog.at_level(logging.WARNING):
+        for _ in range(3):
+            reloader.reload()
+    # The other file is read (it was abandoned for the pass), the bad one is counted
+    # as an unreadable file, and the warning is given once, not every pass.
+    assert Provider(reloader.runs).read_scalars("run", "loss").step.tolist() == [3, 4, 5]
+    assert reloader.unreadable_files("run") == 1
+    assert caplog.text.count("Input/output error") + caplog.text.count(str(bad)) == 1
+
+    monkeypatch.setattr(ingest, "read_range", real_read)  # the disk recovers
+    reloader.reload()
+    assert reloader.unreadable_files("run") == 0
+    steps = Provider(reloader.runs).read_scalars("run", "loss").step.tolist()
+    assert sorted(steps) == list(range(6))

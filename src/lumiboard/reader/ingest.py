@@ -101,8 +101,13 @@ class RunLoader:
                 continue
             try:
                 total += self._read_file(state)
-            except OSError:
-                raise  # the file vanished or cannot be read now: the next pass retries
+            except OSError as error:
+                # The file vanished or cannot be read now: the next pass retries.
+                # A failed read() names no file (only open() does): name it, so
+                # the caller skips this file (counted, logged once), not the run.
+                if error.filename is None:
+                    error.filename = state.path
+                raise
             except Exception as error:
                 # Not a record's fault (each is guarded in _apply): what was
                 # applied moved the offset with it, so the next pass retries
