@@ -324,3 +324,28 @@ def test_an_event_file_that_fails_to_read_is_skipped_once_and_the_rest_read(
     assert reloader.unreadable_files("run") == 0
     steps = Provider(reloader.runs).read_scalars("run", "loss").step.tolist()
     assert sorted(steps) == list(range(6))
+
+
+# ---- a scalar tensor holding a string is damage, not a number --------------------------------
+
+
+def test_a_scalar_tensor_of_strings_is_skipped_not_parsed(tmp_path: Path) -> None:
+    def scalar(step: int, proto: tensor_pb2.TensorProto) -> event_pb2.Event:
+        event = event_pb2.Event(step=step, wall_time=WALL + step)
+        value = event.summary.value.add(tag="loss", tensor=proto)
+        value.metadata.plugin_data.plugin_name = "scalars"
+        return event
+
+    events = [event_pb2.Event(wall_time=WALL, file_version="brain.Event:2")]
+    events.append(scalar(0, tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, float_val=[0.5])))
+    # bytes that float() would take: b"1.5", b"nan", b" 2 "
+    for step, text in enumerate([b"1.5", b"nan", b" 2 "], start=1):
+        events.append(scalar(step, string_tensor([], [text])))
+    events.append(scalar(4, tensor_pb2.TensorProto(dtype=types_pb2.DT_DOUBLE, double_val=[4.0])))
+    path = tmp_path / "run" / "events.out.tfevents.1600000000.host"
+    path.parent.mkdir()
+    path.write_bytes(b"".join(encode_record(e.SerializeToString()) for e in events))
+    with lumiboard_client(tmp_path) as client:
+        points = get_json(client, "/data/plugin/scalars/scalars?run=run&tag=loss")
+        assert [(step, value) for _, step, value in points] == [(0, 0.5), (4, 4.0)]
+        assert get_json(client, "/data/status")["skipped"] == {"run": {"loss": 3}}

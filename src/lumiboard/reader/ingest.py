@@ -48,10 +48,11 @@ import numpy as np
 from google.protobuf.message import DecodeError
 
 from lumiboard.format.proto import event_pb2, summary_pb2
-from lumiboard.format.tensors import decode_tensor, num_elements
+from lumiboard.format.tensors import decode_tensor
 from lumiboard.plugins import base
 from lumiboard.plugins.base import DataClass, PluginData
 from lumiboard.plugins.graphs import data as graphs
+from lumiboard.plugins.scalars.data import decode_scalar
 from lumiboard.reader import scan as scanner
 from lumiboard.reader import tail
 from lumiboard.reader.tail import FileState, read_range
@@ -391,11 +392,9 @@ class RunLoader:
     ) -> None:
         tag, run = value.tag, self.run
         if plugin.data_class is DataClass.SCALAR:
-            if num_elements(value.tensor) != 1:  # checked before anything is decoded
-                shape = [dim.size for dim in value.tensor.tensor_shape.dim]
-                raise ValueError(f"a scalar holds one value, got shape {shape}")
-            array = decode_tensor(value.tensor)
-            number = np.asarray([float(array.reshape(-1)[0])])
+            # One number (shape checked before anything is decoded); a string
+            # is damage, never parsed (float(b"nan") would serve a NaN).
+            number = np.asarray([decode_scalar(value.tensor)])
             run.scalar_series(tag).append(
                 np.asarray([event.step]), np.asarray([event.wall_time]), number
             )
