@@ -468,3 +468,26 @@ def test_scalar_columns_do_not_keep_a_large_tensor_table_in_memory(tmp_path: Pat
     step = cache_format.read_snapshot(path).scalars["loss"][0]
     assert held_bytes(step) == os.path.getsize(path)
     assert not step.flags.writeable
+
+
+def test_a_huge_sparse_file_at_the_cache_path_is_refused_unread(
+    logdir: Path, tmp_path: Path
+) -> None:
+    # A sparse 8 GiB file (or another program's data) at the cache path must not be read whole:
+    # a cache is never larger than a few times its run's event files.
+    import tracemalloc
+
+    cache_dir = tmp_path / "cache"
+    expected = columns(_load(logdir, None))
+    _load(logdir, cache_dir)
+    path = Path(cache.cache_path(cache_dir, str(logdir / "train")))
+    os.truncate(path, 8 << 30)
+    tracemalloc.start()
+    try:
+        warm = _load(logdir, cache_dir)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert columns(warm) == expected
+    assert peak < 256 << 20
+    assert path.stat().st_size < 8 << 30  # deleted and rebuilt

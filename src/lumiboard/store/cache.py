@@ -220,6 +220,15 @@ class _Saved:
     when: float | None  # None: restored, not yet written by this process
 
 
+def max_cache_bytes(run: Run) -> int:
+    """The largest cache file ``run`` could have: a cache holds what was decoded from the
+    event files (a scalar point costs fewer bytes in it than its record; a tensor splat
+    expands, but only to 2^16 elements, format/tensors.py), so anything far larger is not
+    ours: a sparse file or another program's data is refused, not read whole. (A run made of
+    splats may pass it; its cache is then refused and rebuilt: slower, never wrong.)"""
+    return 8 * sum(event_file.size for event_file in run.files) + (64 << 20)
+
+
 class RunCache:
     """Restores runs from, and saves them to, one cache directory."""
 
@@ -248,7 +257,7 @@ class RunCache:
         """
         path = cache_path(self.directory, run.location)
         try:
-            snapshot = read_snapshot(path)
+            snapshot = read_snapshot(path, max_cache_bytes(run))
             if snapshot.location != run.location:
                 raise VersionError("written for another location")
             if snapshot.samples != self.samples:

@@ -59,11 +59,13 @@ class DamageError(ValueError):
 # ---- reading the file ------------------------------------------------------------------
 
 
-def read_file(path: str) -> np.ndarray:
+def read_file(path: str, max_bytes: int | None = None) -> np.ndarray:
     """The bytes of the regular file at ``path``, read-only, 64-byte aligned.
 
     Raises FileNotFoundError when there is none, DamageError when something
-    else than a regular file is there or it changes size while read.
+    else than a regular file is there, it is larger than ``max_bytes`` (a
+    sparse file or another program's data at the cache path must not be read
+    whole), or it changes size while read.
     """
     # lstat first, so that a device or FIFO is not even opened; fstat after,
     # for what was actually opened (the path may change in between).
@@ -75,6 +77,8 @@ def read_file(path: str) -> np.ndarray:
         if not stat.S_ISREG(info.st_mode):
             raise DamageError("not a regular file")
         size = info.st_size
+        if max_bytes is not None and size > max_bytes:
+            raise DamageError(f"{size} bytes, more than its run could need ({max_bytes})")
         raw = np.empty(size + _ALIGNMENT, np.uint8)
         start = -raw.ctypes.data % _ALIGNMENT
         data = raw[start : start + size]

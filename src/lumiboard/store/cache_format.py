@@ -285,13 +285,13 @@ def _text(data: bytes | None) -> str | None:
     return None if data is None else base64.b64encode(data).decode()
 
 
-def read_snapshot(path: str) -> Snapshot:
-    """Read the cache file at ``path``; raise on anything unexpected.
+def read_snapshot(path: str, max_bytes: int | None = None) -> Snapshot:
+    """Read the cache file at ``path`` (refused past ``max_bytes``); raise on anything unexpected.
 
     Scalar columns are read-only views of the file's bytes, read into memory
     once (or, when the file holds much else, compact copies of them).
     """
-    data = check.read_file(path)
+    data = check.read_file(path, max_bytes)
     # Read as one buffer: the Arrow reader slices it instead of reading
     # through a file object, several times faster for a small file.
     reader = ipc.open_file(pa.py_buffer(data))
