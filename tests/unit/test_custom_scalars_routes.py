@@ -25,6 +25,8 @@ from torch.utils import tensorboard as torch_tb
 
 from lumiboard import SummaryWriter
 from lumiboard.plugins.custom_scalars import routes
+from lumiboard.server import workers
+from lumiboard.store import patterns
 
 CS = "/data/plugin/custom_scalars"
 LUMI_LAYOUT = {
@@ -141,7 +143,7 @@ def test_catastrophic_regex_is_bounded(client: TestClient) -> None:
     evil = "(a|aa)+$"  # exponential backtracking on "aaa...a!"
     started = time.monotonic()
     body = client.get(f"{CS}/scalars?{urlencode({'run': 'lumi', 'tag': evil})}").json()
-    assert time.monotonic() - started < 5 * routes.MATCH_SECONDS + 2
+    assert time.monotonic() - started < 5 * patterns.MATCH_SECONDS + 2
     assert body["regex_valid"] is False
     assert "longer than" in body["error"]
     response = client.post(
@@ -150,11 +152,11 @@ def test_catastrophic_regex_is_bounded(client: TestClient) -> None:
     assert response.status_code == 200
     verdicts = response.json()["regexes"]
     assert verdicts[0]["regex_valid"] is False
-    assert time.monotonic() - started < 10 * routes.MATCH_SECONDS + 4
+    assert time.monotonic() - started < 10 * patterns.MATCH_SECONDS + 4
 
 
 def test_overlong_regex_is_invalid(client: TestClient) -> None:
-    pattern = "a" * (routes.MAX_PATTERN_LENGTH + 1)
+    pattern = "a" * (patterns.MAX_PATTERN_LENGTH + 1)
     body = client.get(f"{CS}/scalars?{urlencode({'run': 'lumi', 'tag': pattern})}").json()
     assert body["regex_valid"] is False
 
@@ -256,7 +258,8 @@ def test_expanding_repeats_do_not_grow_memory(client: TestClient) -> None:
 )
 def test_repeats_within_bounds_are_valid(pattern: str) -> None:
     # (?:a{100}){100}: a product of 10,000, the most allowed.
-    assert routes.compile_tag_regex(pattern)("a" * 10_000, time.monotonic() + 1) in (True, False)
+    matched = patterns.compile_pattern(pattern).match("a" * 10_000, patterns.Budget.start(1))
+    assert matched in (True, False)
 
 
 @pytest.mark.parametrize(
@@ -277,13 +280,13 @@ def test_repeats_within_bounds_are_valid(pattern: str) -> None:
 )
 def test_large_repeats_are_invalid(pattern: str, reason: str) -> None:
     with pytest.raises(ValueError, match=re.escape(reason)):
-        routes.compile_tag_regex(pattern)
+        patterns.compile_pattern(pattern)
 
 
 def test_deep_nesting_is_no_server_error(client: TestClient) -> None:
     # re parses it; the repeat check is iterative; regex's compiler may run out of recursion.
     deep = "(" * 400 + "a{10}" + ")" * 400
-    routes.check_tag_regex(deep)
+    patterns.check_pattern(deep)
     assert _scalars(client, deep)["regex_valid"] in (True, False)
     assert _scalars(client, "(" * 400 + "a{200}){200}" + ")" * 399)["regex_valid"] is False
 
@@ -295,7 +298,7 @@ def test_compile_failures_are_invalid(
     def failing(*args: object, **kwargs: object) -> None:
         raise error
 
-    monkeypatch.setattr(routes.regex, "compile", failing)
+    monkeypatch.setattr(patterns.regex, "compile", failing)
     body = _scalars(client, "loss")
     assert body["regex_valid"] is False
     assert body["error"]
@@ -303,14 +306,14 @@ def test_compile_failures_are_invalid(
 
 def test_compiled_patterns_are_not_cached(monkeypatch: pytest.MonkeyPatch) -> None:
     seen: list[object] = []
-    compile_ = routes.regex.compile
+    compile_ = patterns.regex.compile
 
     def recording(*args: object, **kwargs: object) -> object:
         seen.append(kwargs.get("cache_pattern"))
         return compile_(*args, **kwargs)
 
-    monkeypatch.setattr(routes.regex, "compile", recording)
-    routes.compile_tag_regex("loss/.*")
+    monkeypatch.setattr(patterns.regex, "compile", recording)
+    patterns.compile_pattern("loss/.*")
     assert seen == [False]
 
 
@@ -318,15 +321,15 @@ def test_series_checks_the_budget_before_each_compile(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     compiled: list[str] = []
-    compile_ = routes.compile_tag_regex
+    compile_ = patterns.compile_pattern
 
-    def slow(pattern: str) -> routes.Matcher:
+    def slow(pattern: str, flags: int = 0) -> patterns.BoundedPattern:
         compiled.append(pattern)
         time.sleep(0.05)
-        return compile_(pattern)
+        return compile_(pattern, flags)
 
-    monkeypatch.setattr(routes, "compile_tag_regex", slow)
-    monkeypatch.setattr(routes, "MATCH_SECONDS", 0.12)
+    monkeypatch.setattr(patterns, "compile_pattern", slow)
+    monkeypatch.setattr(patterns, "MATCH_SECONDS", 0.12)
     body = client.post(
         f"{CS}/series", json={"regexes": ["acc$"] * 10, "runs": ["lumi"], "buckets": 10}
     ).json()
@@ -339,13 +342,13 @@ def test_regex_work_runs_off_the_event_loop(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     offloaded: list[str] = []
-    run_in_threadpool = routes.run_in_threadpool
+    run = workers.run
 
     async def recording(func: Any, *args: Any) -> Any:
         offloaded.append(func.__name__)
-        return await run_in_threadpool(func, *args)
+        return await run(func, *args)
 
-    monkeypatch.setattr(routes, "run_in_threadpool", recording)
+    monkeypatch.setattr(workers, "run", recording)
     assert _scalars(client, "acc$")["regex_valid"] is True
     client.post(f"{CS}/series", json={"regexes": ["acc$"], "runs": ["lumi"], "buckets": 10})
     assert offloaded == ["_scalars", "_series"]

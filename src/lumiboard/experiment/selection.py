@@ -1,10 +1,17 @@
-"""Choosing runs and tags: a regular expression, or a list of exact names."""
+"""Choosing runs and tags: a regular expression, or a list of exact names.
+
+Regexes are matched as the server matches a user's regex
+(:mod:`lumiboard.store.patterns`): ``re``'s syntax, bounded repeats and a time
+budget, so a catastrophic pattern raises ``ValueError`` instead of hanging.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable
 from typing import TypeAlias
+
+from lumiboard.store.patterns import Budget, filter_names
 
 #: ``None`` (everything), a regex matched with ``re.search``, or exact names.
 Selector: TypeAlias = "str | re.Pattern[str] | Iterable[str] | None"
@@ -18,13 +25,13 @@ def select(names: Iterable[str], selector: Selector, what: str) -> list[str]:
     (``"^loss$"``) for one name. A list keeps exactly the names it holds and
     raises ``KeyError`` for a name that is not there (``what`` describes the
     names in the message): a typo fails loudly instead of giving an empty table.
+    A regex that is invalid, too big or too slow raises ``ValueError`` saying why.
     """
     available = list(names)
     if selector is None:
         return available
     if isinstance(selector, (str, re.Pattern)):
-        pattern = re.compile(selector)
-        return [name for name in available if pattern.search(name)]
+        return filter_names(selector, available, Budget.start(), anchored=False)
     wanted = list(selector)
     for name in wanted:
         if not isinstance(name, str):

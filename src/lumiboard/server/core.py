@@ -1,11 +1,16 @@
-"""TensorBoard's core routes (same paths and shapes) and lumiboard's status route."""
+"""TensorBoard's core routes (same paths and shapes) and lumiboard's status route.
+
+``/data/runs`` answers on the event loop (it sorts the run list and takes no lock), as do
+the routes that answer options; ``/data/plugins_listing`` and ``/data/status`` read every
+run under its lock, which the loader holds while it applies a chunk, so they run on the
+worker pool (:mod:`.workers`).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -14,6 +19,7 @@ from lumiboard import __version__
 from lumiboard.plugins import base
 from lumiboard.reader import scan
 from lumiboard.reader.names import safe_text
+from lumiboard.server import workers
 from lumiboard.server.context import Context, context
 from lumiboard.server.responses import json_response
 
@@ -25,13 +31,14 @@ async def runs(request: Request) -> Response:
     return json_response(context(request).provider.list_runs())
 
 
-async def plugins_listing(request: Request) -> Response:
+@workers.off_loop
+def plugins_listing(request: Request) -> Response:
     """``{plugin: {enabled, tab_name, ...}}``: every served plugin, enabled when it has data."""
     ctx = context(request)
     listing = {}
     for plugin in base.served_plugins():
         if plugin.is_active is not None:
-            enabled = await run_in_threadpool(_is_active, plugin.name, plugin.is_active, ctx)
+            enabled = _is_active(plugin.name, plugin.is_active, ctx)
         else:
             # A plugin's aliases count: a run with only a Keras model keeps it under
             # ``graph_keras_model``, which the graphs dashboard shows.
@@ -49,8 +56,9 @@ async def plugins_listing(request: Request) -> Response:
 
 
 def _is_active(name: str, is_active: Callable[[Context], bool], ctx: Context) -> bool:
-    """A plugin's ``is_active``, run off the event loop (it may walk directories or a
-    bucket); a plugin that fails to tell is inactive (logged), not the listing's 500."""
+    """A plugin's ``is_active`` (it may walk directories or a bucket: on the worker pool,
+    as the whole listing); a plugin that fails to tell is inactive (logged), not the
+    listing's 500."""
     try:
         return bool(is_active(ctx))
     except Exception:
@@ -85,7 +93,8 @@ async def window_properties(request: Request) -> Response:
     return json_response({"window_title": safe_text(context(request).options.window_title)})
 
 
-async def status(request: Request) -> Response:
+@workers.off_loop
+def status(request: Request) -> Response:
     """Ingestion progress and the records skipped per run and tag."""
     ctx = context(request)
     progress = ctx.reloader.progress()

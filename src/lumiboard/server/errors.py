@@ -9,6 +9,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from lumiboard.server.responses import json_response
+from lumiboard.store.patterns import PatternError
 from lumiboard.store.provider import NotFoundError
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,8 @@ async def internal_error(request: Request, error: Exception) -> Response:
 HANDLERS = {
     NotFoundError: not_found,
     BadRequestError: bad_request,
+    # A user's regex refused or too slow, where a route does not say which parameter.
+    PatternError: bad_request,
     HTTPException: http_error,
     Exception: internal_error,
 }

@@ -21,7 +21,11 @@ _OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 def json_response(
     data: Any, status_code: int = 200, headers: dict[str, str] | None = None
 ) -> Response:
-    """A JSON response serialized by orjson (numpy arrays allowed; NaN becomes null)."""
+    """A JSON response serialized by orjson (numpy arrays allowed; NaN becomes null).
+
+    It encodes at once: a route whose answer can be big builds it on the worker pool
+    (:mod:`lumiboard.server.workers`), never on the event loop.
+    """
     return Response(
         orjson.dumps(data, option=_OPTIONS),
         status_code=status_code,

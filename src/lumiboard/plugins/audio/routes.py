@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from google.protobuf.message import DecodeError
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -33,12 +32,12 @@ from lumiboard.plugins.audio.data import (
     mime_type,
     parse_wav_header,
 )
-from lumiboard.server import blobs
+from lumiboard.server import blobs, workers
 from lumiboard.server.context import context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response
 from lumiboard.store.provider import NotFoundError, Provider
-from lumiboard.store.runs import BlobRef
+from lumiboard.store.runs import BlobPoint, BlobRef
 
 TAB_NAME = "Audio"
 logger = logging.getLogger(__name__)
@@ -60,10 +59,10 @@ class Clip:
     header: WavHeader | None
 
 
-async def tags(request: Request) -> Response:
+@workers.off_loop
+def tags(request: Request) -> Response:
     """``{run: {tag: {displayName, description, samples}}}`` (``samples``: clips per step)."""
-    provider = context(request).provider
-    return json_response(await run_in_threadpool(blobs.list_blob_tags, provider, PLUGIN_NAME))
+    return json_response(blobs.list_blob_tags(context(request).provider, PLUGIN_NAME))
 
 
 def _series_mime_type(content: bytes) -> str:
@@ -101,12 +100,12 @@ def _list_audio(provider: Provider, run: str, tag: str, sample: int) -> list[dic
     return entries
 
 
-async def audio(request: Request) -> Response:
+@workers.off_loop
+def audio(request: Request) -> Response:
     """One entry per kept step that has clip ``sample``."""
     run, tag = query(request, "run"), query(request, "tag")
     sample = blobs.sample_parameter(request)
-    provider = context(request).provider
-    return json_response(await run_in_threadpool(_list_audio, provider, run, tag, sample))
+    return json_response(_list_audio(context(request).provider, run, tag, sample))
 
 
 async def individual_audio(request: Request) -> Response:
@@ -117,13 +116,19 @@ async def individual_audio(request: Request) -> Response:
         raise BadRequestError(f"content_type must be one of {sorted(ALLOWED_MIME_TYPES)}")
     key = blobs.decode_blob_key(text)
     provider = context(request).provider
-    point = blobs.find_blob(provider, key, PLUGIN_NAME)
-    media_type = requested or _series_mime_type(provider.tag_info(key.run, key.tag).plugin_content)
+    point, media_type = await workers.run(_find_clip, provider, key, requested)
     etag = blobs.etag(f"{text}.{media_type}")
     if blobs.not_modified(request, etag):
         return blobs.not_modified_response(etag)
     data = await blobs.read_blob_bytes(provider, point, key.sample)
     return blobs.blob_response(data, media_type, etag)
+
+
+def _find_clip(
+    provider: Provider, key: blobs.BlobKey, requested: str | None
+) -> tuple[BlobPoint, str]:
+    point = blobs.find_blob(provider, key, PLUGIN_NAME)
+    return point, requested or _series_mime_type(provider.tag_info(key.run, key.tag).plugin_content)
 
 
 @functools.lru_cache(maxsize=16_384)

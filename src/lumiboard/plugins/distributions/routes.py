@@ -20,6 +20,7 @@ from lumiboard.plugins.histograms.routes import (
     read_histograms,
     sample_evenly,
 )
+from lumiboard.server import workers
 from lumiboard.server.context import context, query
 from lumiboard.server.responses import json_response
 
@@ -27,12 +28,14 @@ TAB_NAME = "Distributions"
 DATA_PLUGIN = "histograms"
 
 
-async def tags(request: Request) -> Response:
+@workers.off_loop
+def tags(request: Request) -> Response:
     """``{run: {tag: {displayName, description}}}``: the histogram tags."""
     return json_response(list_tag_infos(context(request).provider))
 
 
-async def distributions(request: Request) -> Response:
+@workers.off_loop
+def distributions(request: Request) -> Response:
     """Each kept histogram of one series as ``[wall_time, step, [[bp, value] x 9]]``."""
     run, tag = query(request, "run"), query(request, "tag")
     samples = parse_samples(request)

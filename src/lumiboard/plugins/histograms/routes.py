@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lumiboard.plugins.histograms.data import PLUGIN_NAME
+from lumiboard.server import workers
 from lumiboard.server.context import context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response, tag_json
@@ -31,12 +32,14 @@ MAX_SAMPLES = 100_000
 Triple = tuple[float, int, list[list[float | str]]]
 
 
-async def tags(request: Request) -> Response:
+@workers.off_loop
+def tags(request: Request) -> Response:
     """``{run: {tag: {displayName, description}}}`` for every histogram tag."""
     return json_response(list_tag_infos(context(request).provider))
 
 
-async def histograms(request: Request) -> Response:
+@workers.off_loop
+def histograms(request: Request) -> Response:
     """Every kept histogram of one series (or ``samples`` of them, evenly spaced)."""
     run, tag = query(request, "run"), query(request, "tag")
     samples = parse_samples(request)
@@ -44,7 +47,8 @@ async def histograms(request: Request) -> Response:
     return json_response([to_triple(point) for point in sample_evenly(points, samples)])
 
 
-async def multirun(request: Request) -> Response:
+@workers.off_loop
+def multirun(request: Request) -> Response:
     """One tag for many runs: ``{"tag": T, "runs": {run: [triple, ...]}}``.
 
     ``?tag=T&runs=a&runs=b[&samples=N]``; no ``runs`` means every run with

@@ -5,12 +5,15 @@ session's); the group's metrics aggregate its sessions' (the mean by default,
 or the median / min / max session by ``aggregation_metric``). Groups are
 filtered by status and by each column filter, sorted by name and then by
 every sorted column, and sliced by ``start_index`` and ``slice_size``.
+
+A ``filterRegexp`` is a user's regex: it is checked and matched within
+:mod:`lumiboard.store.patterns`' bounds (one time budget for the request's
+regexes); one refused or too slow is a 400 that says why.
 """
 
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -27,6 +30,7 @@ from lumiboard.plugins.hparams.sessions import (
     json_number,
 )
 from lumiboard.server.errors import BadRequestError
+from lumiboard.store.patterns import Budget, PatternError, compile_pattern
 
 STATUS_JSON: dict[int, str] = {
     hparams_pb2.STATUS_UNKNOWN: "STATUS_UNKNOWN",
@@ -65,8 +69,9 @@ def list_groups(sweep: Sweep, request: GroupsRequest) -> tuple[list[Group], int]
         group.sessions.sort(key=lambda s: s.run)
         group.metrics = _aggregate(group.sessions, request)
     extractors = [_extractor(param) for param in request.col_params]
+    budget = Budget.start()  # for all the request's regexes
     for param, extract in zip(request.col_params, extractors, strict=True):
-        keep = _filter_fn(param, extract)
+        keep = _filter_fn(param, extract, budget)
         if keep is not None:
             groups = [group for group in groups if keep(group)]
     groups.sort(key=lambda group: group.name)
@@ -153,9 +158,11 @@ def _extractor(param: ColParam) -> Extractor:
     return lambda group: group.hparams.get(name)
 
 
-def _filter_fn(param: ColParam, extract: Extractor) -> Callable[[Group], bool] | None:
+def _filter_fn(
+    param: ColParam, extract: Extractor, budget: Budget
+) -> Callable[[Group], bool] | None:
     include_missing = not param.exclude_missing_values
-    test = _value_test(param.filter) if param.filter is not None else None
+    test = _value_test(param.filter, budget) if param.filter is not None else None
     if test is None and include_missing:
         return None
 
@@ -168,16 +175,22 @@ def _filter_fn(param: ColParam, extract: Extractor) -> Callable[[Group], bool] |
     return keep
 
 
-def _value_test(spec: Filter) -> Callable[[HParamValue], bool]:
+def _value_test(spec: Filter, budget: Budget) -> Callable[[HParamValue], bool]:
     if spec.regexp is not None:
+        source = spec.regexp
         try:
-            pattern = re.compile(spec.regexp)
-        except re.error as error:
-            raise BadRequestError(f"invalid filterRegexp {spec.regexp!r}: {error}") from None
-        # TensorBoard refuses a regexp on a number; lumiboard matches its text.
-        return lambda value: (
-            pattern.search(value if isinstance(value, str) else _text(value)) is not None
-        )
+            pattern = compile_pattern(source)
+        except PatternError as error:
+            raise BadRequestError(f"invalid filterRegexp {source!r}: {error}") from None
+
+        def matches(value: HParamValue) -> bool:
+            # TensorBoard refuses a regexp on a number; lumiboard matches its text.
+            try:
+                return pattern.search(value if isinstance(value, str) else _text(value), budget)
+            except PatternError as error:
+                raise BadRequestError(f"filterRegexp {source!r}: {error}") from None
+
+        return matches
     if spec.interval is not None:
         low, high = spec.interval
 

@@ -6,6 +6,10 @@ TensorBoard's routes keep their paths and shapes (protobuf's JSON mapping of
 ``?request=<json>``. lumiboard's dashboard uses ``/table``: every session at
 once (hparams, status, last/min/max of each metric), which the browser sorts
 and filters itself; a session with hparams but no metrics still has its row.
+
+Requests are parsed on the event loop; reading the sweep (every run), filtering
+(``filterRegexp`` is bounded: :mod:`lumiboard.store.patterns`) and encoding run
+on the worker pool (:mod:`lumiboard.server.workers`).
 """
 
 from __future__ import annotations
@@ -36,17 +40,21 @@ from lumiboard.plugins.hparams.sessions import (
     read_sweep,
     status_name,
 )
+from lumiboard.server import workers
 from lumiboard.server.context import context
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import attachment, json_response, tensorboard_triples
+from lumiboard.store.provider import Provider
 
 TAB_NAME = "HParams"
 
 
-async def _request_json(request: Request) -> dict[str, Any]:
+async def _request_text(request: Request) -> bytes | str | None:
+    """The request's JSON, unparsed: a POST body, or ``?request=``. The routes parse it on
+    the worker pool (a body may be large; its ``colParams`` too)."""
     if request.method == "POST":
-        return load_json(await request.body())
-    return load_json(request.query_params.get("request"))
+        return await request.body()
+    return request.query_params.get("request")
 
 
 def experiment_proto(sweep: Sweep, include_metrics: bool, limit: int) -> hparams_pb2.Experiment:
@@ -71,29 +79,43 @@ def _proto_json(message: Any) -> dict[str, Any]:
 
 async def experiment(request: Request) -> Response:
     """``GetExperimentRequest`` -> ``Experiment``."""
-    parsed = parse_experiment_request(await _request_json(request))
-    sweep = read_sweep(context(request).provider)
-    proto = experiment_proto(sweep, parsed.include_metrics, parsed.hparams_limit)
-    return json_response(_proto_json(proto))
+    text = await _request_text(request)
+
+    def answer(provider: Provider) -> Response:
+        parsed = parse_experiment_request(load_json(text))
+        proto = experiment_proto(read_sweep(provider), parsed.include_metrics, parsed.hparams_limit)
+        return json_response(_proto_json(proto))
+
+    return await workers.run(answer, context(request).provider)
 
 
 async def session_groups(request: Request) -> Response:
     """``ListSessionGroupsRequest`` -> ``{sessionGroups, totalSize}``."""
-    parsed = parse_groups_request(await _request_json(request))
-    sweep = read_sweep(context(request).provider)
-    groups, total = list_groups(sweep, parsed)
-    metrics = sweep.metric_keys if parsed.include_metrics else []
-    return json_response(groups_json(groups, total, metrics))
+    text = await _request_text(request)
+
+    def answer(provider: Provider) -> Response:
+        parsed = parse_groups_request(load_json(text))
+        sweep = read_sweep(provider)
+        groups, total = list_groups(sweep, parsed)
+        metrics = sweep.metric_keys if parsed.include_metrics else []
+        return json_response(groups_json(groups, total, metrics))
+
+    return await workers.run(answer, context(request).provider)
 
 
 async def metric_evals(request: Request) -> Response:
     """``ListMetricEvalsRequest`` -> ``[[wall_time, step, value], ...]`` of one session's metric."""
-    session, (group, tag) = parse_metric_evals_request(await _request_json(request))
-    columns = context(request).provider.read_scalars(metric_run(session, group), tag)
-    return Response(
-        tensorboard_triples(columns.wall_time, columns.step, columns.value),
-        media_type="application/json",
-    )
+    text = await _request_text(request)
+
+    def answer(provider: Provider) -> Response:
+        session, (group, tag) = parse_metric_evals_request(load_json(text))
+        columns = provider.read_scalars(metric_run(session, group), tag)
+        return Response(
+            tensorboard_triples(columns.wall_time, columns.step, columns.value),
+            media_type="application/json",
+        )
+
+    return await workers.run(answer, context(request).provider)
 
 
 async def download_data(request: Request) -> Response:
@@ -106,16 +128,21 @@ async def download_data(request: Request) -> Response:
     if fmt not in FORMATS:
         raise BadRequestError(f"format must be csv, json or latex, got {fmt!r}")
     visible = _visibility(request.query_params.get("columnsVisibility"))
-    parsed = parse_groups_request(await _request_json(request))
-    sweep = read_sweep(context(request).provider)
-    groups, _ = list_groups(sweep, parsed)
-    proto = experiment_proto(sweep, parsed.include_metrics, 0)
-    header, rows = table_cells(proto, groups, visible)
-    return Response(
-        render(fmt, header, rows),
-        media_type=FORMATS[fmt],
-        headers={"Content-Disposition": attachment(f"hparams_table.{EXTENSIONS[fmt]}")},
-    )
+    text = await _request_text(request)
+
+    def answer(provider: Provider) -> Response:
+        parsed = parse_groups_request(load_json(text))
+        sweep = read_sweep(provider)
+        groups, _ = list_groups(sweep, parsed)
+        proto = experiment_proto(sweep, parsed.include_metrics, 0)
+        header, rows = table_cells(proto, groups, visible)
+        return Response(
+            render(fmt, header, rows),
+            media_type=FORMATS[fmt],
+            headers={"Content-Disposition": attachment(f"hparams_table.{EXTENSIONS[fmt]}")},
+        )
+
+    return await workers.run(answer, context(request).provider)
 
 
 def _visibility(text: str | None) -> list[bool] | None:
@@ -152,7 +179,8 @@ def _domain(info: hparams_pb2.HParamInfo) -> dict[str, Any] | None:
     return None
 
 
-async def table(request: Request) -> Response:
+@workers.off_loop
+def table(request: Request) -> Response:
     """Every session with its hparams and metrics: lumiboard's dashboard route.
 
     ``{declared, hparams: [column], metrics: [column], sessions: [{run, group, status,

@@ -15,13 +15,12 @@ from __future__ import annotations
 import functools
 import logging
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from lumiboard.plugins.images.data import PLUGIN_NAME, detect_mime_type
-from lumiboard.server import blobs
+from lumiboard.server import blobs, workers
 from lumiboard.server.context import context, query
 from lumiboard.server.responses import json_response
 from lumiboard.store.provider import NotFoundError, Provider
@@ -33,9 +32,9 @@ logger = logging.getLogger(__name__)
 MAX_SIZE = 2**31
 
 
-async def tags(request: Request) -> Response:
-    provider = context(request).provider
-    return json_response(await run_in_threadpool(blobs.list_blob_tags, provider, PLUGIN_NAME))
+@workers.off_loop
+def tags(request: Request) -> Response:
+    return json_response(blobs.list_blob_tags(context(request).provider, PLUGIN_NAME))
 
 
 def _list_images(provider: Provider, run: str, tag: str, sample: int) -> list[dict[str, object]]:
@@ -59,12 +58,12 @@ def _list_images(provider: Provider, run: str, tag: str, sample: int) -> list[di
     return entries
 
 
-async def images(request: Request) -> Response:
+@workers.off_loop
+def images(request: Request) -> Response:
     """``[{wall_time, step, query, width?, height?}]`` for image ``sample`` of each kept step."""
     run, tag = query(request, "run"), query(request, "tag")
     sample = blobs.sample_parameter(request)
-    provider = context(request).provider
-    return json_response(await run_in_threadpool(_list_images, provider, run, tag, sample))
+    return json_response(_list_images(context(request).provider, run, tag, sample))
 
 
 async def individual_image(request: Request) -> Response:
@@ -72,7 +71,7 @@ async def individual_image(request: Request) -> Response:
     text = query(request, "blob_key")
     key = blobs.decode_blob_key(text)
     provider = context(request).provider
-    point = blobs.find_blob(provider, key, PLUGIN_NAME)
+    point = await workers.run(blobs.find_blob, provider, key, PLUGIN_NAME)
     etag = blobs.etag(text)
     if blobs.not_modified(request, etag):
         return blobs.not_modified_response(etag)

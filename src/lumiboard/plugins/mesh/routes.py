@@ -23,6 +23,7 @@ from starlette.routing import Route
 
 from lumiboard.format.proto import mesh_pb2
 from lumiboard.plugins.mesh import data
+from lumiboard.server import workers
 from lumiboard.server.context import context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response
@@ -99,7 +100,8 @@ def _sample(request: Request) -> int:
     return sample
 
 
-async def tags(request: Request) -> Response:
+@workers.off_loop
+def tags(request: Request) -> Response:
     """``{run: {name: {samples}}}``: each run's meshes and their batch size."""
     listing = context(request).provider.list_tags(plugin=data.PLUGIN_NAME)
     result: dict[str, dict[str, dict[str, int]]] = {}
@@ -112,7 +114,8 @@ async def tags(request: Request) -> Response:
     return json_response(result)
 
 
-async def meshes(request: Request) -> Response:
+@workers.off_loop
+def meshes(request: Request) -> Response:
     """Every kept step of every part of one mesh, in step order:
     ``[{wall_time, step, content_type, components, config, data_shape}]``."""
     run, name = query(request, "run"), query(request, "tag")
@@ -136,7 +139,8 @@ async def meshes(request: Request) -> Response:
     return json_response(entries)
 
 
-async def mesh_data(request: Request) -> Response:
+@workers.off_loop
+def mesh_data(request: Request) -> Response:
     """One part of one step as raw bytes: float32 vertices, int32 faces or uint8 colours."""
     run, name = query(request, "run"), query(request, "tag")
     kind = query(request, "content_type")

@@ -17,6 +17,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lumiboard.plugins.pr_curves.data import PLUGIN_NAME, ROWS, curve
+from lumiboard.server import workers
 from lumiboard.server.context import context
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response, tag_json
@@ -25,7 +26,8 @@ from lumiboard.store.provider import NotFoundError
 TAB_NAME = "PR Curves"
 
 
-async def tags(request: Request) -> Response:
+@workers.off_loop
+def tags(request: Request) -> Response:
     """``{run: {tag: {displayName, description}}}`` for every PR-curve tag."""
     listing = context(request).provider.list_tags(plugin=PLUGIN_NAME)
     return json_response(
@@ -36,7 +38,8 @@ async def tags(request: Request) -> Response:
     )
 
 
-async def pr_curves(request: Request) -> Response:
+@workers.off_loop
+def pr_curves(request: Request) -> Response:
     """``{run: [{wall_time, step, precision, recall, thresholds, true_positives, ...}]}``.
 
     Every requested run must hold the tag (TensorBoard answers 400 otherwise;

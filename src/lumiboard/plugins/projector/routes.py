@@ -14,7 +14,6 @@ file over the size cap (``data.MAX_BYTES``).
 
 from __future__ import annotations
 
-import asyncio
 import time
 import weakref
 from collections.abc import Callable
@@ -28,6 +27,7 @@ from starlette.routing import Route
 
 from lumiboard.format.proto import projector_pb2
 from lumiboard.plugins.projector import data
+from lumiboard.server import workers
 from lumiboard.server.context import Context, context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response
@@ -106,9 +106,9 @@ def _num_rows(request: Request) -> int | None:
 
 
 async def _off_loop(work: Callable[[], T]) -> T:
-    """File reads and parsing run on a thread: a big TSV must not stall other requests."""
+    """File reads and parsing run on the worker pool: a big TSV must not stall other requests."""
     try:
-        return await asyncio.to_thread(work)
+        return await workers.run(work)
     except data.TooLargeError as error:
         raise HTTPException(413, str(error)) from None
     except data.AssetError as error:
@@ -119,13 +119,13 @@ async def _off_loop(work: Callable[[], T]) -> T:
 
 async def runs(request: Request) -> Response:
     """``[run, ...]``: the runs with embeddings."""
-    listing = await asyncio.to_thread(list_projector_runs, context(request))
+    listing = await workers.run(list_projector_runs, context(request))
     return json_response(list(listing))
 
 
 async def info(request: Request) -> Response:
     """The run's ``ProjectorConfig`` as JSON, each embedding's ``tensorShape`` filled in."""
-    _, run_dir, config = await asyncio.to_thread(_config, request)
+    _, run_dir, config = await workers.run(_config, request)
     logdirs = _logdirs(context(request))
 
     def fill() -> None:
@@ -138,14 +138,14 @@ async def info(request: Request) -> Response:
                 continue  # /tensor says what is wrong with it
             embedding.tensor_shape.extend(tensor.shape)
 
-    await asyncio.to_thread(fill)
+    await workers.run(fill)
     return json_response(data.config_json(config))
 
 
 async def tensor(request: Request) -> Response:
     """Every row (or the first ``num_rows``) as raw little-endian float32, row-major."""
     num_rows = _num_rows(request)
-    _, run_dir, embedding = await asyncio.to_thread(_embedding, request)
+    _, run_dir, embedding = await workers.run(_embedding, request)
     logdirs = _logdirs(context(request))
 
     def work() -> tuple[bytes, str]:
@@ -162,7 +162,7 @@ async def tensor(request: Request) -> Response:
 async def metadata(request: Request) -> Response:
     """The metadata TSV (a header line when it has several columns), optionally cut."""
     num_rows = _num_rows(request)
-    run, run_dir, embedding = await asyncio.to_thread(_embedding, request)
+    run, run_dir, embedding = await workers.run(_embedding, request)
     if not embedding.metadata_path:
         raise BadRequestError(f"embedding {embedding.tensor_name!r} of run {run!r} has no metadata")
     path = embedding.metadata_path
@@ -178,7 +178,7 @@ async def metadata(request: Request) -> Response:
 
 async def bookmarks(request: Request) -> Response:
     """The bookmarks file the config names (JSON, checked to be JSON)."""
-    run, run_dir, embedding = await asyncio.to_thread(_embedding, request)
+    run, run_dir, embedding = await workers.run(_embedding, request)
     if not embedding.bookmarks_path:
         raise BadRequestError(
             f"embedding {embedding.tensor_name!r} of run {run!r} has no bookmarks"
@@ -208,7 +208,7 @@ _IMAGE_TYPES = (
 
 async def sprite_image(request: Request) -> Response:
     """The sprite sheet's bytes with its sniffed image type (PNG, JPEG, GIF, BMP, WebP)."""
-    run, run_dir, embedding = await asyncio.to_thread(_embedding, request)
+    run, run_dir, embedding = await workers.run(_embedding, request)
     path = embedding.sprite.image_path
     if not path:
         raise BadRequestError(

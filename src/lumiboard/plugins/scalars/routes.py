@@ -6,6 +6,9 @@ served (TensorBoard serves a 1,000-point sample). lumiboard's dashboard uses
 ``/series``: columns for many runs of one tag at once, reduced server-side to
 what a chart of a given width can show without hiding a spike, and refined
 when a step range (a zoom) is given.
+
+Every route reads and encodes on the worker pool (:mod:`lumiboard.server.workers`):
+a series of millions of points takes seconds to write as CSV.
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from lumiboard.server import workers
 from lumiboard.server.context import body_int, body_step, context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import (
@@ -30,13 +34,14 @@ from lumiboard.server.responses import (
     tensorboard_triples,
 )
 from lumiboard.store.downsample import XAxis
-from lumiboard.store.provider import NotFoundError
+from lumiboard.store.provider import NotFoundError, Provider
 
 TAB_NAME = "Scalars"
 MAX_BUCKETS = 20_000
 
 
-async def tags(request: Request) -> Response:
+@workers.off_loop
+def tags(request: Request) -> Response:
     """``{run: {tag: {displayName, description}}}`` for every scalar tag."""
     listing = context(request).provider.list_tags(plugin="scalars")
     return json_response(
@@ -44,7 +49,8 @@ async def tags(request: Request) -> Response:
     )
 
 
-async def scalars(request: Request) -> Response:
+@workers.off_loop
+def scalars(request: Request) -> Response:
     """Every point of one series: ``[[wall_time, step, value], ...]`` or CSV."""
     run, tag = query(request, "run"), query(request, "tag")
     columns = context(request).provider.read_scalars(run, tag)
@@ -70,7 +76,10 @@ async def scalars_multirun(request: Request) -> Response:
         runs = [run for run in form.getlist("runs") if isinstance(run, str)]
     if not isinstance(tag, str):
         raise BadRequestError("missing form field 'tag'")
-    provider = context(request).provider
+    return await workers.run(_scalars_multirun, context(request).provider, tag, runs)
+
+
+def _scalars_multirun(provider: Provider, tag: str, runs: list[str]) -> Response:
     parts = []
     for run in runs:
         try:
@@ -90,8 +99,12 @@ async def series(request: Request) -> Response:
     columns come as base64 little-endian float64 (exact, NaN and Inf kept);
     runs without the tag are left out.
     """
+    return await workers.run(_series, context(request).provider, await request.body())
+
+
+def _series(provider: Provider, raw: bytes) -> Response:
     try:
-        body: Any = orjson.loads(await request.body())
+        body: Any = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
         raise BadRequestError(f"the body must be JSON: {error}") from None
     if not isinstance(body, dict) or not isinstance(body.get("tag"), str):
@@ -111,11 +124,11 @@ async def series(request: Request) -> Response:
     if x not in ("step", "wall_time", "relative"):
         raise BadRequestError("'x' must be step, wall_time or relative")
     axis: XAxis = x
-    provider = context(request).provider
+    tag: str = body["tag"]
     result = {}
     for run in runs:
         try:
-            reduced = provider.read_scalars_reduced(run, body["tag"], buckets, step_range, axis)
+            reduced = provider.read_scalars_reduced(run, tag, buckets, step_range, axis)
         except NotFoundError:
             continue
         except ValueError as error:  # e.g. x=wall_time over non-finite wall times
@@ -126,10 +139,11 @@ async def series(request: Request) -> Response:
             "wall_time": float64_base64(reduced.wall_time),
             "value": float64_base64(reduced.value),
         }
-    return json_response({"tag": body["tag"], "runs": result})
+    return json_response({"tag": tag, "runs": result})
 
 
-async def download(request: Request) -> Response:
+@workers.off_loop
+def download(request: Request) -> Response:
     """Every point of one tag for many runs, as one file (never sampled).
 
     ``?tag=T[&runs=a&runs=b...]&format=csv|json``: no ``runs`` means every run

@@ -7,7 +7,8 @@ TensorBoard's routes keep their paths and shapes: ``/tags`` gives
 ``/steps`` (the steps of one series without their text), and answers an
 unknown run or tag with 404 where TensorBoard answers ``[]``.
 
-Rendering is CPU work (Python-Markdown), so it runs in a worker thread, and
+Rendering is CPU work (Python-Markdown), so it runs on the worker pool (as
+every route here: reading a series waits on the loader's run lock), and
 each value's HTML is kept while the value is: a live reload re-sends it
 without rendering it again.
 """
@@ -20,12 +21,12 @@ import weakref
 from collections import OrderedDict
 
 import numpy as np
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
 from lumiboard.plugins.text.render import render_text
+from lumiboard.server import workers
 from lumiboard.server.context import context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response
@@ -70,7 +71,8 @@ class _HtmlCache:
 _CACHE = _HtmlCache(CACHE_ENTRIES)
 
 
-async def tags(request: Request) -> Response:
+@workers.off_loop
+def tags(request: Request) -> Response:
     """``{run: [tag, ...]}`` for every run with text."""
     listing = context(request).provider.list_tags(plugin=PLUGIN)
     return json_response({run: sorted(by_tag) for run, by_tag in listing.items()})
@@ -95,14 +97,14 @@ def _points(request: Request) -> list[TensorPoint]:
     ]
 
 
-async def text(request: Request) -> Response:
+@workers.off_loop
+def text(request: Request) -> Response:
     """``[{wall_time, step, text}]``: each value as sanitized HTML, in step order."""
     points = _points(request)
     # As TensorBoard: anything but "false" renders markdown.
     enable_markdown = request.query_params.get("markdown") != "false"
-
-    def render() -> list[dict[str, object]]:
-        return [
+    return json_response(
+        [
             {
                 "wall_time": point.wall_time,
                 "step": point.step,
@@ -110,11 +112,11 @@ async def text(request: Request) -> Response:
             }
             for point in points
         ]
+    )
 
-    return json_response(await run_in_threadpool(render))
 
-
-async def steps(request: Request) -> Response:
+@workers.off_loop
+def steps(request: Request) -> Response:
     """``[{wall_time, step}]``: the kept steps of one series, without rendering anything."""
     points = _points(request)
     return json_response([{"wall_time": p.wall_time, "step": p.step} for p in points])
