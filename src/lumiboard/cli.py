@@ -376,7 +376,10 @@ def _bind(host: str, port: int) -> list[socket.socket]:
     try:
         for family, sockaddr in addresses:
             try:
-                sock = socket.socket(family, socket.SOCK_STREAM)
+                # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY on the connections of a
+                # listening socket only when its proto says TCP; without it, each small
+                # answer waited 40 ms for the client's delayed ACK (Nagle).
+                sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
             except OSError as error:
                 if error.errno == errno.EAFNOSUPPORT and len(addresses) > 1:
                     continue  # e.g. localhost's ::1 on a machine without IPv6

@@ -325,3 +325,36 @@ def test_a_pattern_error_anywhere_is_a_400() -> None:
     response = TestClient(app).get("/")
     assert response.status_code == 400
     assert "counted repeat" in response.json()["error"]
+
+
+def test_served_connections_send_small_answers_at_once() -> None:
+    """The CLI's listening sockets say TCP, so asyncio sets TCP_NODELAY on each connection:
+    with proto 0 it did not, and every small answer waited ~40 ms for a delayed ACK."""
+    import asyncio
+    import socket
+
+    from lumiboard import cli
+
+    nodelay: list[int] = []
+
+    async def serve_once() -> None:
+        listening = cli._bind("127.0.0.1", 0)
+        try:
+
+            async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+                connection = writer.get_extra_info("socket")
+                nodelay.append(connection.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+                writer.close()
+
+            server = await asyncio.start_server(handle, sock=listening[0])
+            async with server:
+                reader, writer = await asyncio.open_connection(*listening[0].getsockname()[:2])
+                await reader.read()
+                writer.close()
+        finally:
+            for sock in listening:
+                sock.close()
+
+    asyncio.run(serve_once())
+    assert nodelay == [nodelay[0]]
+    assert nodelay[0] != 0
