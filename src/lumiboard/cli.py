@@ -203,6 +203,7 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
 
     from lumiboard.reader.discover import parse_logdir
     from lumiboard.reader.reload import Reloader, parse_samples
+    from lumiboard.server import workers
     from lumiboard.server.app import create_app
     from lumiboard.server.auth import allowed_hosts
     from lumiboard.server.context import ServerOptions
@@ -238,6 +239,7 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
         )
         _print_urls(host, int(sockets[0].getsockname()[1]), prefix, token)
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        workers.shorten_gil_turns()  # the event loop gets the GIL back sooner
         reloader.start(args.reload_interval)
         # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again; by
         # default SIGTERM would then kill the process before the cache is saved. Treated as

@@ -342,13 +342,16 @@ def test_regex_work_runs_off_the_event_loop(
     client: TestClient, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     offloaded: list[str] = []
-    run = workers.run
 
-    async def recording(func: Any, *args: Any) -> Any:
-        offloaded.append(func.__name__)
-        return await run(func, *args)
+    def recording(run: Any) -> Any:
+        async def recorded(func: Any, *args: Any) -> Any:
+            offloaded.append(func.__name__)
+            return await run(func, *args)
 
-    monkeypatch.setattr(workers, "run", recording)
+        return recorded
+
+    for name in ("run", "run_bulk"):
+        monkeypatch.setattr(workers, name, recording(getattr(workers, name)))
     assert _scalars(client, "acc$")["regex_valid"] is True
     client.post(f"{CS}/series", json={"regexes": ["acc$"], "runs": ["lumi"], "buckets": 10})
     assert offloaded == ["_scalars", "_series"]

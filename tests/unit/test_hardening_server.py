@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import math
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -358,3 +359,114 @@ def test_served_connections_send_small_answers_at_once() -> None:
     asyncio.run(serve_once())
     assert nodelay == [nodelay[0]]
     assert nodelay[0] != 0
+
+
+def test_bulk_answers_do_not_hold_the_dashboards_routes(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As many held CSV downloads as the route pool has threads: the dashboards' routes
+    (a reduced series, the tags) still answer, since downloads queue on their own pool."""
+    from lumiboard.server import workers
+
+    hold = Hold(scalars_routes.tensorboard_csv)
+    monkeypatch.setattr(scalars_routes, "tensorboard_csv", hold)
+    url = "/data/plugin/scalars/scalars?run=train&tag=loss&format=csv"
+    downloads = [_in_thread(lambda: client.get(url)) for _ in range(workers.WORKERS)]
+    try:
+        assert hold.begun.wait(BOUND), "no download began"
+        series, answer = _in_thread(
+            lambda: client.post(
+                "/data/plugin/scalars/series", json={"tag": "loss", "runs": ["train"]}
+            )
+        )
+        tags, listing = _in_thread(lambda: client.get("/data/plugin/scalars/tags"))
+        series.join(BOUND)
+        tags.join(BOUND)
+        assert not series.is_alive()
+        assert not tags.is_alive()
+        assert answer[0].status_code == 200
+        assert listing[0].status_code == 200
+        assert all(thread.is_alive() for thread, _ in downloads)
+    finally:
+        hold.released.set()
+    for thread, result in downloads:
+        thread.join(BOUND)
+        assert result[0].status_code == 200
+
+
+def test_csv_and_json_encoders_are_exact_in_pieces() -> None:
+    """The encoders build big answers from orjson's output in pieces (so the GIL is let
+    go between them); the bytes stay those of ``csv.writer`` (TensorBoard's CSV) and of
+    TensorBoard's JSON, across piece boundaries and for every kind of float."""
+    import csv
+    import io
+    import json
+
+    from lumiboard.server import responses
+
+    rng = np.random.default_rng(11)
+    count = 2 * responses.PIECE + 7
+    step = np.arange(count, dtype=np.int64) * 3 - 5
+    wall_time = 1.7e9 + np.cumsum(rng.random(count))
+    value = rng.standard_normal(count) * 10.0 ** rng.integers(-30, 30, count)
+    special = [np.nan, np.inf, -np.inf, 0.0, -0.0, 5e-324, 1e-4, 9.9e-5, 1e16, 9999999999999998.0]
+    value[: len(special)] = special
+    wall_time[responses.PIECE] = np.nan
+    rows = zip(wall_time.tolist(), step.tolist(), value.tolist(), strict=True)
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows([["Wall time", "Step", "Value"], *rows])
+    assert responses.tensorboard_csv(wall_time, step, value) == buffer.getvalue().encode()
+
+    def cleanse(number: float) -> float | str:
+        if math.isnan(number):
+            return "NaN"
+        return number if math.isfinite(number) else ("Infinity" if number > 0 else "-Infinity")
+
+    triples = json.loads(responses.tensorboard_triples(wall_time, step, value))
+    assert triples == [
+        [cleanse(w), s, cleanse(v)]
+        for w, s, v in zip(wall_time.tolist(), step.tolist(), value.tolist(), strict=True)
+    ]
+    assert responses.tensorboard_triples(wall_time[:0], step[:0], value[:0]) == b"[]"
+    assert responses.tensorboard_csv(wall_time[:0], step[:0], value[:0]) == (
+        b"Wall time,Step,Value\r\n"
+    )
+
+
+def test_the_server_process_shortens_gil_turns() -> None:
+    import sys
+
+    from lumiboard.server import workers
+
+    previous = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)  # Python's default
+        workers.shorten_gil_turns()
+        assert sys.getswitchinterval() == pytest.approx(workers.SWITCH_INTERVAL)
+    finally:
+        sys.setswitchinterval(previous)
+
+
+def test_serve_shortens_gil_turns(monkeypatch: pytest.MonkeyPatch, logdir: Path) -> None:
+    import sys
+
+    import uvicorn
+
+    from lumiboard import cli
+    from lumiboard.server import workers
+
+    seen: list[float] = []
+
+    def fake_run(server: uvicorn.Server, sockets: Any = None) -> None:
+        seen.append(sys.getswitchinterval())
+        server.started = True
+
+    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
+    monkeypatch.delenv("LUMIBOARD_AUTH_TOKEN", raising=False)
+    previous = sys.getswitchinterval()
+    try:
+        sys.setswitchinterval(0.005)
+        assert cli.main(["--logdir", str(logdir), "--port", "0", "--no-cache"]) == 0
+    finally:
+        sys.setswitchinterval(previous)
+    assert seen == [pytest.approx(workers.SWITCH_INTERVAL)]

@@ -90,7 +90,7 @@ async def scalars(request: Request) -> Response:
     provider = context(request).provider
     if not pattern:
         return json_response({"regex_valid": False, "tag_to_events": {}})
-    return await workers.run(_scalars, provider, run, pattern)
+    return await workers.run_bulk(_scalars, provider, run, pattern)
 
 
 def _scalars(provider: Provider, run: str, pattern: str) -> Response:
@@ -118,7 +118,7 @@ async def download_data(request: Request) -> Response:
     """
     run, tag = query(request, "run"), query(request, "tag")
     csv = request.query_params.get("format") == "csv"
-    return await workers.run(_download_data, context(request).provider, run, tag, csv)
+    return await workers.run_bulk(_download_data, context(request).provider, run, tag, csv)
 
 
 def _download_data(provider: Provider, run: str, tag: str, csv: bool) -> Response:

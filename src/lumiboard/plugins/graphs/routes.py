@@ -7,8 +7,8 @@ run's graph, a traced op graph or, with ``conceptual=true``, a Keras model) and
 compact JSON, see :mod:`.convert`) and ``/run_metadata_json`` (per-node compute time and
 memory). Graphs are large and rarely change, so the JSON routes answer with an ETag naming
 the stored blob (a reload that finds the same graph answers 304) and keep the last few
-conversions in memory. Every route runs on the worker pool (:mod:`lumiboard.server.workers`):
-parsing, converting and printing a big graph take seconds.
+conversions in memory. The graph routes run on the bulk worker pool
+(:mod:`lumiboard.server.workers`): parsing, converting and printing a big graph take seconds.
 """
 
 from __future__ import annotations
@@ -169,7 +169,7 @@ def _graph_error(run: str, error: GraphError) -> BadRequestError:
     return BadRequestError(f"run {run!r}: {error}")
 
 
-@workers.off_loop
+@workers.off_loop_bulk
 def graph(request: Request) -> Response:
     """A graph as pbtxt (``text/x-protobuf``), attrs over ``limit_attr_size`` bytes removed."""
     run, tag, conceptual = _graph_params(request)
@@ -193,7 +193,7 @@ def graph(request: Request) -> Response:
     return Response(str(graph_def), media_type=PBTXT)
 
 
-@workers.off_loop
+@workers.off_loop_bulk
 def run_metadata(request: Request) -> Response:
     """A tag's ``RunMetadata`` as pbtxt."""
     tag, run = query(request, "tag"), query(request, "run")
@@ -231,7 +231,7 @@ def _json_answer(request: Request, key: tuple[Any, ...], build: Callable[[], byt
     return Response(_cached(key, build), media_type="application/json", headers=headers)
 
 
-@workers.off_loop
+@workers.off_loop_bulk
 def graph_json_route(request: Request) -> Response:
     """A graph as lumiboard's compact JSON (see :func:`.convert.graph_json`).
 
@@ -260,7 +260,7 @@ def graph_json_route(request: Request) -> Response:
     return _json_answer(request, key, build)
 
 
-@workers.off_loop
+@workers.off_loop_bulk
 def run_metadata_json_route(request: Request) -> Response:
     """A tag's step stats per node: ``{devices, nodes: {name: {device, compute_micros,
     memory_bytes, output_bytes}}}`` (see :func:`.convert.run_metadata_json`)."""

@@ -115,7 +115,7 @@ async def metric_evals(request: Request) -> Response:
             media_type="application/json",
         )
 
-    return await workers.run(answer, context(request).provider)
+    return await workers.run_bulk(answer, context(request).provider)
 
 
 async def download_data(request: Request) -> Response:
@@ -142,7 +142,7 @@ async def download_data(request: Request) -> Response:
             headers={"Content-Disposition": attachment(f"hparams_table.{EXTENSIONS[fmt]}")},
         )
 
-    return await workers.run(answer, context(request).provider)
+    return await workers.run_bulk(answer, context(request).provider)
 
 
 def _visibility(text: str | None) -> list[bool] | None:

@@ -139,7 +139,7 @@ def meshes(request: Request) -> Response:
     return json_response(entries)
 
 
-@workers.off_loop
+@workers.off_loop_bulk
 def mesh_data(request: Request) -> Response:
     """One part of one step as raw bytes: float32 vertices, int32 faces or uint8 colours."""
     run, name = query(request, "run"), query(request, "tag")

@@ -106,9 +106,9 @@ def _num_rows(request: Request) -> int | None:
 
 
 async def _off_loop(work: Callable[[], T]) -> T:
-    """File reads and parsing run on the worker pool: a big TSV must not stall other requests."""
+    """File reads and parsing run on the bulk pool: a big TSV must not stall other requests."""
     try:
-        return await workers.run(work)
+        return await workers.run_bulk(work)
     except data.TooLargeError as error:
         raise HTTPException(413, str(error)) from None
     except data.AssetError as error:
@@ -138,7 +138,7 @@ async def info(request: Request) -> Response:
                 continue  # /tensor says what is wrong with it
             embedding.tensor_shape.extend(tensor.shape)
 
-    await workers.run(fill)
+    await workers.run_bulk(fill)
     return json_response(data.config_json(config))
 
 

@@ -7,14 +7,13 @@ served (TensorBoard serves a 1,000-point sample). lumiboard's dashboard uses
 what a chart of a given width can show without hiding a spike, and refined
 when a step range (a zoom) is given.
 
-Every route reads and encodes on the worker pool (:mod:`lumiboard.server.workers`):
-a series of millions of points takes seconds to write as CSV.
+Every route reads and encodes on a worker pool (:mod:`lumiboard.server.workers`);
+those answering with every point on the bulk pool: a series of millions of points
+takes seconds to write as CSV.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
 
 import orjson
@@ -27,6 +26,7 @@ from lumiboard.server.context import body_int, body_step, context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import (
     attachment,
+    csv_long_rows,
     float64_base64,
     json_response,
     tag_json,
@@ -49,7 +49,7 @@ def tags(request: Request) -> Response:
     )
 
 
-@workers.off_loop
+@workers.off_loop_bulk
 def scalars(request: Request) -> Response:
     """Every point of one series: ``[[wall_time, step, value], ...]`` or CSV."""
     run, tag = query(request, "run"), query(request, "tag")
@@ -76,7 +76,7 @@ async def scalars_multirun(request: Request) -> Response:
         runs = [run for run in form.getlist("runs") if isinstance(run, str)]
     if not isinstance(tag, str):
         raise BadRequestError("missing form field 'tag'")
-    return await workers.run(_scalars_multirun, context(request).provider, tag, runs)
+    return await workers.run_bulk(_scalars_multirun, context(request).provider, tag, runs)
 
 
 def _scalars_multirun(provider: Provider, tag: str, runs: list[str]) -> Response:
@@ -142,7 +142,7 @@ def _series(provider: Provider, raw: bytes) -> Response:
     return json_response({"tag": tag, "runs": result})
 
 
-@workers.off_loop
+@workers.off_loop_bulk
 def download(request: Request) -> Response:
     """Every point of one tag for many runs, as one file (never sampled).
 
@@ -175,20 +175,9 @@ def download(request: Request) -> Response:
         return Response(
             b"{" + b",".join(parts) + b"}", media_type="application/json", headers=headers
         )
-    buffer = io.StringIO()
-    out = csv.writer(buffer, lineterminator="\r\n")
-    out.writerow(["run", "step", "wall_time", "value"])
-    for run, columns in found:
-        out.writerows(
-            (run, step, repr(wall), repr(value))
-            for step, wall, value in zip(
-                columns.step.tolist(),
-                columns.wall_time.tolist(),
-                columns.value.tolist(),
-                strict=True,
-            )
-        )
-    return Response(buffer.getvalue(), media_type="text/csv", headers=headers)
+    body = [b"run,step,wall_time,value\r\n"]
+    body.extend(csv_long_rows(run, c.step, c.wall_time, c.value) for run, c in found)
+    return Response(b"".join(body), media_type="text/csv", headers=headers)
 
 
 ROUTES = [
