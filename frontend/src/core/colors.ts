@@ -3,6 +3,7 @@
  * into a palette, moved to the next free palette slot when an earlier run (in the server's stable
  * run order) already holds it, unless the user picked a colour, which is kept in localStorage.
  */
+import { compileRegex } from './regex';
 import { Store } from './store';
 
 /** Mid-luminance colours, distinct from each other and readable on light and dark backgrounds. */
@@ -115,11 +116,9 @@ export class RunColors {
   }
 
   private applyColorBy(pattern: string): boolean {
-    try {
-      this.colorBy = pattern ? new RegExp(pattern) : null;
-    } catch {
-      return false;
-    }
+    const regex = pattern ? compileRegex(pattern) : null;
+    if (typeof regex === 'string') return false; // invalid, or too slow to match
+    this.colorBy = regex;
     this.colorByPattern = pattern;
     return true;
   }

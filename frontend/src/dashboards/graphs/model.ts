@@ -7,6 +7,8 @@
  * for a metanode (group), `n<index>` for an op node. Group 0 is the root (always expanded).
  */
 
+import { compileRegex } from '../../core/regex';
+
 /** One node of `/graph_json`: inputs are `[source index, output slot, control (0|1)]`. */
 export interface RawNode {
   name: string;
@@ -287,12 +289,8 @@ export function searchNodes(
   limit = MAX_HITS,
 ): { hits: SearchHit[]; total: number; error: string | null } {
   if (pattern.trim() === '') return { hits: [], total: 0, error: null };
-  let regex: RegExp;
-  try {
-    regex = new RegExp(pattern, 'i');
-  } catch (e) {
-    return { hits: [], total: 0, error: e instanceof Error ? e.message : String(e) };
-  }
+  const regex = compileRegex(pattern, 'i');
+  if (!(regex instanceof RegExp)) return { hits: [], total: 0, error: regex };
   const hits: SearchHit[] = [];
   let total = 0;
   h.groups.forEach((group, index) => {

@@ -4,6 +4,8 @@
  * (linear, log, quantile) and brushing (a drag on an axis becomes that column's filter).
  */
 
+import { compileRegex } from '../../core/regex';
+
 export type Value = number | string | boolean | null;
 export type Status = 'unknown' | 'success' | 'failure' | 'running';
 export const STATUSES: readonly Status[] = ['unknown', 'success', 'failure', 'running'];
@@ -248,12 +250,9 @@ export function passes(filter: ColumnFilter, value: Value): boolean {
     }
     case 'regex': {
       if (!filter.pattern) return true;
-      let regex: RegExp;
-      try {
-        regex = new RegExp(filter.pattern);
-      } catch {
-        return true;
-      }
+      // Invalid, or one that could freeze the tab (filters travel in links): no filter.
+      const regex = compileRegex(filter.pattern);
+      if (!(regex instanceof RegExp)) return true;
       return !isMissing(value) && regex.test(formatValue(value));
     }
   }
