@@ -28,6 +28,8 @@ from lumiboard import SummaryWriter
 from lumiboard.experiment.selection import select
 from lumiboard.plugins.custom_scalars import routes as custom_scalars_routes
 from lumiboard.plugins.hparams import routes as hparams_routes
+from lumiboard.plugins.profile import routes as profile_routes
+from lumiboard.plugins.profile.demo import synthetic_trace, write_trace
 from lumiboard.plugins.scalars import routes as scalars_routes
 from lumiboard.store import patterns
 
@@ -54,6 +56,7 @@ def _write(root: Path) -> None:
                 {"hparam/accuracy": 0.5 + index / 10},
                 run_name=f"trial{index}",
             )
+    write_trace(root / "prof", "worker0", 1, synthetic_trace(steps=2, ops_per_step=20))
 
 
 @pytest.fixture(scope="module")
@@ -278,6 +281,8 @@ HEAVY_ROUTES = [
     (custom_scalars_routes, "filter_names", "get", "/data/plugin/custom_scalars/scalars?run=train&tag=loss", None),  # noqa: E501
     (hparams_routes, "tensorboard_triples", "post", "/data/plugin/hparams/metric_evals", {"sessionName": "sweep/trial0", "metricName": {"tag": "hparam/accuracy"}}),  # noqa: E501
     (hparams_routes, "render", "post", "/data/plugin/hparams/download_data?format=csv", {}),
+    (profile_routes, "json_response", "get", "/data/plugin/profile/trace?run=prof&worker=worker0", None),  # noqa: E501
+    (profile_routes, "_compute_overview", "get", "/data/plugin/profile/overview?run=prof&worker=worker0", None),  # noqa: E501
 ]  # fmt: skip
 
 

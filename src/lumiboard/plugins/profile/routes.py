@@ -18,7 +18,6 @@ import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -29,6 +28,7 @@ from lumiboard.plugins.profile.discover import Listing, TraceFile, TraceIndex
 from lumiboard.plugins.profile.trace import Trace, TraceError
 from lumiboard.reader.assets import OutsideError, confine
 from lumiboard.reader.names import safe_text
+from lumiboard.server import workers as pool  # 'workers' names a run's ranks here
 from lumiboard.server.context import Context, context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response
@@ -47,7 +47,7 @@ def is_active(ctx: Context) -> bool:
 
 
 async def _listing(request: Request) -> Listing:
-    return await run_in_threadpool(INDEX.listing, context(request).reloader.sources)
+    return await pool.run(INDEX.listing, context(request).reloader.sources)
 
 
 def _pick(listing: Listing, request: Request) -> tuple[str, str, str, TraceFile]:
@@ -74,7 +74,8 @@ class _UnreadableError(Exception):
 async def _load(file: TraceFile, request: Request) -> Trace:
     logdirs = [source.location for source in context(request).reloader.sources]
     try:
-        return await run_in_threadpool(_confined_trace, file, logdirs)
+        # Parsing a trace takes seconds: at most half the route threads (bulk work).
+        return await pool.run_bulk(_confined_trace, file, logdirs)
     except (TraceError, OutsideError) as error:
         raise _UnreadableError(file, error) from None
 
@@ -109,16 +110,22 @@ def _trace_route(compute: Callable[[Trace, Request], Any]) -> Handler:
             trace = await _load(file, request)
         except _UnreadableError as error:
             return json_response({"error": str(error), "file": error.file}, status_code=422)
-        result = await run_in_threadpool(compute, trace, request)
-        if isinstance(result, dict):
-            result = {
-                "run": run,
-                "worker": worker,
-                "span": span,
-                "warnings": trace.warnings,
-                **result,
-            }
-        return json_response(result)
+
+        def answer() -> Response:
+            # The view and its JSON (a /trace window is up to 1M events) on the route
+            # pool, never on the event loop, which serves every other request.
+            result = compute(trace, request)
+            if isinstance(result, dict):
+                result = {
+                    "run": run,
+                    "worker": worker,
+                    "span": span,
+                    "warnings": trace.warnings,
+                    **result,
+                }
+            return json_response(result)
+
+        return await pool.run(answer)
 
     return handler
 
@@ -267,7 +274,7 @@ async def distributed_view(request: Request) -> Response:
         except _UnreadableError as error:
             result.append({"worker": worker, "error": str(error), "file": error.file})
             continue
-        result.append({"worker": worker, **(await run_in_threadpool(_worker_summary, trace))})
+        result.append({"worker": worker, **(await pool.run(_worker_summary, trace))})
     return json_response({"run": run, "workers": result})
 
 
