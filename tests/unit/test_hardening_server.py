@@ -475,3 +475,35 @@ def test_serve_shortens_gil_turns(monkeypatch: pytest.MonkeyPatch, logdir: Path)
     finally:
         sys.setswitchinterval(previous)
     assert seen == [pytest.approx(workers.SWITCH_INTERVAL)]
+
+
+# ---- integer query parameters: one strict parser (server/context.query_int) ----------------
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/data/plugin/histograms/histograms?run=train&tag=weights&samples=",
+        "/data/plugin/histograms/histograms?run=train&tag=weights&samples=1_0",
+        "/data/plugin/histograms/multirun?runs=train&tag=weights&samples=%205",
+        "/data/plugin/distributions/distributions?run=train&tag=weights&samples=",
+        "/data/plugin/text/text?run=train&tag=notes/text_summary&min_step=",
+        "/data/plugin/text/text?run=train&tag=notes/text_summary&max_step=%D9%A1",
+        "/data/plugin/graphs/graph?run=train&limit_attr_size=",
+        "/data/plugin/graphs/graph?run=train&limit_attr_size=1_0",
+        "/data/plugin/profile/event?run=prof&worker=worker0&id=",
+    ],
+)
+def test_an_empty_or_loose_integer_parameter_is_a_400(client: TestClient, url: str) -> None:
+    # Empty was read as "absent" (or as 0), and int() took " 5", "1_0" and Arabic-Indic digits.
+    response = client.get(url)
+    assert response.status_code == 400, response.text
+    assert "must be an integer" in response.json()["error"]
+
+
+def test_integer_parameters_still_read_plain_integers(client: TestClient) -> None:
+    answer = client.get("/data/plugin/histograms/histograms?run=train&tag=weights&samples=1")
+    assert answer.status_code == 200
+    assert len(answer.json()) == 1
+    answer = client.get("/data/plugin/text/text?run=train&tag=notes/text_summary&min_step=-3")
+    assert answer.status_code == 200

@@ -35,7 +35,7 @@ from lumiboard.plugins.graphs.convert import (
 )
 from lumiboard.plugins.graphs.keras import keras_to_graph_def
 from lumiboard.server import workers
-from lumiboard.server.context import context, query
+from lumiboard.server.context import context, query, query_int
 from lumiboard.server.errors import BadRequestError
 from lumiboard.store.buildcache import BuildCache
 from lumiboard.store.provider import NotFoundError, Provider
@@ -173,13 +173,7 @@ def _graph_error(run: str, error: GraphError) -> BadRequestError:
 def graph(request: Request) -> Response:
     """A graph as pbtxt (``text/x-protobuf``), attrs over ``limit_attr_size`` bytes removed."""
     run, tag, conceptual = _graph_params(request)
-    limit_text = request.query_params.get("limit_attr_size")
-    limit = None
-    if limit_text is not None:
-        try:
-            limit = int(limit_text)
-        except ValueError:
-            raise BadRequestError("query parameter 'limit_attr_size' must be an integer") from None
+    limit = query_int(request, "limit_attr_size", -(2**63), 2**63 - 1)
     large_attrs_key = request.query_params.get("large_attrs_key")
     provider = context(request).provider
     kind, ref = _graph_ref(provider, run, tag, conceptual)

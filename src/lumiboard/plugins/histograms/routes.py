@@ -18,8 +18,7 @@ from starlette.routing import Route
 
 from lumiboard.plugins.histograms.data import PLUGIN_NAME
 from lumiboard.server import workers
-from lumiboard.server.context import context, query
-from lumiboard.server.errors import BadRequestError
+from lumiboard.server.context import context, query, query_int
 from lumiboard.server.responses import json_response, tag_json
 from lumiboard.store.provider import NotFoundError, Provider
 from lumiboard.store.runs import TensorPoint
@@ -118,16 +117,7 @@ def cleanse(number: float) -> float | str:
 
 def parse_samples(request: Request) -> int | None:
     """The optional ``samples`` query parameter: a positive integer, or None (all)."""
-    text = request.query_params.get("samples")
-    if text is None or text == "":
-        return None
-    try:
-        samples = int(text)
-    except ValueError:
-        raise BadRequestError(f"'samples' must be an integer, got {text!r}") from None
-    if not 1 <= samples <= MAX_SAMPLES:
-        raise BadRequestError(f"'samples' must be in [1, {MAX_SAMPLES}]")
-    return samples
+    return query_int(request, "samples", 1, MAX_SAMPLES)
 
 
 def sample_evenly(points: list[TensorPoint], samples: int | None) -> list[TensorPoint]:

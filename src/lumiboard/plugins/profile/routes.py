@@ -29,7 +29,7 @@ from lumiboard.plugins.profile.trace import Trace, TraceError
 from lumiboard.reader.assets import OutsideError, confine
 from lumiboard.reader.names import safe_text
 from lumiboard.server import workers as pool  # 'workers' names a run's ranks here
-from lumiboard.server.context import Context, context, query
+from lumiboard.server.context import Context, context, query, query_int
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response
 from lumiboard.store.provider import NotFoundError
@@ -208,7 +208,6 @@ def _kernels(trace: Trace, request: Request) -> dict[str, Any]:
     )
 
 
-_INTEGER = re.compile(r"-?[0-9]{1,19}")
 _NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
 
 
@@ -227,15 +226,8 @@ def _float(request: Request, name: str) -> float | None:
 def _int(request: Request, name: str, default: int, low: int, high: int) -> int:
     """An integer parameter in ``[low, high]``, ``default`` when absent; 400 when it is
     anything else, empty (``id=``) included."""
-    text = request.query_params.get(name)
-    if text is None:
-        return default
-    if not _INTEGER.fullmatch(text):  # int() would take " 1_0 " and other digits too
-        raise BadRequestError(f"{name!r} must be an integer")
-    value = int(text)
-    if not low <= value <= high:
-        raise BadRequestError(f"{name!r} must be in [{low}, {high}]")
-    return value
+    value = query_int(request, name, low, high)
+    return default if value is None else value
 
 
 def _trace_window(trace: Trace, request: Request) -> dict[str, Any]:

@@ -15,7 +15,6 @@ without rendering it again.
 
 from __future__ import annotations
 
-import re
 import threading
 import weakref
 from collections import OrderedDict
@@ -27,7 +26,7 @@ from starlette.routing import Route
 
 from lumiboard.plugins.text.render import render_text
 from lumiboard.server import workers
-from lumiboard.server.context import context, query
+from lumiboard.server.context import context, query, query_int
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response
 from lumiboard.store.provider import NotFoundError
@@ -123,17 +122,8 @@ def steps(request: Request) -> Response:
 
 
 def _optional_step(request: Request, name: str) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None or raw == "":
-        return None
-    # ASCII digits only: ``int`` would also take "١٢", "1_0" and " 3 ".
-    if _STEP.fullmatch(raw) is None:
-        raise BadRequestError(f"{name!r} must be an integer, got {raw!r}")
-    return int(raw)
+    return query_int(request, name, -(2**63), 2**63 - 1)  # steps are int64
 
-
-#: A step bound: an optional '-' and up to 19 ASCII digits (steps are int64).
-_STEP = re.compile(r"-?[0-9]{1,19}")
 
 ROUTES = [
     Route("/tags", tags),
