@@ -65,7 +65,7 @@ def dump(reloader: Reloader) -> dict[str, Any]:
             },
             "start_time": run.start_time,
             "skipped": run.skipped,
-            "files": {p: (s.offset, s.size, s.dead) for p, s in loader.files.items()},
+            "files": {p: (s.offset, s.size) for p, s in loader.files.items()},
             "tag_kinds": loader.tag_kinds,
             **{name: getattr(loader, name) for name in cache_format.LOADER_FIELDS},
         }

@@ -51,7 +51,7 @@ def small_snapshot(rng: bool = True) -> Snapshot:
     return Snapshot(
         location="/logs/train",
         samples={"histograms": 2},
-        files=[FileEntry(FileState("/logs/train/events.out.tfevents.1", 40, 90, False), 7, 9)],
+        files=[FileEntry(FileState("/logs/train/events.out.tfevents.1", 40, 90), 7, 9)],
         tag_kinds={"loss": 1, "lr": 1, "w": 2, "note": 2, "img": 2},
         loader={"file_version": 2.0, "most_recent_step": 3, "seen_start": True},
         start_time=WALL,
@@ -240,7 +240,7 @@ FORGED: dict[str, Callable[[dict[str, Any]], None]] = {
     "an unknown data class": _set("tag_infos", 0, 1, value=99),
     "an unknown tag kind": _set("tag_kinds", "loss", value=7),
     "a file offset past its size": _set("files", 0, 1, value=91),
-    "a file state that is not a flag": _set("files", 0, 3, value="no"),
+    "a file identity that is not a checksum": _set("files", 0, 3, value="no"),
     "a checksum out of range": _set("files", 0, 4, value=2**32),
     "a negative skip count": _set("skipped", "", value=-1),
     "a negative sample size": _set("samples", "histograms", value=-1),

@@ -98,7 +98,7 @@ class RunLoader:
                 self._reset()
                 return self.load(files)
             state.size = size
-            if state.dead or size == state.offset:
+            if size == state.offset:
                 continue
             try:
                 total += self._read_file(state)
@@ -140,9 +140,9 @@ class RunLoader:
 
     def _read_file(self, state: FileState) -> int:
         start = state.offset
-        while state.offset < state.size and not state.dead:
+        while state.offset < state.size:
             data = read_range(state.path, state.offset, tail.window_end(state))
-            if self._read_records(state, data) or state.dead:
+            if self._read_records(state, data):
                 continue
             whole, skips = tail.follow(state, data)  # a big record, damage or a growing tail
             for offset, reason in skips:
@@ -162,7 +162,7 @@ class RunLoader:
         # rest knowing it.
         first = state.offset == 0
         disordered = isolate = False
-        while used < len(data) and not state.dead:
+        while used < len(data):
             one = first or isolate or (disordered and not self._versioned)
             end = used + _record_size(view[used:]) if one else len(data)
             try:

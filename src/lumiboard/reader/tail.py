@@ -65,9 +65,6 @@ class FileState:
     path: str
     offset: int = 0
     size: int = 0
-    #: Set by lumiboard before resyncing (a bad length checksum ended the
-    #: file): such a state, restored from an old cache, is not read on.
-    dead: bool = False
     #: The offset reading waits at (-1: none): a record not yet whole, or a
     #: broken header; while ``waiting == offset`` only its header is read
     #: again, and ``searched`` (where the search for a frame after a broken

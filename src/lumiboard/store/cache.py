@@ -216,7 +216,7 @@ def check_files(snapshot: Snapshot, run: Run) -> None:
 
 @dataclass(frozen=True)
 class _Saved:
-    fingerprint: tuple[tuple[str, int, int, bool], ...]
+    fingerprint: tuple[tuple[str, int, int], ...]
     when: float | None  # None: restored, not yet written by this process
 
 
@@ -336,5 +336,5 @@ class RunCache:
             logger.warning(message, *args)
 
 
-def _fingerprint(loader: RunLoader) -> tuple[tuple[str, int, int, bool], ...]:
-    return tuple((s.path, s.offset, s.size, s.dead) for s in loader.files.values())
+def _fingerprint(loader: RunLoader) -> tuple[tuple[str, int, int], ...]:
+    return tuple((s.path, s.offset, s.size) for s in loader.files.values())

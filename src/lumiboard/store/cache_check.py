@@ -220,12 +220,11 @@ def check_header(header: object, loader_fields: dict[str, Callable[[object, str]
 
 
 def _check_files(value: object) -> None:
-    files = rows(value, "files", 6)
-    for path, offset, size, dead, head_crc, tail_crc in files:
+    files = rows(value, "files", 5)
+    for path, offset, size, head_crc, tail_crc in files:
         text(path, "file path")
         count(offset, "file offset")
         integer(size, "file size", offset)
-        flag(dead, "file state")
         checksum(head_crc, "file identity")
         checksum(tail_crc, "file identity")
     unique([item[0] for item in files], "file path")

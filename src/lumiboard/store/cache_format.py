@@ -13,7 +13,7 @@ The file holds:
   lumiboard versions, the run's location, the reservoir sizes in force, the
   loader's own fields (:data:`LOADER_FIELDS`), the run's ``start_time``,
   ``tag_kinds`` and skipped counts, each event file's read state (path,
-  offset, size, dead) with its identity checksums, and the tag infos: each
+  offset, size) with its identity checksums, and the tag infos: each
   distinct (plugin, data class, description, content) once, each tag an
   index into those and its display name (null: the tag itself); and the
   CRC32C of each scalar column of each batch and of each auxiliary table;
@@ -265,7 +265,7 @@ def _header(
         "tag_kinds": snapshot.tag_kinds,
         "skipped": snapshot.skipped,
         "files": [
-            [e.state.path, e.state.offset, e.state.size, e.state.dead, e.head_crc, e.tail_crc]
+            [e.state.path, e.state.offset, e.state.size, e.head_crc, e.tail_crc]
             for e in snapshot.files
         ],
         **_tag_infos(snapshot.tags),
@@ -425,8 +425,8 @@ def _columns(batch: Any) -> Columns:
 
 
 def _file_entry(item: list[Any]) -> FileEntry:
-    path, offset, size, dead, head_crc, tail_crc = item
-    return FileEntry(FileState(path, offset, size, dead), head_crc, tail_crc)
+    path, offset, size, head_crc, tail_crc = item
+    return FileEntry(FileState(path, offset, size), head_crc, tail_crc)
 
 
 def _read_sampled(
