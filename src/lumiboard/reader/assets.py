@@ -58,15 +58,6 @@ def confine(path: str, roots: Iterable[str]) -> str:
     raise OutsideError(f"{_shown(path)!r} resolves outside the log directory")
 
 
-def is_confined(path: str, roots: Iterable[str]) -> bool:
-    """Whether :func:`confine` accepts ``path``."""
-    try:
-        confine(path, roots)
-    except OutsideError:
-        return False
-    return True
-
-
 def _under(path: str, root: str, separator: str) -> bool:
     return path == root or path.startswith(root + separator)
 
