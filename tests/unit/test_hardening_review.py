@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from disk_support import fill_disk
 from route_support import get_json, lumiboard_client
 
 from lumiboard.format import tensors
@@ -97,28 +98,6 @@ def test_text_route_answers_small_for_a_splat_text_record(tmp_path: Path) -> Non
 # ---- a short write keeps the whole records that landed ---------------------------------------
 
 
-class FullDisk:
-    """An unbuffered file with ``free`` bytes left: the write reaching the limit is
-    short (what fits lands), the next raises ENOSPC, as a real full disk."""
-
-    def __init__(self, real: Any, free: int) -> None:
-        self.real = real
-        self.free = free
-
-    def write(self, data: memoryview) -> int:
-        if self.free == 0:
-            raise OSError(errno.ENOSPC, "No space left on device")
-        written = int(self.real.write(data[: self.free]))
-        self.free -= written
-        return written
-
-    def fileno(self) -> int:
-        return int(self.real.fileno())
-
-    def close(self) -> None:
-        self.real.close()
-
-
 def _scalar(step: int) -> event_pb2.Event:
     event = event_pb2.Event(step=step, wall_time=time.time())
     event.summary.value.add(tag="loss", simple_value=float(step))
@@ -138,8 +117,7 @@ def _steps_on_disk(path: str) -> list[int]:
 
 def test_a_short_write_keeps_the_whole_records_that_landed(tmp_path: Path) -> None:
     writer = EventFileWriter(tmp_path, max_queue=1000, flush_secs=3600)
-    sink: Any = writer._sink
-    sink._file = disk = FullDisk(sink._file, 2000)  # about 60 records fit
+    disk = fill_disk(writer, 2000)  # about 60 records fit
     for step in range(200):
         writer.add_event(_scalar(step))
     with pytest.raises(EventWriteError) as info:
@@ -157,8 +135,7 @@ def test_a_short_write_keeps_the_whole_records_that_landed(tmp_path: Path) -> No
 
 def test_close_on_a_full_disk_loses_only_what_did_not_fit(tmp_path: Path) -> None:
     writer = EventFileWriter(tmp_path, max_queue=1000, flush_secs=3600)
-    sink: Any = writer._sink
-    sink._file = FullDisk(sink._file, 3000)
+    fill_disk(writer, 3000)
     for step in range(150):
         writer.add_event(_scalar(step))
     with pytest.raises(EventWriteError) as info:

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from disk_support import fill_disk
 from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
 
 import lumiboard
@@ -104,40 +105,6 @@ def add_until_refused(writer: EventFileWriter, steps: range) -> tuple[list[int],
         else:
             accepted.append(step)
     return accepted, refused
-
-
-class FullDisk:
-    """An unbuffered file on a disk with ``free`` bytes left (None: unlimited).
-
-    As a real one: the write that reaches the limit is short (what fits lands
-    on disk), the next raises ``ENOSPC``.
-    """
-
-    def __init__(self, real: Any, free: int | None) -> None:
-        self.real = real
-        self.free = free
-
-    def write(self, data: memoryview) -> int:
-        if self.free is None:
-            return int(self.real.write(data))
-        if self.free == 0:
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
-        written = int(self.real.write(data[: self.free]))
-        self.free -= written
-        return written
-
-    def fileno(self) -> int:
-        return int(self.real.fileno())
-
-    def close(self) -> None:
-        self.real.close()
-
-
-def fill_disk(writer: EventFileWriter, free: int | None) -> FullDisk:
-    sink: Any = writer._sink
-    disk = FullDisk(sink._file, free)
-    sink._file = disk
-    return disk
 
 
 @pytest.fixture
