@@ -30,6 +30,11 @@ class Context:
     provider: Provider
     options: ServerOptions
 
+    def logdirs(self) -> list[str]:
+        """The log directories: a file beside event files may lead anywhere inside them
+        (:func:`lumiboard.reader.assets.confine`)."""
+        return [source.location for source in self.reloader.sources]
+
 
 def context(request: Request) -> Context:
     """The :class:`Context` of the app serving ``request``."""

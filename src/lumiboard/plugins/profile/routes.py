@@ -72,7 +72,7 @@ class _UnreadableError(Exception):
 
 
 async def _load(file: TraceFile, request: Request) -> Trace:
-    logdirs = [source.location for source in context(request).reloader.sources]
+    logdirs = context(request).logdirs()
     try:
         # Parsing a trace takes seconds: at most half the route threads (bulk work).
         return await pool.run_bulk(_confined_trace, file, logdirs)

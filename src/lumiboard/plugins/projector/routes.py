@@ -46,7 +46,7 @@ def list_projector_runs(ctx: Context) -> dict[str, str]:
     counts too (as ``.``, or as the source's name) when it holds a config.
     """
     reloader = ctx.reloader
-    logdirs = _logdirs(ctx)
+    logdirs = ctx.logdirs()
     found: dict[str, str] = {}
     for run in ctx.provider.list_runs():
         location = reloader.location(run)
@@ -62,11 +62,6 @@ def list_projector_runs(ctx: Context) -> dict[str, str]:
     return dict(sorted(found.items()))
 
 
-def _logdirs(ctx: Context) -> list[str]:
-    """The log directories: files beside event files may lead anywhere inside them."""
-    return [source.location for source in ctx.reloader.sources]
-
-
 def _run_dir(request: Request, run: str) -> str:
     location = list_projector_runs(context(request)).get(run)
     if location is None:
@@ -77,7 +72,7 @@ def _run_dir(request: Request, run: str) -> str:
 def _config(request: Request) -> tuple[str, str, projector_pb2.ProjectorConfig]:
     run = query(request, "run")
     run_dir = _run_dir(request, run)
-    config = data.read_config(run_dir, _logdirs(context(request)))
+    config = data.read_config(run_dir, context(request).logdirs())
     if config is None:  # removed since it was listed
         raise NotFoundError(f"no projector config in run {run!r}")
     return run, run_dir, config
@@ -126,7 +121,7 @@ async def runs(request: Request) -> Response:
 async def info(request: Request) -> Response:
     """The run's ``ProjectorConfig`` as JSON, each embedding's ``tensorShape`` filled in."""
     _, run_dir, config = await workers.run(_config, request)
-    logdirs = _logdirs(context(request))
+    logdirs = context(request).logdirs()
 
     def fill() -> None:
         for embedding in config.embeddings:
@@ -146,7 +141,7 @@ async def tensor(request: Request) -> Response:
     """Every row (or the first ``num_rows``) as raw little-endian float32, row-major."""
     num_rows = _num_rows(request)
     _, run_dir, embedding = await workers.run(_embedding, request)
-    logdirs = _logdirs(context(request))
+    logdirs = context(request).logdirs()
 
     def work() -> tuple[bytes, str]:
         matrix = data.read_tensor(run_dir, embedding, logdirs)
@@ -166,7 +161,7 @@ async def metadata(request: Request) -> Response:
     if not embedding.metadata_path:
         raise BadRequestError(f"embedding {embedding.tensor_name!r} of run {run!r} has no metadata")
     path = embedding.metadata_path
-    logdirs = _logdirs(context(request))
+    logdirs = context(request).logdirs()
 
     def work() -> str:
         raw = data.read_bytes(data.resolve(run_dir, path, logdirs), "metadata", path)
@@ -184,7 +179,7 @@ async def bookmarks(request: Request) -> Response:
             f"embedding {embedding.tensor_name!r} of run {run!r} has no bookmarks"
         )
     path = embedding.bookmarks_path
-    logdirs = _logdirs(context(request))
+    logdirs = context(request).logdirs()
 
     def work() -> bytes:
         raw = data.read_bytes(data.resolve(run_dir, path, logdirs), "bookmarks", path)
@@ -214,7 +209,7 @@ async def sprite_image(request: Request) -> Response:
         raise BadRequestError(
             f"embedding {embedding.tensor_name!r} of run {run!r} has no sprite image"
         )
-    logdirs = _logdirs(context(request))
+    logdirs = context(request).logdirs()
     raw = await _off_loop(
         lambda: data.read_bytes(data.resolve(run_dir, path, logdirs), "sprite", path)
     )
