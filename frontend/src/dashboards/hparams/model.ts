@@ -241,19 +241,25 @@ export interface Query {
 }
 
 export function passes(filter: ColumnFilter, value: Value): boolean {
+  return valueTest(filter)(value);
+}
+
+/** `filter` as a test of one value; a regex is compiled (and screened) here, once per filter. */
+function valueTest(filter: ColumnFilter): (value: Value) => boolean {
   switch (filter.kind) {
     case 'discrete':
-      return !isMissing(value) && filter.keep.includes(valueKey(value));
-    case 'interval': {
-      if (typeof value !== 'number' || Number.isNaN(value)) return false;
-      return (filter.min === null || value >= filter.min) && (filter.max === null || value <= filter.max);
-    }
+      return (value) => !isMissing(value) && filter.keep.includes(valueKey(value));
+    case 'interval':
+      return (value) => {
+        if (typeof value !== 'number' || Number.isNaN(value)) return false;
+        return (filter.min === null || value >= filter.min) && (filter.max === null || value <= filter.max);
+      };
     case 'regex': {
-      if (!filter.pattern) return true;
+      if (!filter.pattern) return () => true;
       // Invalid, or one that could freeze the tab (filters travel in links): no filter.
       const regex = compileRegex(filter.pattern);
-      if (!(regex instanceof RegExp)) return true;
-      return !isMissing(value) && regex.test(formatValue(value));
+      if (!(regex instanceof RegExp)) return () => true;
+      return (value) => !isMissing(value) && regex.test(formatValue(value));
     }
   }
 }
@@ -262,11 +268,12 @@ export function passes(filter: ColumnFilter, value: Value): boolean {
 export function filterRows(table: Table, query: Query): Row[] {
   const active = table.columns
     .map((column, index) => ({ index, filter: query.filters[column.id] }))
-    .filter((f): f is { index: number; filter: ColumnFilter } => f.filter !== undefined);
+    .filter((f): f is { index: number; filter: ColumnFilter } => f.filter !== undefined)
+    .map(({ index, filter }) => ({ index, test: valueTest(filter) }));
   return table.rows.filter(
     (row) =>
       query.statuses.includes(row.status) &&
-      active.every(({ index, filter }) => passes(filter, row.values[index] ?? null)),
+      active.every(({ index, test }) => test(row.values[index] ?? null)),
   );
 }
 
