@@ -15,13 +15,13 @@ from __future__ import annotations
 import math
 import re
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from route_support import lumiboard_client
+from route_support import route_fixtures
 from starlette.testclient import TestClient
 
 from lumiboard import SummaryWriter
@@ -59,18 +59,8 @@ def _write(root: Path) -> None:
     write_trace(root / "prof", "worker0", 1, synthetic_trace(steps=2, ops_per_step=20))
 
 
-@pytest.fixture(scope="module")
-def logdir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("logs")
-    _write(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def client(logdir: Path) -> Iterator[TestClient]:
-    # One client for the module, entered: its requests share one event loop, as a server's.
-    with lumiboard_client(logdir) as test_client:
-        yield test_client
+# One client for the module, entered: its requests share one event loop, as a server's.
+logdir, client, tensorboard = route_fixtures(_write)
 
 
 # ---- ReDoS -----------------------------------------------------------------------------------
