@@ -152,5 +152,7 @@ describe('TSV and metadata', () => {
     expect(searchPoints(meta, 0, 'cat', false)).toEqual([0, 2]);
     expect(searchPoints(meta, 0, '^cat$', true)).toEqual([0]);
     expect(() => searchPoints(meta, 0, '(', true)).toThrow();
+    // A pattern that backtracks catastrophically is refused before it runs over the labels.
+    expect(() => searchPoints(meta, 0, '(.|.|.)*x', true)).toThrow(/repeated group/);
   });
 });

@@ -3,6 +3,7 @@
  * metadata, and files loaded from the user's computer), colouring by a metadata column, search,
  * and a summary of the projected coordinates (what the browser tests read).
  */
+import { compileRegex } from '../../core/regex';
 import type { Matrix } from './linalg';
 
 /** `/info`'s embedding (TensorBoard's EmbeddingInfo as JSON, camelCase). */
@@ -177,14 +178,22 @@ export function pointColors(n: number, meta: Metadata | null, column: number | n
 
 // ---- search ----------------------------------------------------------------------------
 
+/** A regex search refused: invalid, or one that could backtrack catastrophically. */
+function searchRegex(query: string): RegExp {
+  const compiled = compileRegex(query, 'i');
+  if (typeof compiled === 'string') throw new Error(compiled);
+  return compiled;
+}
+
 /**
  * Points whose `column` cell matches `query`: a regular expression when `regex` (case
- * insensitive; an invalid one throws), else a case-insensitive substring. Empty query: none.
+ * insensitive; an invalid one, or one that could freeze the tab by backtracking over every
+ * label, throws), else a case-insensitive substring. Empty query: none.
  */
 export function searchPoints(meta: Metadata, column: number, query: string, regex: boolean): number[] {
   if (!query) return [];
   const test = regex
-    ? ((pattern) => (s: string) => pattern.test(s))(new RegExp(query, 'i'))
+    ? ((pattern) => (s: string) => pattern.test(s))(searchRegex(query))
     : ((needle) => (s: string) => s.toLowerCase().includes(needle))(query.toLowerCase());
   const out: number[] = [];
   meta.rows.forEach((row, i) => {
