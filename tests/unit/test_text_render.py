@@ -390,7 +390,9 @@ def test_huge_table_of_costly_cells_is_bounded() -> None:
     cells = np.empty((MAX_ROWS, MAX_COLUMNS), dtype=object)
     cells[:] = [[cell] * MAX_COLUMNS] * MAX_ROWS
     out, seconds = _timed(cells)
-    assert seconds < 2
+    # ~1 s of CPU alone; 2.6 s late in a full CI run (collections over a big heap). Without
+    # the shared budget this table takes minutes.
+    assert seconds < 5
     assert out.count("<td>") == MAX_ROWS * MAX_COLUMNS
 
 
