@@ -16,6 +16,7 @@ import logging
 
 from lumiboard.plugins.profile.discover import TraceFile
 from lumiboard.plugins.profile.trace import Trace, TraceError, parse_trace, read_bytes
+from lumiboard.plugins.profile.xplane import parse_xspace
 from lumiboard.store.buildcache import BuildCache
 
 MAX_ENTRIES = 32
@@ -46,6 +47,8 @@ class TraceCache:
 def _parse(file: TraceFile) -> Trace | TraceError:
     """The trace, or the error to keep (and tell) for this version of the file."""
     try:
+        if file.path.endswith(".xplane.pb"):
+            return parse_xspace(read_bytes(file.path))
         return parse_trace(read_bytes(file.path))
     except TraceError as error:
         return error

@@ -1,4 +1,4 @@
-"""PyTorch profiler traces under the log directories: runs -> workers -> spans.
+"""Profiler traces under the log directories: runs -> workers -> spans.
 
 ``torch.profiler.tensorboard_trace_handler(dir)`` writes one file per
 profiling session and process: ``<worker>[.<span>].pt.trace.json[.gz]``, where
@@ -12,6 +12,13 @@ profiling session and process: ``<worker>[.<span>].pt.trace.json[.gz]``, where
 - several **workers** in one run are the ranks of a distributed job;
 - several **spans** of one worker are several profiling sessions, in the order
   of their timestamps (a file without one has the span ``default``).
+
+TensorFlow, Keras and JAX profiles are listed as xprof lists them:
+``<dir>/plugins/profile/<timestamp>/<host>.xplane.pb``, where ``<dir>`` is any
+directory under a source (a run like ``train``, which Keras profiles into, or the
+source itself, ``.``). The **run** is ``<dir>``, the **worker** the host and the
+**span** the timestamp directory (``YYYY_MM_DD_HH_MM_SS``, so its order is the
+time's). An ``.xplane.pb`` anywhere else is a worker of its own directory's run.
 
 Symlinked directories are not followed (a trace tree has no need for them, and
 this keeps the walk free of cycles). A trace file that is a symlink is listed,
@@ -35,6 +42,10 @@ from lumiboard.writer.fs import filesystem, is_remote
 #: ``<worker>[.<span>].pt.trace.json[.gz]``; the worker is the shortest prefix.
 TRACE_PATTERN = re.compile(r"^(?P<worker>.+?)(?:\.(?P<span>\d+))?\.pt\.trace\.json(?:\.gz)?$")
 DEFAULT_SPAN = "default"
+#: ``<host>.xplane.pb``: an XSpace profile (TensorFlow, Keras, JAX).
+XPLANE_PATTERN = re.compile(r"^(?P<worker>.+)\.xplane\.pb$")
+#: The directory of an XSpace profile session: ``[<run>/]plugins/profile/<span>``.
+PROFILE_DIRECTORY = re.compile(r"^(?:(?P<run>.+)/)?plugins/profile/(?P<span>[^/]+)$")
 #: Seconds a listing is reused.
 TTL = 2.0
 #: Directories visited per source at most (a trace tree is small; a huge tree is not walked whole).
@@ -58,8 +69,22 @@ def parse_name(basename: str) -> tuple[str, str] | None:
     """``(worker, span)`` of a trace file's basename, None for any other file."""
     match = TRACE_PATTERN.match(basename)
     if match is None:
-        return None
+        match = XPLANE_PATTERN.match(basename)
+        return None if match is None else (match["worker"], DEFAULT_SPAN)
     return match["worker"], match["span"] or DEFAULT_SPAN
+
+
+def place(relative: str, basename: str) -> tuple[str, str, str] | None:
+    """``(run, worker, span)`` of a trace file in the directory ``relative`` (to its source,
+    ``.`` for the source itself); None for a file that is not a trace."""
+    parsed = parse_name(basename)
+    if parsed is None:
+        return None
+    if XPLANE_PATTERN.match(basename) and not TRACE_PATTERN.match(basename):
+        session = PROFILE_DIRECTORY.match(relative)
+        if session is not None:
+            return session["run"] or ".", parsed[0], session["span"]
+    return relative, parsed[0], parsed[1]
 
 
 def span_order(span: str) -> tuple[int, int, str]:
@@ -72,18 +97,19 @@ def list_traces(sources: list[Source]) -> Listing:
     listing: Listing = {}
     for source, prefix in zip(sources, _prefixes(sources), strict=True):
         walk = _walk_remote if is_remote(source.location) else _walk_local
-        for relative, files in walk(source.location):
-            if prefix is None:
-                run = relative
-            else:
-                run = prefix if relative == "." else f"{prefix}/{relative}"
-            workers = listing.setdefault(run, {})
+        for directory, files in walk(source.location):
             for basename, traced in files:
-                parsed = parse_name(basename)
-                if parsed is not None:
-                    # Names travel as JSON: bytes that are not UTF-8 as \xNN, as run names.
-                    worker = safe_text(parsed[0])
-                    workers.setdefault(worker, {})[parsed[1]] = traced
+                placed = place(directory, basename)
+                if placed is None:
+                    continue
+                relative, worker, span = placed
+                if prefix is None:
+                    run = relative
+                else:
+                    run = prefix if relative == "." else f"{prefix}/{relative}"
+                # Names travel as JSON: bytes that are not UTF-8 as \xNN, as run names.
+                workers = listing.setdefault(run, {})
+                workers.setdefault(safe_text(worker), {})[safe_text(span)] = traced
     shown = safe_names(listing)
     listing = {shown[run]: workers for run, workers in listing.items()}
     ordered: Listing = {}
