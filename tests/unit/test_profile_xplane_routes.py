@@ -144,9 +144,17 @@ def test_root_level_profile_is_read_too(client: TestClient, raw: list[Any]) -> N
     assert _get(client, "trace", run=".", worker="jaxhost")["total"] == len(raw)
 
 
-def test_overview_answers_without_a_500(client: TestClient) -> None:
-    data = _get(client, "overview", **TRAIN)
-    assert data["events"] > 0
+@pytest.mark.parametrize("route", ["overview", "operators", "kernels", "memory"])
+def test_views_not_computed_for_xplane_say_so(client: TestClient, route: str) -> None:
+    data = _get(client, route, **TRAIN)
+    assert any("not computed from XSpace" in warning for warning in data["warnings"]), data
+    assert not any("XSpace" in warning for warning in _get(client, "trace", **TRAIN)["warnings"])
+
+
+def test_distributed_view_says_so_too(client: TestClient) -> None:
+    (worker,) = _get(client, "distributed", run="train")["workers"]
+    assert worker["worker"] == "host"
+    assert any("Distributed view is not computed" in w for w in worker["warnings"])
 
 
 def test_a_truncated_profile_answers_422(client: TestClient) -> None:
