@@ -2,7 +2,7 @@
 import type { JSX } from 'preact';
 import { useCallback, useEffect, useRef } from 'preact/hooks';
 
-import { ApiError } from '../core/api';
+import { ApiError, pluginUrl } from '../core/api';
 import type { DashboardApi } from '../core/dashboard';
 import { MIN_RELOAD_SECONDS } from '../core/settings';
 import { useStore } from '../core/store';
@@ -10,6 +10,7 @@ import { DASHBOARDS, orderPlugins } from '../dashboards';
 import { DashboardHost } from './DashboardHost';
 import { Header } from './Header';
 import { RunsPanel } from './RunsPanel';
+import { withProfiledRuns } from './runSources';
 
 function message(error: unknown): string {
   if (error instanceof ApiError) return error.status === 0 ? 'Cannot reach the server' : error.message;
@@ -43,9 +44,17 @@ export function App({ api }: { api: DashboardApi }): JSX.Element {
         api.client.pluginsListing(),
         data.get().environment ? Promise.resolve(data.get().environment) : api.client.environment(),
       ]);
-      api.colors.setRuns(runs);
+      // Profiled runs have no event file: without them a profile-only log directory lists no run.
+      const profiled = listing.profile?.enabled
+        ? await api.client.getJson<{ runs: Record<string, unknown> }>(pluginUrl('profile', 'runs')).then(
+            (payload) => Object.keys(payload.runs ?? {}),
+            () => [],
+          )
+        : [];
+      const allRuns = withProfiledRuns(runs, profiled);
+      api.colors.setRuns(allRuns);
       data.set((d) => ({
-        runs,
+        runs: allRuns,
         listing,
         environment,
         // Dashboards mount at once and fetch in parallel with this first load: no refetch for it.
