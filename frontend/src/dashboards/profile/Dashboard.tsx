@@ -1,8 +1,9 @@
 /**
  * The Profile dashboard: run / worker / span pickers over the PyTorch profiler traces found in
  * the log directories, and the Overview, Operator, Kernel, Trace, Memory and Distributed views.
- * Runs follow the shell's run filter and selection (a run the runs panel does not list, one with
- * traces but no event files, is always shown), and carry their run colour.
+ * Runs follow the shell's run filter and selection, and carry their run colour. The shell lists
+ * profiled runs that have no event file too (runSources.ts); a run it does not list yet (a trace
+ * written since its last reload) is always shown.
  */
 import type { JSX } from 'preact';
 import { useMemo, useState } from 'preact/hooks';
