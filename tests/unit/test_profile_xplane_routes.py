@@ -148,7 +148,10 @@ def test_root_level_profile_is_read_too(client: TestClient, raw: list[Any]) -> N
 def test_views_not_computed_for_xplane_say_so(client: TestClient, route: str) -> None:
     data = _get(client, route, **TRAIN)
     assert any("not computed from XSpace" in warning for warning in data["warnings"]), data
-    assert not any("XSpace" in warning for warning in _get(client, "trace", **TRAIN)["warnings"])
+    assert data["computed"] is False  # the dashboard then shows the warning, not zeros
+    trace = _get(client, "trace", **TRAIN)
+    assert not any("XSpace" in warning for warning in trace["warnings"])
+    assert trace["computed"] is True
 
 
 def test_distributed_view_says_so_too(client: TestClient) -> None:

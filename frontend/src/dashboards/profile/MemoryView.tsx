@@ -11,7 +11,7 @@ import { useJson } from '../../core/useJson';
 import { Notice } from '../../components/DashboardStates';
 import { formatBytes, formatDuration, rangeStats, type AllocationRow, type MemoryPayload } from './model';
 import { SortableTable, type Column } from './Table';
-import { Loading } from './Views';
+import { Loading, NotComputed } from './Views';
 
 const WIDTH = 760;
 const HEIGHT = 240;
@@ -58,6 +58,7 @@ export function MemoryView({ api, query }: { api: DashboardApi; query: Record<st
     return [first, last > first ? last : first + 1];
   }, [device]);
   if (!data) return <Loading state={state} what="the memory events" />;
+  if (data.computed === false) return <NotComputed warnings={data.warnings} />;
   if (!device) {
     return (
       <Notice testid="profile-no-memory">

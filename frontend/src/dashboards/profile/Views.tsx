@@ -41,6 +41,15 @@ function Warnings({ warnings }: { warnings: string[] }): JSX.Element | null {
   ) : null;
 }
 
+/** The view's warning alone, where its numbers are not computed for this profile. */
+export function NotComputed({ warnings }: { warnings: string[] }): JSX.Element {
+  return (
+    <div class="profile-view" data-testid="profile-not-computed">
+      <Warnings warnings={warnings} />
+    </div>
+  );
+}
+
 function Stat({ label, value, testid }: { label: string; value: string; testid?: string }): JSX.Element {
   return (
     <div class="profile-stat" data-testid={testid}>
@@ -54,6 +63,7 @@ export function OverviewView({ api, query }: { api: DashboardApi; query: Query }
   const state = useJson<OverviewPayload>(api, pluginUrl('profile', 'overview', query));
   const data = state.data;
   if (!data) return <Loading state={state} what="the overview" />;
+  if (data.computed === false) return <NotComputed warnings={data.warnings} />;
   const { roles, steps, mean } = data.breakdown;
   const gpu = data.gpu[0];
   return (
@@ -221,6 +231,7 @@ export function OperatorView({ api, query }: { api: DashboardApi; query: Query }
   const state = useJson<OperatorsPayload>(api, pluginUrl('profile', 'operators', { ...query, group_by: groupBy }));
   const data = state.data;
   if (!data) return <Loading state={state} what="the operators" />;
+  if (data.computed === false) return <NotComputed warnings={data.warnings} />;
   const regex = parseFilter(search).regex;
   const rows = data.operators.filter((row) => matches(regex, row.name));
   const hasDevice = data.operators.some((row) => row.device_total > 0);
@@ -299,6 +310,7 @@ export function KernelView({ api, query }: { api: DashboardApi; query: Query }):
   const state = useJson<KernelsPayload>(api, pluginUrl('profile', 'kernels', { ...query, group_by: groupBy }));
   const data = state.data;
   if (!data) return <Loading state={state} what="the kernels" />;
+  if (data.computed === false) return <NotComputed warnings={data.warnings} />;
   if (!data.kernels.length) {
     return (
       <Notice testid="profile-no-kernels">

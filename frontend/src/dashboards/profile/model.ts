@@ -15,6 +15,8 @@ export interface Common {
   worker: string;
   span: string;
   warnings: string[];
+  /** False when the view is not computed for this profile's format (XSpace, for now). */
+  computed?: boolean;
 }
 
 export interface StepRow {

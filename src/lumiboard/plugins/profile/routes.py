@@ -136,6 +136,9 @@ def _trace_route(compute: Callable[[Trace, Request], Any], view: str | None = No
                     "worker": worker,
                     "span": span,
                     "warnings": _view_warnings(trace, view),
+                    # False: the view is not computed for this profile's format (its
+                    # numbers would be zeros); the dashboard then shows the warning only.
+                    "computed": view is None or trace.metadata.get("format") != "xplane",
                     **result,
                 }
             return json_response(result)
