@@ -49,6 +49,7 @@ from google.protobuf.message import DecodeError
 
 from lumiboard.format.proto import event_pb2, summary_pb2
 from lumiboard.format.tensors import decode_tensor
+from lumiboard.format.tfrecord import HEADER_SIZE
 from lumiboard.plugins import base
 from lumiboard.plugins.base import DataClass, PluginData
 from lumiboard.plugins.graphs import data as graphs
@@ -63,7 +64,6 @@ logger = logging.getLogger(__name__)
 
 #: The tag under which a run's GraphDef is kept (TensorBoard's RUN_GRAPH_NAME).
 RUN_GRAPH_TAG = "__run_graph__"
-_HEADER = 12  # TFRecord length + length CRC, before each payload
 
 
 class RunLoader:
@@ -312,12 +312,12 @@ class RunLoader:
                 self._apply_value(event, value, BlobRef(path, offset, len(payload), index))
         elif what == "file_version":
             self._set_file_version(event.file_version)
-            if offset > _HEADER:
+            if offset > HEADER_SIZE:
                 # Not the file's own first record: torch's, tensorboardX's and
                 # our writer's ``purge_step`` writes a second file version at
                 # the purge step right before its START; remember where that
                 # START would begin.
-                self._purge_mark = (path, event.step, offset + len(payload) + 4 + _HEADER)
+                self._purge_mark = (path, event.step, offset + len(payload) + 4 + HEADER_SIZE)
         elif what == "session_log":
             if event.session_log.status == event_pb2.SessionLog.START and self._versioned:
                 self._restart(event.step, self._purge_mark == (path, event.step, offset))
@@ -431,10 +431,8 @@ class RunLoader:
         """The scanner raised on the one record at the start of ``data``: skip it
         (counted) and return its size, or 0 when it is not whole yet (it is
         read again, whole, as any record still being written)."""
-        if len(data) < _HEADER:
-            return 0
-        size = _HEADER + int.from_bytes(data[:8], "little") + 4
-        if size > len(data):
+        size = _frame_size(data)
+        if size is None or size > len(data):
             return 0
         where = f"at byte {state.offset} of {state.path}"
         self._skip("", f"record the scanner failed on {where}: {_describe(error)}")
@@ -460,8 +458,15 @@ def _describe(error: BaseException) -> str:
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
 
 
+def _frame_size(data: memoryview) -> int | None:
+    """The whole size (header, payload, data CRC) its header gives the record at the
+    start of ``data``; None while the header is incomplete."""
+    if len(data) < HEADER_SIZE:
+        return None
+    return HEADER_SIZE + int.from_bytes(data[:8], "little") + 4
+
+
 def _record_size(data: memoryview) -> int:
     """Bytes of the record at the start of ``data``, at most all of them."""
-    if len(data) < _HEADER:
-        return len(data)
-    return min(len(data), _HEADER + int.from_bytes(data[:8], "little") + 4)
+    size = _frame_size(data)
+    return len(data) if size is None else min(len(data), size)
