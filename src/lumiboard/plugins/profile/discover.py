@@ -13,12 +13,22 @@ profiling session and process: ``<worker>[.<span>].pt.trace.json[.gz]``, where
 - several **spans** of one worker are several profiling sessions, in the order
   of their timestamps (a file without one has the span ``default``).
 
-TensorFlow, Keras and JAX profiles are listed as xprof lists them:
-``<dir>/plugins/profile/<timestamp>/<host>.xplane.pb``, where ``<dir>`` is any
-directory under a source (a run like ``train``, which Keras profiles into, or the
-source itself, ``.``). The **run** is ``<dir>``, the **worker** the host and the
-**span** the timestamp directory (``YYYY_MM_DD_HH_MM_SS``, so its order is the
-time's). An ``.xplane.pb`` anywhere else is a worker of its own directory's run.
+TensorFlow, Keras and JAX profiles are listed as xprof lists them: a session
+directory ``<dir>/plugins/profile/<timestamp>/``, where ``<dir>`` is any directory
+under a source (a run like ``train``, which Keras profiles into, or the source
+itself, ``.``, where ``jax.profiler.trace`` and ``tf.profiler.experimental`` write).
+The **run** is ``<dir>``, the **span** the timestamp directory
+(``YYYY_MM_DD_HH_MM_SS``, so its order is the time's) and a **worker** a host. In a
+session directory each host is listed once, with one file:
+
+- ``<host>.xplane.pb`` (the XSpace every profiler writes) when there is one;
+- else ``<host>.trace.json.gz`` (the Chrome-JSON copy JAX writes beside it);
+- ``perfetto_trace.json.gz`` (JAX's ``create_perfetto_trace=True``; it names no
+  host) only when the session has neither of those, as the worker ``perfetto``.
+
+An ``.xplane.pb`` anywhere else is a worker of its own directory's run; the two
+JSON names elsewhere are not traces (a PyTorch ``*.pt.trace.json[.gz]`` keeps its
+own rule above, in a session directory too).
 
 Symlinked directories are not followed (a trace tree has no need for them, and
 this keeps the walk free of cycles). A trace file that is a symlink is listed,
@@ -44,6 +54,12 @@ TRACE_PATTERN = re.compile(r"^(?P<worker>.+?)(?:\.(?P<span>\d+))?\.pt\.trace\.js
 DEFAULT_SPAN = "default"
 #: ``<host>.xplane.pb``: an XSpace profile (TensorFlow, Keras, JAX).
 XPLANE_PATTERN = re.compile(r"^(?P<worker>.+)\.xplane\.pb$")
+#: ``<host>.trace.json.gz``: JAX's Chrome-JSON copy of a host's XSpace (session directories only).
+HOST_TRACE_PATTERN = re.compile(r"^(?P<worker>.+)\.trace\.json\.gz$")
+#: JAX's Perfetto copy of a session's trace (session directories only); it names no host.
+PERFETTO_TRACE = "perfetto_trace.json.gz"
+#: The worker a session's :data:`PERFETTO_TRACE` is listed as.
+PERFETTO_WORKER = "perfetto"
 #: The directory of an XSpace profile session: ``[<run>/]plugins/profile/<span>``.
 PROFILE_DIRECTORY = re.compile(r"^(?:(?P<run>.+)/)?plugins/profile/(?P<span>[^/]+)$")
 #: Seconds a listing is reused.
@@ -87,6 +103,46 @@ def place(relative: str, basename: str) -> tuple[str, str, str] | None:
     return relative, parsed[0], parsed[1]
 
 
+def place_files(relative: str, basenames: list[str]) -> list[tuple[str, tuple[str, str, str]]]:
+    """``(basename, (run, worker, span))`` of each trace among the files ``basenames`` of the
+    directory ``relative``: :func:`place` of each, and in a profile session directory one
+    file per host (its ``.xplane.pb``, else its ``.trace.json.gz``) and the Perfetto trace
+    only when the session has neither kind (a host's file is one profile; its JSON copies
+    would list it twice)."""
+    placed = [(name, where) for name in basenames if (where := place(relative, name)) is not None]
+    session = PROFILE_DIRECTORY.match(relative)
+    if session is None:
+        return placed  # JAX's JSON names are traces only in a session directory
+    run, span = session["run"] or ".", session["span"]
+    hosts = {where[1] for _, where in placed if where[0] == run and where[2] == span}
+    json_traces = False
+    for name in sorted(basenames):
+        match = HOST_TRACE_PATTERN.match(name)
+        if match is None or TRACE_PATTERN.match(name):
+            continue
+        json_traces = True
+        if match["worker"] not in hosts:
+            hosts.add(match["worker"])
+            placed.append((name, (run, match["worker"], span)))
+    if (
+        PERFETTO_TRACE in basenames
+        and not json_traces
+        and not any(XPLANE_PATTERN.match(name) for name in basenames)
+    ):
+        placed.append((PERFETTO_TRACE, (run, PERFETTO_WORKER, span)))
+    return placed
+
+
+def listed(basename: str) -> bool:
+    """Whether a walk keeps a file: a trace by its name alone, or one of JAX's JSON traces
+    (which :func:`place_files` keeps only in a session directory)."""
+    return (
+        parse_name(basename) is not None
+        or basename == PERFETTO_TRACE
+        or HOST_TRACE_PATTERN.match(basename) is not None
+    )
+
+
 def span_order(span: str) -> tuple[int, int, str]:
     """Sort key of spans: numeric timestamps in order, ``default`` first."""
     return (0, 0, span) if not span.isdigit() else (1, int(span), span)
@@ -98,11 +154,9 @@ def list_traces(sources: list[Source]) -> Listing:
     for source, prefix in zip(sources, _prefixes(sources), strict=True):
         walk = _walk_remote if is_remote(source.location) else _walk_local
         for directory, files in walk(source.location):
-            for basename, traced in files:
-                placed = place(directory, basename)
-                if placed is None:
-                    continue
-                relative, worker, span = placed
+            by_name = dict(files)
+            for basename, (relative, worker, span) in place_files(directory, list(by_name)):
+                traced = by_name[basename]
                 if prefix is None:
                     run = relative
                 else:
@@ -139,7 +193,7 @@ def _walk_local(root: str) -> list[tuple[str, list[tuple[str, TraceFile]]]]:
                         if entry.is_dir(follow_symlinks=False):
                             prefix = f"{relative}/" if relative else ""
                             stack.append((entry.path, prefix + entry.name))
-                        elif parse_name(entry.name) is not None and entry.is_file():
+                        elif listed(entry.name) and entry.is_file():
                             info = entry.stat()
                             files.append(
                                 (entry.name, TraceFile(entry.path, info.st_size, info.st_mtime))
@@ -164,7 +218,7 @@ def _walk_remote(root: str) -> list[tuple[str, list[tuple[str, TraceFile]]]]:
     base = base.rstrip("/")
     for path, info in details.items():
         directory, _, basename = str(path).rpartition("/")
-        if parse_name(basename) is None or info.get("type") == "directory":
+        if not listed(basename) or info.get("type") == "directory":
             continue
         relative = directory[len(base) :].strip("/") if directory.startswith(base) else directory
         mtime = info.get("mtime") or info.get("LastModified") or info.get("updated") or 0
