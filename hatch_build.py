@@ -1,11 +1,14 @@
 """Build hook: compile lumiboard's native ingest core, and build the web app.
 
-Native core: the extension (``src/lumiboard/reader/_scan.c``) needs only the
-Python headers. It is built in place (``src/lumiboard/reader/_native<EXT_SUFFIX>``,
-gitignored), so editable installs use it too, and included in wheels, which then
-carry a platform tag. Without a compiler the build goes on and lumiboard falls
-back to its pure-Python scanner (about 100 times slower); set
-LUMIBOARD_REQUIRE_NATIVE=1 to make that an error instead.
+Native core: two extensions, each one C file that needs only the Python headers:
+the ingest scanner (``src/lumiboard/reader/_scan.c`` -> ``reader/_native<EXT_SUFFIX>``)
+and the profile decoder (``src/lumiboard/plugins/profile/_xspace.c`` ->
+``plugins/profile/_xspace<EXT_SUFFIX>``). Each is built in place (gitignored) when
+missing or older than its source, so editable installs use them too, and included
+in wheels, which then carry a platform tag. Without a compiler the build goes on
+and lumiboard falls back to pure Python (the scanner about 100 times slower, the
+XSpace decoder about 50 times); set LUMIBOARD_REQUIRE_NATIVE=1 to make that an
+error instead.
 
 Web app: ``frontend/`` (TypeScript, Vite) is built with ``npm`` into
 ``src/lumiboard/static/`` (gitignored; shipped in wheels and sdists through
@@ -33,7 +36,11 @@ from typing import Any
 
 from hatchling.builders.hooks.plugin.interface import BuildHookInterface
 
-SOURCE = Path("src/lumiboard/reader/_scan.c")
+# Each extension: its C source and the module name it is built as, next to the source.
+NATIVE_MODULES = (
+    (Path("src/lumiboard/reader/_scan.c"), "_native"),
+    (Path("src/lumiboard/plugins/profile/_xspace.c"), "_xspace"),
+)
 FRONTEND = Path("frontend")
 STATIC_INDEX = Path("src/lumiboard/static/index.html")
 # What the built app depends on, besides everything under frontend/src.
@@ -46,15 +53,16 @@ FRONTEND_FILES = (
 )
 
 
-def native_target(root: Path) -> Path:
-    """Where the compiled extension goes."""
+def native_targets(root: Path) -> list[tuple[Path, Path]]:
+    """Each extension's (source, compiled target) paths."""
     suffix = sysconfig.get_config_var("EXT_SUFFIX") or ".so"
-    return root / SOURCE.parent / f"_native{suffix}"
+    return [
+        (root / source, root / source.parent / f"{name}{suffix}") for source, name in NATIVE_MODULES
+    ]
 
 
-def compile_native(root: Path) -> Path:
-    """Compile the extension if it is missing or older than its source."""
-    source, target = root / SOURCE, native_target(root)
+def compile_extension(source: Path, target: Path) -> Path:
+    """Compile one extension if it is missing or older than its source."""
     if target.exists() and target.stat().st_mtime >= source.stat().st_mtime:
         return target
     compiler = shlex.split(os.environ.get("CC") or sysconfig.get_config_var("CC") or "cc")
@@ -75,6 +83,11 @@ def compile_native(root: Path) -> Path:
         command[1:1] = ["-undefined", "dynamic_lookup"]
     subprocess.run(command, check=True, capture_output=True, text=True)
     return target
+
+
+def compile_native(root: Path) -> list[Path]:
+    """Compile every extension that is missing or older than its source."""
+    return [compile_extension(source, target) for source, target in native_targets(root)]
 
 
 def frontend_inputs(frontend: Path) -> Iterator[Path]:
@@ -142,7 +155,7 @@ def ensure_frontend(root: Path) -> None:
 
 
 class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]
-    """Builds the web app and compiles the native scanner before hatchling collects the files."""
+    """Builds the web app and compiles the native extensions before hatchling collects the files."""
 
     PLUGIN_NAME = "custom"
 
@@ -153,15 +166,18 @@ class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         ensure_frontend(root)
         if self.target_name == "sdist":
             return
-        try:
-            target = compile_native(root)
-        except (OSError, subprocess.CalledProcessError) as error:
-            detail = getattr(error, "stderr", "") or str(error)
-            if os.environ.get("LUMIBOARD_REQUIRE_NATIVE") == "1":
-                raise RuntimeError(f"building the native scanner failed:\n{detail}") from error
-            print(f"lumiboard: native scanner not built ({detail.strip()[:500]})", file=sys.stderr)
-            return
-        if self.target_name == "wheel":
-            build_data["force_include"][str(target)] = str(target.relative_to(root / "src"))
-            build_data["pure_python"] = False
-            build_data["infer_tag"] = True
+        for source, target in native_targets(root):
+            try:
+                compile_extension(source, target)
+            except (OSError, subprocess.CalledProcessError) as error:
+                detail = getattr(error, "stderr", "") or str(error)
+                if os.environ.get("LUMIBOARD_REQUIRE_NATIVE") == "1":
+                    raise RuntimeError(f"building {source.name} failed:\n{detail}") from error
+                print(
+                    f"lumiboard: {source.name} not built ({detail.strip()[:500]})", file=sys.stderr
+                )
+                continue
+            if self.target_name == "wheel":
+                build_data["force_include"][str(target)] = str(target.relative_to(root / "src"))
+                build_data["pure_python"] = False
+                build_data["infer_tag"] = True
