@@ -8,6 +8,7 @@ import os
 import random
 import re
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +23,7 @@ from lumiboard.plugins.profile.xspace_wire import XSpaceColumns, XSpaceDecodeErr
 FIXTURES = sorted((Path(__file__).parents[1] / "fixtures" / "xplane").rglob("*.xplane.pb"))
 KERAS = next(path for path in FIXTURES if "keras" in path.parts)
 
-Decoder = Callable[[bytes], XSpaceColumns]
+Decoder = Callable[[bytes | bytearray], XSpaceColumns]
 DECODERS: list[Decoder] = [xspace_wire.decode_python]
 if xspace_wire.NATIVE:
     DECODERS.append(xspace_wire.decode)
@@ -139,6 +140,28 @@ def test_empty_bytes_are_an_empty_space(decoder: Decoder) -> None:
     assert wire(decoded.space) == b""
     assert decoded.line_plane.size == 0
     assert decoded.event_line.dtype == np.int32
+
+
+@pytest.mark.parametrize("decoder", DECODERS)
+def test_other_bytes_like_objects_are_copied(decoder: Decoder) -> None:
+    data = bytearray(KERAS.read_bytes())
+    decoded = decoder(data)
+    first = wire(decoded.event(0))
+    data[:] = bytes(len(data))
+    assert wire(decoded.event(0)) == first
+
+
+@needs_native
+def test_threads_decode_at_once() -> None:
+    # The walk runs without the GIL: threads sharing one buffer must each get whole results.
+    data = KERAS.read_bytes()
+    reference = xspace_wire.decode(data)
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(lambda _: xspace_wire.decode(data), range(16)))
+    for decoded in results:
+        assert wire(decoded.space) == wire(reference.space)
+        for name in DTYPES:
+            assert np.array_equal(getattr(decoded, name), getattr(reference, name)), name
 
 
 # ---- random XSpaces, re-encoded at the wire level ----------------------------------------------

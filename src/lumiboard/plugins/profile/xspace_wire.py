@@ -76,8 +76,13 @@ class XSpaceColumns:
         return len(self.event_line)
 
 
-def decode(data: bytes) -> XSpaceColumns:
-    """The columns of a serialized XSpace; XSpaceDecodeError when the bytes are not one."""
+def decode(data: bytes | bytearray | memoryview) -> XSpaceColumns:
+    """The columns of a serialized XSpace; XSpaceDecodeError when the bytes are not one.
+
+    The result keeps ``data`` (``event`` decodes from it): other bytes-like objects are
+    copied first, so that changing them later changes nothing here."""
+    if not isinstance(data, bytes):
+        data = bytes(data)
     if _xspace is None:
         return decode_python(data)
     try:
@@ -106,7 +111,7 @@ def decode(data: bytes) -> XSpaceColumns:
     )
 
 
-def decode_python(data: bytes) -> XSpaceColumns:
+def decode_python(data: bytes | bytearray | memoryview) -> XSpaceColumns:
     """:func:`decode` with protobuf alone (the fallback, and the reference the tests hold
     the extension to)."""
     space = _parse(xplane_pb2.XSpace, data)
@@ -160,7 +165,7 @@ def _column(values: list[int] | list[bool], dtype: type[np.generic]) -> np.ndarr
 _Message = TypeVar("_Message", xplane_pb2.XSpace, xplane_pb2.XEvent)
 
 
-def _parse(kind: type[_Message], data: bytes) -> _Message:
+def _parse(kind: type[_Message], data: bytes | bytearray | memoryview) -> _Message:
     """``kind.FromString(data)``; XSpaceDecodeError when protobuf refuses it."""
     message = kind()
     try:
