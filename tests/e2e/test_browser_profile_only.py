@@ -55,10 +55,14 @@ def test_profile_only_logdir_opens_the_profile_tab_with_its_runs(
     page.locator("[data-testid=run-checkbox][data-run='torch_run']").uncheck()
     expect(options).to_have_count(1)
     expect(options).to_have_text("keras/train")
-    # The Keras (XSpace) profile's Overview is not computed yet: it says so, with no zero stats.
-    expect(page.get_by_test_id("profile-not-computed")).to_contain_text("not computed from XSpace")
-    expect(page.get_by_test_id("stat-steps")).to_have_count(0)
+    # The Keras (XSpace) profile's Overview: its 3 profiled batches are the steps.
+    expect(page.get_by_test_id("stat-steps")).to_contain_text("3")
+    expect(page.get_by_test_id("profile-not-computed")).to_have_count(0)
     ui.screenshot("profile-only-xspace-overview")
+    # A CPU profile has no kernels: the view says what to record, with no zero stats.
+    page.get_by_test_id("profile-view-kernel").click()
+    expect(page.get_by_test_id("profile-not-computed")).to_contain_text("no GPU activity")
+    ui.screenshot("profile-only-xspace-kernels")
 
 
 def test_truly_empty_logdir_still_says_no_runs_yet(

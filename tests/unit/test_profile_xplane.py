@@ -61,10 +61,10 @@ def test_planes_lines_and_events_become_processes_threads_and_complete_events() 
         )
     )
     assert rows == [
-        ("/host:CPU (0) · python", "MatMul", 4.0, 1.25, "python"),
-        ("/host:CPU (0) · python", "Profiled batch", 3.5, 9.0, "python"),
-        ("/host:CPU (0) · tf_Compute/-42", "MatMul", 3.0, 0.5, "tf_Compute"),
-        ("GPU 0 · Stream #1(MemcpyH2D)", "volta_sgemm", 4.0, 2.0, "Stream #1(MemcpyH2D)"),
+        ("/host:CPU (0) · python", "MatMul", 4.0, 1.25, "user_annotation"),
+        ("/host:CPU (0) · python", "Profiled batch", 3.5, 9.0, "step"),  # it has a step_num
+        ("/host:CPU (0) · tf_Compute/-42", "MatMul", 3.0, 0.5, "user_annotation"),
+        ("GPU 0 · Stream #1(MemcpyH2D)", "volta_sgemm", 4.0, 2.0, "kernel"),
     ]
     assert [track.kind for track in trace.tracks] == ["cpu", "cpu", "gpu"]
     args = {
@@ -72,8 +72,9 @@ def test_planes_lines_and_events_become_processes_threads_and_complete_events() 
         for n, ts, a in zip(trace.name.tolist(), trace.ts.tolist(), trace.args, strict=True)
     }
     assert args[("Profiled batch", 3.5)] == {"step_num": 3}
-    assert args[("MatMul", 4.0)] == {"tf_op": "MatMul:MatMul"}  # the reference resolved
-    assert args[("MatMul", 3.0)] is None
+    # The reference resolved; the metadata's own name kept beside the display name shown.
+    assert args[("MatMul", 4.0)] == {"name": "raw", "tf_op": "MatMul:MatMul"}
+    assert args[("MatMul", 3.0)] == {"name": "raw"}
     assert trace.metadata["hostnames"] == ["worker0"]
     assert trace.metadata["planes"][1] == {
         "id": 2,

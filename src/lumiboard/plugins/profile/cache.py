@@ -17,6 +17,7 @@ import logging
 from lumiboard.plugins.profile.discover import TraceFile
 from lumiboard.plugins.profile.trace import Trace, TraceError, parse_trace, read_bytes
 from lumiboard.plugins.profile.xplane import parse_xspace
+from lumiboard.plugins.profile.xplane_kinds import classify_chrome
 from lumiboard.store.buildcache import BuildCache
 
 MAX_ENTRIES = 32
@@ -49,7 +50,9 @@ def _parse(file: TraceFile) -> Trace | TraceError:
     try:
         if file.path.endswith(".xplane.pb"):
             return parse_xspace(read_bytes(file.path))
-        return parse_trace(read_bytes(file.path))
+        trace = parse_trace(read_bytes(file.path))
+        classify_chrome(trace)  # JAX's JSON exports of an XSpace; other traces stay as they are
+        return trace
     except TraceError as error:
         return error
     except MemoryError:

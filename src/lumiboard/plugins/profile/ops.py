@@ -80,6 +80,7 @@ def _op_tree(trace: Trace) -> OpTree:
     by_track: dict[int, list[int]] = {}
     for index in host.tolist():
         by_track.setdefault(int(trace.track[index]), []).append(index)
+    trace.args_of(np.flatnonzero(trace.category_mask("cpu_op")).tolist())  # decoded at once
     ts, dur, cat = trace.ts, trace.dur, trace.cat
     for indices in by_track.values():
         # Events are time-sorted; equal starts: the longer one encloses the shorter.
@@ -167,6 +168,7 @@ def kernels(trace: Trace, group_by: str) -> dict[str, Any]:
     """Per kernel (or kernel and launching operator): calls, durations, blocks per SM, occupancy."""
     tree = op_tree(trace)
     indices = np.flatnonzero(trace.category_mask("kernel"))
+    trace.args_of(indices.tolist())  # decoded at once (an XSpace's), read below
     groups: dict[tuple[str, str], list[int]] = {}
     for index in indices.tolist():
         name = trace.names[int(trace.name[index])]

@@ -2,14 +2,17 @@
 
 Follows torch-tb-profiler's definitions:
 
-- **steps** are the ``ProfilerStep#N`` annotations; a step also lasts until the
+- **steps** are the ``ProfilerStep#N`` annotations (in an XSpace profile, the step
+  markers: events whose stats hold ``step_num``, else the device's ``Steps``
+  line, see :mod:`.xplane_kinds`); a step also lasts until the
   device work its runtime calls launched has finished, and starts no earlier
   than the previous step ended (without steps: one step over all host activity);
   trailing steps whose kernels the profiler may have missed (fewer than 80 % of
   the previous step's device activities) are dropped, as there;
 - each microsecond of a step is given to the first busy kind, in the order
   Kernel, Memcpy, Memset, Communication, Runtime, DataLoader, CPU Exec; what
-  is left is Other;
+  is left is Other (DataLoader is the loop waiting for its next batch: PyTorch's
+  DataLoader ``__next__``, tf.data's ``IteratorGetNext``);
 - **GPU utilization** is the share of the steps' time a device runs a kernel;
   **estimated SM efficiency** weighs each kernel by ``min(blocks per SM, 1)``;
   **estimated achieved occupancy** is the duration-weighted mean of the
@@ -24,15 +27,18 @@ import numpy as np
 
 from lumiboard.plugins.profile import ranges
 from lumiboard.plugins.profile.trace import DEVICE_CATEGORIES, RUNTIME_CATEGORIES, STEP_NAME, Trace
+from lumiboard.plugins.profile.xplane_kinds import is_input_wait
 
 ROLES = ("Kernel", "Memcpy", "Memset", "Communication", "Runtime", "DataLoader", "CPU Exec")
-HOST_CATEGORIES = ("cpu_op", "user_annotation", "python_function")
+HOST_CATEGORIES = ("cpu_op", "user_annotation", "python_function", "tf_data")
+#: XLA's collective ops (their kernels and host ops are named so).
+XLA_COLLECTIVES = ("all-reduce", "all-gather", "reduce-scatter", "all-to-all", "collective-permute")
 
 
 def is_communication(name: str) -> bool:
-    """A collective's kernel or op (NCCL, gloo, c10d)."""
+    """A collective's kernel or op (NCCL, gloo, c10d, XLA's collectives)."""
     lowered = name.lower()
-    return "nccl" in lowered or lowered.startswith(("c10d::", "gloo:"))
+    return "nccl" in lowered or lowered.startswith(("c10d::", "gloo:", *XLA_COLLECTIVES))
 
 
 def steps(trace: Trace) -> tuple[list[str], np.ndarray, np.ndarray]:
@@ -50,6 +56,8 @@ def _steps(trace: Trace) -> tuple[list[str], np.ndarray, np.ndarray]:
     for index in np.flatnonzero(annotation & np.isin(trace.name, list(step_names))):
         start = float(trace.ts[index])
         found.append((start, start + float(trace.dur[index]), step_names[int(trace.name[index])]))
+    if not found:
+        found = _marked_steps(trace)
     found.sort()
     if not found:
         host = trace.category_mask(*HOST_CATEGORIES)
@@ -75,6 +83,31 @@ def _steps(trace: Trace) -> tuple[list[str], np.ndarray, np.ndarray]:
         keep -= 1
     keep = max(keep, 1)
     return names[:keep], starts[:keep], ends[:keep]
+
+
+def _marked_steps(trace: Trace) -> list[tuple[float, float, str]]:
+    """The steps an XSpace profile marks: host step markers (named by their ``step_num``),
+    else the device's ``Steps`` line; a marker inside another one is not a step of its own."""
+    for category in ("step", "device_step"):
+        indices = np.flatnonzero(trace.category_mask(category))
+        if len(indices):
+            break
+    else:
+        return []
+    found: list[tuple[float, float, str]] = []
+    end = -np.inf
+    outer: list[int] = []
+    for index in indices.tolist():  # in time order
+        stop = float(trace.ts[index] + trace.dur[index])
+        if stop > end:  # not nested in the previous step
+            outer.append(index)
+            end = stop
+    for position, (index, args) in enumerate(zip(outer, trace.args_of(outer), strict=True)):
+        start, stop = float(trace.ts[index]), float(trace.ts[index] + trace.dur[index])
+        number = (args or {}).get("step_num")
+        label = str(number) if isinstance(number, int | str) else str(position)
+        found.append((start, stop, label))
+    return found
 
 
 def _device_ends(
@@ -113,7 +146,10 @@ def role_ranges(trace: Trace) -> dict[str, ranges.Ranges]:
     comm = communication[trace.name] if len(names) else np.zeros(0, dtype=bool)
     kernel = trace.category_mask("kernel")
     loader_names = np.array(
-        [n.startswith("enumerate(DataLoader)#") and n.endswith(".__next__") for n in names],
+        [
+            (n.startswith("enumerate(DataLoader)#") and n.endswith(".__next__")) or is_input_wait(n)
+            for n in names
+        ],
         dtype=bool,
     )
     loader = (
@@ -143,10 +179,12 @@ def breakdown(trace: Trace) -> dict[str, Any]:
         given[role] = ranges.intersect(slots, roles[role])
         slots = ranges.subtract(slots, given[role])
     given["Other"] = slots
+    # Per role, its time in every step at once (a long profile has thousands of steps).
+    costs = {role: ranges.covered(r, starts, ends).tolist() for role, r in given.items()}
     rows = []
-    for name, start, end in zip(names, starts.tolist(), ends.tolist(), strict=True):
-        costs = {role: ranges.total(ranges.clip(r, start, end)) for role, r in given.items()}
-        rows.append({"step": name, "start": start - trace.start, "duration": end - start, **costs})
+    for i, (name, start, end) in enumerate(zip(names, starts.tolist(), ends.tolist(), strict=True)):
+        row = {"step": name, "start": start - trace.start, "duration": end - start}
+        rows.append(row | {role: values[i] for role, values in costs.items()})
     mean = {
         key: (sum(row[key] for row in rows) / len(rows) if rows else 0.0)
         for key in ("duration", *ROLES, "Other")
@@ -163,8 +201,8 @@ def gpu_metrics(trace: Trace) -> list[dict[str, Any]]:
     span = ranges.merge(starts, ends)
     span_time = ranges.total(span)
     devices: dict[int, list[int]] = {}
-    for index in kernel.tolist():
-        args = trace.args[index] or {}
+    for index, found in zip(kernel.tolist(), trace.args_of(kernel.tolist()), strict=True):
+        args = found or {}
         device = args.get("device", 0)
         devices.setdefault(device if isinstance(device, int) else 0, []).append(index)
     result = []

@@ -72,3 +72,24 @@ def clip(ranges: Ranges, start: float, end: float) -> Ranges:
     starts, ends = np.maximum(ranges[0], start), np.minimum(ranges[1], end)
     keep = ends > starts
     return starts[keep], ends[keep]
+
+
+def covered(ranges: Ranges, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """For each window ``[starts[i], ends[i]]``, how long merged ``ranges`` cover it: the
+    same as ``total(clip(ranges, start, end))`` per window, for all windows at once."""
+    low, high = ranges
+    if not len(low):
+        return np.zeros(len(starts))
+    # Covered length from the first range's start up to each boundary.
+    before = np.concatenate([[0.0], np.cumsum(high - low)])
+
+    def upto(points: np.ndarray) -> np.ndarray:
+        points = np.asarray(points, dtype=np.float64)
+        index = np.searchsorted(low, points, side="right")  # ranges starting at or before
+        last = np.maximum(index - 1, 0)
+        partial = np.clip(points - low[last], 0.0, high[last] - low[last])
+        found: np.ndarray = np.where(index > 0, before[last] + partial, 0.0)
+        return found
+
+    result: np.ndarray = np.maximum(upto(ends) - upto(starts), 0.0)
+    return result

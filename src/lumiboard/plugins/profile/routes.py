@@ -101,23 +101,43 @@ def _confined_trace(file: TraceFile, logdirs: list[str]) -> Trace:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-#: Told by the views that are computed from PyTorch's categories only (issue 12): on an XSpace
-#: profile they would show zeros, and zeros would read as "nothing happened".
-XSPACE_VIEW_WARNING = (
-    "the {view} view is not computed from XSpace (TensorFlow, Keras, JAX) profiles yet: "
-    "the Trace view shows every event of this profile"
-)
+#: What an XSpace (TensorFlow, Keras, JAX) profile lacks for a view, and what to record instead:
+#: told in place of the view, since zeros would read as "nothing happened".
+XSPACE_MISSING = {
+    "Operators": (
+        "this profile holds no TensorFlow or XLA ops: ops are recorded by the TensorFlow and "
+        "JAX profilers around compiled steps (tf.function, jax.jit); the Trace view shows "
+        "every event it holds"
+    ),
+    "Kernels": (
+        "this profile has no GPU activity: kernels are recorded when the profiled program runs "
+        "on a GPU (TensorFlow with CUDA, jax[cuda]); on CPU the Operators view lists the ops "
+        "that ran"
+    ),
+    "Memory": (
+        "this profile holds no allocator events: TensorFlow records them for its GPU (BFC) "
+        "allocator while profiling; CPU runs and JAX profiles have none (JAX writes device "
+        "memory profiles with jax.profiler.save_device_memory_profile)"
+    ),
+}
 
 
-def _view_warnings(trace: Trace, view: str | None) -> list[str]:
-    if view is not None and trace.metadata.get("format") == "xplane":
-        return [*trace.warnings, XSPACE_VIEW_WARNING.format(view=view)]
-    return trace.warnings
+def _missing(trace: Trace, view: str | None) -> str | None:
+    """What the XSpace profile lacks for ``view`` (see :data:`XSPACE_MISSING`), or None."""
+    if view is None or trace.metadata.get("format") != "xplane":
+        return None
+    if view == "Operators" and not trace.category_mask("cpu_op", "kernel").any():
+        return XSPACE_MISSING[view]
+    if view == "Kernels" and not trace.category_mask("kernel").any():
+        return XSPACE_MISSING[view]
+    if view == "Memory" and not len(trace.memory.ts):
+        return XSPACE_MISSING[view]
+    return None
 
 
 def _trace_route(compute: Callable[[Trace, Request], Any], view: str | None = None) -> Handler:
     """A route over one trace file: ``compute(trace, request)`` runs in a worker thread.
-    ``view`` names a view that XSpace profiles do not have yet (told in its warnings)."""
+    ``view`` names the view, for what an XSpace profile lacks for it (:func:`_missing`)."""
 
     async def handler(request: Request) -> Response:
         run, worker, span, file = _pick(await _listing(request), request)
@@ -129,16 +149,17 @@ def _trace_route(compute: Callable[[Trace, Request], Any], view: str | None = No
         def answer() -> Response:
             # The view and its JSON (a /trace window is up to 1M events) on the route
             # pool, never on the event loop, which serves every other request.
+            missing = _missing(trace, view)
             result = compute(trace, request)
             if isinstance(result, dict):
                 result = {
                     "run": run,
                     "worker": worker,
                     "span": span,
-                    "warnings": _view_warnings(trace, view),
-                    # False: the view is not computed for this profile's format (its
-                    # numbers would be zeros); the dashboard then shows the warning only.
-                    "computed": view is None or trace.metadata.get("format") != "xplane",
+                    "warnings": [*trace.warnings, missing] if missing else trace.warnings,
+                    # False: the profile lacks what the view is computed from (its numbers
+                    # would be zeros); the dashboard then shows the warning only.
+                    "computed": missing is None,
                     **result,
                 }
             return json_response(result)
@@ -197,7 +218,12 @@ def _compute_overview(trace: Trace) -> dict[str, Any]:
         "tensor_core_share": share,
         "events": len(trace.ts),
         "duration": trace.end - trace.start,
-        "recommendations": advice.recommendations(steps["mean"], gpus, share),
+        "recommendations": advice.recommendations(
+            steps["mean"],
+            gpus,
+            share,
+            "xplane" if trace.metadata.get("format") == "xplane" else "pytorch",
+        ),
     }
 
 
@@ -319,7 +345,7 @@ def _worker_summary(trace: Trace) -> dict[str, Any]:
         "collectives": distributed.collectives(trace),
         "step_time": steps["mean"]["duration"],
         "breakdown": steps["mean"],
-        "warnings": _view_warnings(trace, "Distributed"),
+        "warnings": trace.warnings,
     }
 
 

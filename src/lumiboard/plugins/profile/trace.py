@@ -28,7 +28,7 @@ import os
 import re
 import threading
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,6 +60,9 @@ class Track:
     #: ``cpu`` for host threads, ``gpu`` for device streams, ``other`` for the rest.
     kind: str
     sort: tuple[int, float, float]
+    #: The process's and the thread's own names (empty when the trace names none).
+    process: str = ""
+    thread: str = ""
 
 
 @dataclass
@@ -88,7 +91,8 @@ class Trace:
     track: np.ndarray  # int32 -> tracks
     correlation: np.ndarray  # int64, -1 when absent
     external_id: np.ndarray  # int64, -1 when absent
-    args: list[dict[str, Any] | None]
+    #: Per event; an XSpace's are decoded when first read (:mod:`.xplane`).
+    args: Sequence[dict[str, Any] | None]
     categories: list[str]
     names: list[str]
     tracks: list[Track]
@@ -111,6 +115,14 @@ class Trace:
         if len(self.memory.ts):
             ends.append(float(self.memory.ts[-1]))
         return max(ends) if ends else 0.0
+
+    def args_of(self, indices: Sequence[int]) -> list[dict[str, Any] | None]:
+        """The args of many events (an XSpace's are decoded at once, see :mod:`.xplane`)."""
+        many = getattr(self.args, "many", None)
+        if many is not None:
+            found: list[dict[str, Any] | None] = many(indices)
+            return found
+        return [self.args[index] for index in indices]
 
     def category_mask(self, *names: str) -> np.ndarray:
         """Boolean mask of events whose category is one of ``names``."""
@@ -404,7 +416,8 @@ def _tracks(
             process_sort.get(pid, _number(_int(pid), 0.0)),
             thread_sort.get((pid, tid), _number(_int(tid), 0.0)),
         )
-        tracks.append(Track(pid, tid, title, kind, sort))
+        named = thread_names.get((pid, tid), "")
+        tracks.append(Track(pid, tid, title, kind, sort, process_names.get(pid, ""), named))
     return tracks
 
 

@@ -22,7 +22,7 @@ written by a profiler) in unknown fields, which upb skips and the extension refu
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -67,9 +67,21 @@ class XSpaceColumns:
     aggregated: np.ndarray
     _event_at: Callable[[int], xplane_pb2.XEvent] = field(repr=False)
 
+    #: Several events at once (one protobuf parse for them all); None: one by one.
+    _events_at: Callable[[Sequence[int]], list[xplane_pb2.XEvent]] | None = field(
+        default=None, repr=False
+    )
+
     def event(self, index: int) -> xplane_pb2.XEvent:
         """The full event (stats included), a new message each call; IndexError past the end."""
         return self._event_at(index)
+
+    def events(self, indices: Sequence[int]) -> list[xplane_pb2.XEvent]:
+        """The full events at ``indices``, in that order: as :meth:`event`, a few times faster
+        for many (a view reading the stats of every step or kernel)."""
+        if self._events_at is None:
+            return [self._event_at(index) for index in indices]
+        return self._events_at(indices)
 
     def __len__(self) -> int:
         """The number of events."""
@@ -98,6 +110,15 @@ def decode(data: bytes | bytearray | memoryview) -> XSpaceColumns:
         start, end = spans[index]
         return _parse(xplane_pb2.XEvent, data[int(start) : int(end)])
 
+    def events_at(indices: Sequence[int]) -> list[xplane_pb2.XEvent]:
+        # The events framed as the repeated ``events`` field of one XLine, parsed at once.
+        parts = []
+        for index in indices:
+            start, end = (int(bound) for bound in spans[index])
+            parts.append(_EVENTS_TAG + _varint(end - start))
+            parts.append(data[start:end])
+        return list(_parse(xplane_pb2.XLine, b"".join(parts)).events)
+
     return XSpaceColumns(
         space=space,
         line_plane=np.frombuffer(planes, dtype=np.int32),
@@ -108,6 +129,7 @@ def decode(data: bytes | bytearray | memoryview) -> XSpaceColumns:
         duration_ps=np.frombuffer(durations, dtype=np.int64),
         aggregated=np.frombuffer(aggregated, dtype=np.bool_),
         _event_at=event_at,
+        _events_at=events_at,
     )
 
 
@@ -162,7 +184,18 @@ def _column(values: list[int] | list[bool], dtype: type[np.generic]) -> np.ndarr
     return array
 
 
-_Message = TypeVar("_Message", xplane_pb2.XSpace, xplane_pb2.XEvent)
+_Message = TypeVar("_Message", xplane_pb2.XSpace, xplane_pb2.XEvent, xplane_pb2.XLine)
+#: The key of XLine's ``events`` field (number 4, length-delimited).
+_EVENTS_TAG = bytes([4 << 3 | 2])
+
+
+def _varint(value: int) -> bytes:
+    out = bytearray()
+    while value > 0x7F:
+        out.append(value & 0x7F | 0x80)
+        value >>= 7
+    out.append(value)
+    return bytes(out)
 
 
 def _parse(kind: type[_Message], data: bytes | bytearray | memoryview) -> _Message:
