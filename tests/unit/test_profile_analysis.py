@@ -185,11 +185,11 @@ def test_trace_cache_keeps_a_distributed_job_and_bounds_bytes(tmp_path: Path) ->
 def test_parsing_pauses_the_collector_and_always_resumes_it() -> None:
     import gc
 
-    from lumiboard.plugins.profile.trace import _gc_paused
+    from lumiboard.plugins.profile.trace import gc_paused
 
     assert gc.isenabled()
-    with _gc_paused():
-        with _gc_paused():  # another thread's parse, overlapping
+    with gc_paused():
+        with gc_paused():  # another thread's parse, overlapping
             assert not gc.isenabled()
         assert not gc.isenabled()  # still one parse under way
     assert gc.isenabled()

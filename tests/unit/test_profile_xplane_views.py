@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from lumiboard.format.proto import xplane_pb2
-from lumiboard.plugins.profile import memory, ops, overview, ranges, routes
+from lumiboard.plugins.profile import memory, ops, overview, ranges, routes, xspace_wire
 from lumiboard.plugins.profile.trace import Trace, parse_trace, read_bytes
 from lumiboard.plugins.profile.xplane import parse_xspace
 from lumiboard.plugins.profile.xplane_kinds import classify_chrome
@@ -300,3 +300,19 @@ def test_covered_matches_clip_and_total_per_window() -> None:
     want = [ranges.total(ranges.clip(merged, a, b)) for a, b in zip(low, high, strict=True)]
     assert ranges.covered(merged, low, high).tolist() == pytest.approx(want, abs=1e-9)
     assert ranges.covered(ranges.EMPTY, low, high).tolist() == [0.0] * 500
+
+
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_without_the_native_decoder_the_views_are_the_same(
+    name: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build without a compiler decodes with protobuf alone: same trace, same views."""
+    native = _trace(name)
+    monkeypatch.setattr(xspace_wire, "_xspace", None)
+    fallback = _trace(name)
+    for column in ("ts", "dur", "cat", "name", "track", "correlation"):
+        assert getattr(fallback, column).tolist() == getattr(native, column).tolist(), column
+    assert fallback.names == native.names
+    assert list(fallback.args) == list(native.args)
+    assert overview.breakdown(fallback) == overview.breakdown(native)
+    assert ops.operators(fallback, "operation") == ops.operators(native, "operation")

@@ -180,14 +180,18 @@ def breakdown(trace: Trace) -> dict[str, Any]:
         slots = ranges.subtract(slots, given[role])
     given["Other"] = slots
     # Per role, its time in every step at once (a long profile has thousands of steps).
-    costs = {role: ranges.covered(r, starts, ends).tolist() for role, r in given.items()}
-    rows = []
-    for i, (name, start, end) in enumerate(zip(names, starts.tolist(), ends.tolist(), strict=True)):
-        row = {"step": name, "start": start - trace.start, "duration": end - start}
-        rows.append(row | {role: values[i] for role, values in costs.items()})
+    columns = {
+        "start": starts - trace.start,
+        "duration": ends - starts,
+        **{role: ranges.covered(r, starts, ends) for role, r in given.items()},
+    }
+    keys = ("step", *columns)
+    rows = [
+        dict(zip(keys, values, strict=True))
+        for values in zip(names, *(column.tolist() for column in columns.values()), strict=True)
+    ]
     mean = {
-        key: (sum(row[key] for row in rows) / len(rows) if rows else 0.0)
-        for key in ("duration", *ROLES, "Other")
+        key: float(np.mean(columns[key])) if rows else 0.0 for key in ("duration", *ROLES, "Other")
     }
     return {"roles": [*ROLES, "Other"], "steps": rows, "mean": mean}
 

@@ -25,7 +25,7 @@ from starlette.routing import Route
 from lumiboard.plugins.profile import advice, distributed, memory, ops, overview, timeline
 from lumiboard.plugins.profile.cache import TraceCache
 from lumiboard.plugins.profile.discover import Listing, TraceFile, TraceIndex
-from lumiboard.plugins.profile.trace import Trace, TraceError
+from lumiboard.plugins.profile.trace import Trace, TraceError, gc_paused
 from lumiboard.reader.assets import OutsideError, confine
 from lumiboard.reader.names import safe_text
 from lumiboard.server import workers as pool  # 'workers' names a run's ranks here
@@ -150,7 +150,8 @@ def _trace_route(compute: Callable[[Trace, Request], Any], view: str | None = No
             # The view and its JSON (a /trace window is up to 1M events) on the route
             # pool, never on the event loop, which serves every other request.
             missing = _missing(trace, view)
-            result = compute(trace, request)
+            with gc_paused():  # a view makes many small objects, and no cycles
+                result = compute(trace, request)
             if isinstance(result, dict):
                 result = {
                     "run": run,

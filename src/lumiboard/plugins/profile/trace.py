@@ -126,8 +126,12 @@ class Trace:
 
     def category_mask(self, *names: str) -> np.ndarray:
         """Boolean mask of events whose category is one of ``names``."""
-        codes = [i for i, category in enumerate(self.categories) if category in names]
-        return np.isin(self.cat, np.asarray(codes, dtype=np.int16))
+        # A table lookup per event (a gather), several times faster than np.isin.
+        wanted = np.array([category in names for category in self.categories], dtype=bool)
+        if not len(wanted):
+            return np.zeros(len(self.cat), dtype=bool)
+        found: np.ndarray = wanted[self.cat]
+        return found
 
 
 def read_bytes(path: str, limit: int | None = None) -> bytes:
@@ -182,22 +186,22 @@ class _GcPause:
                     gc.enable()
 
 
-#: The cyclic garbage collector paused while a trace is parsed: a trace makes millions of small
-#: objects that hold no cycles, and the collector scanning them again and again took half the
-#: parse time.
-_gc_paused = _GcPause()
+#: The cyclic garbage collector paused while a trace is parsed or a view computed: a trace makes
+#: millions of small objects that hold no cycles, and the collector scanning them again and
+#: again took half the parse time (and a full collection in a server's heap, tens of ms).
+gc_paused = _GcPause()
 
 
 def parse_trace(data: bytes) -> Trace:
     """Parse a trace's JSON bytes (see the module docstring)."""
-    with _gc_paused():
+    with gc_paused():
         return _parse_trace(data)
 
 
 def trace_from_events(events: list[Any], metadata: dict[str, Any]) -> Trace:
     """A trace from Chrome-trace events already decoded (another format mapped to them, as
     :mod:`.xplane` does), read exactly as those of a JSON file."""
-    with _gc_paused():
+    with gc_paused():
         return _columns(events, metadata)
 
 

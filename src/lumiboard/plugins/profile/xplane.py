@@ -14,11 +14,9 @@ xprof's trace viewer shows it, so that every view reads one model:
   category :mod:`.xplane_kinds` gives it. Times are kept in microseconds from
   :data:`time base <_time_base>` (whole seconds, ``metadata["time_base_ns"]``) so
   that picoseconds survive the float columns;
-- an event's **args** (its metadata's stats, then its own, by stat name; a
-  ``ref_value`` resolved to the stat metadata's name it points at; the names of
-  its metadata's ``child_id`` children; a kernel's launch parameters) are decoded
-  when a view first asks for them, not up front: decoding every event's stats
-  would cost more than the rest of the file;
+- an event's **args** (its stats by name, and more: :mod:`.xplane_stats`) are
+  decoded when a view first asks for them, not up front: decoding every event's
+  stats would cost more than the rest of the file;
 - the planes' own stats (device facts) are kept in ``metadata["planes"]``, and a
   GPU plane's capabilities also as ``metadata["deviceProperties"]``;
 - TensorFlow's allocator events (``MemoryAllocation``, ``MemoryDeallocation``)
@@ -31,18 +29,16 @@ skipped, with a warning. A file that is not a valid XSpace (damaged, truncated) 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from typing import Any, overload
+from typing import Any
 
 import numpy as np
 
 from lumiboard.format.proto import xplane_pb2
 from lumiboard.plugins.profile import xplane_kinds as kinds
-from lumiboard.plugins.profile.trace import MemoryEvents, Trace, TraceError, Track
+from lumiboard.plugins.profile.trace import MemoryEvents, Trace, TraceError, Track, gc_paused
+from lumiboard.plugins.profile.xplane_stats import EventStats, LazyArgs
 from lumiboard.plugins.profile.xspace_wire import XSpaceColumns, XSpaceDecodeError, decode
 
-#: Bytes of a ``bytes_value`` stat shown at most (as hex): such stats hold serialized protos.
-MAX_STAT_BYTES = 64
 _MEMORY_EVENTS = {"MemoryAllocation": 1, "MemoryDeallocation": -1}
 _NS = 1_000_000_000
 
@@ -55,7 +51,8 @@ def parse_xspace(data: bytes) -> Trace:
         raise TraceError(
             f"not a valid XSpace profile: the protobuf is damaged or truncated ({error})"
         ) from None
-    return _Mapping(columns).trace()
+    with gc_paused():
+        return _Mapping(columns).trace()
 
 
 def _time_base(line_ns: np.ndarray) -> int:
@@ -72,19 +69,11 @@ class _Mapping:
 
     def __init__(self, columns: XSpaceColumns) -> None:
         self.columns = columns
-        self.planes = list(columns.space.planes)
-        self.lines = [
-            self.planes[p].lines[j]
-            for p, j in zip(columns.line_plane.tolist(), columns.line_index.tolist(), strict=True)
-        ]
+        self.details = EventStats(columns)
+        self.planes = self.details.planes
+        self.lines = self.details.lines
+        self.plane_starts = self.details.plane_starts
         self.names: dict[str, int] = {}
-        self._stat_name_cache: dict[int, dict[int, str]] = {}
-        self._fixed_cache: dict[tuple[int, int], dict[str, Any]] = {}
-        self.event_plane = (
-            columns.line_plane[columns.event_line]
-            if len(columns.line_plane)
-            else np.zeros(0, dtype=np.int32)
-        )
 
     def trace(self) -> Trace:
         columns = self.columns
@@ -92,9 +81,9 @@ class _Mapping:
         name = np.zeros(count, dtype=np.int32)
         cat = np.zeros(count, dtype=np.int16)
         for p, plane in enumerate(self.planes):
-            selected = np.flatnonzero(self.event_plane == p)
-            if len(selected):
-                self._plane_columns(p, plane, selected, name, cat)
+            start, end = self.plane_starts[p], self.plane_starts[p + 1]
+            if end > start:
+                self._plane_columns(p, plane, slice(start, end), name, cat)
         line_ns = np.array([line.timestamp_ns for line in self.lines], dtype=np.int64)
         base = _time_base(line_ns)
         start_ps = (line_ns - base) * 1000 if len(line_ns) else line_ns
@@ -121,7 +110,7 @@ class _Mapping:
             track=line_track[columns.event_line[source]],
             correlation=correlation,
             external_id=np.full(len(source), -1, dtype=np.int64),
-            args=_LazyArgs(self, source),
+            args=LazyArgs(self.details, source),
             categories=list(kinds.CATEGORIES),
             names=list(self.names),
             tracks=tracks,
@@ -141,7 +130,7 @@ class _Mapping:
         self,
         p: int,
         plane: xplane_pb2.XPlane,
-        selected: np.ndarray,
+        selected: slice,
         name: np.ndarray,
         cat: np.ndarray,
     ) -> None:
@@ -149,11 +138,11 @@ class _Mapping:
         ids = self.columns.metadata_id[selected]
         keys = np.fromiter(plane.event_metadata.keys(), dtype=np.int64)
         keys.sort()
-        position = np.searchsorted(keys, ids)
-        if not len(keys) or not np.array_equal(keys[np.minimum(position, len(keys) - 1)], ids):
+        position = _positions(keys, ids)
+        if position is None:
             keys = np.union1d(keys, ids)  # ids without metadata (a damaged file) named by id
             position = np.searchsorted(keys, ids)
-        labels = [self._label(plane, int(key)) for key in keys.tolist()]
+        labels = [self.details.label(plane, int(key)) for key in keys.tolist()]
         codes = np.array([self.names.setdefault(label, len(self.names)) for label in labels])
         name[selected] = codes[position]
         event_lines = self.columns.event_line[selected]
@@ -169,43 +158,23 @@ class _Mapping:
             for line, line_name in line_names.items():
                 if not kinds.is_stream_line(line_name):
                     code = kinds.CODE[kinds.device_category("", line_name, streams)]
-                    cat[selected[event_lines == line]] = code
+                    cat[selected][event_lines == line] = code
             return
         # A kind of host event is judged by the stats of one of its events (the module's
         # note), and by the metadata's name (a TF op's ``<name>:<Type>``), not its display name.
         sample = np.full(len(keys), -1, dtype=np.int64)
-        sample[position] = selected
+        sample[position] = np.arange(selected.start, selected.stop)
         by_meta = np.zeros(len(keys), dtype=np.int16)
         for k, (key, index) in enumerate(zip(keys.tolist(), sample.tolist(), strict=True)):
             if index >= 0:
-                text = self._raw_name(plane, key)
+                text = self.details.raw_name(plane, key)
                 by_meta[k] = kinds.CODE[
-                    kinds.host_category(text, "", self._event_stat_names(index))
+                    kinds.host_category(text, "", self.details.stat_names_of(index))
                 ]
         cat[selected] = by_meta[position]
         data_line = np.array([_line_name(line).startswith("tf_data") for line in self.lines])
         on_data = data_line[event_lines] & (cat[selected] == kinds.CODE["user_annotation"])
-        cat[selected[on_data]] = kinds.CODE["tf_data"]
-
-    def _label(self, plane: xplane_pb2.XPlane, key: int) -> str:
-        meta = plane.event_metadata.get(key)
-        if meta is None:
-            return f"event {key}"
-        if not meta.display_name and kinds.is_tf_op(meta.name):
-            return str(meta.name).rsplit(":", 1)[1]  # a TF op shown by its type, as TF does
-        return str(meta.display_name or meta.name) or f"event {key}"
-
-    def _raw_name(self, plane: xplane_pb2.XPlane, key: int) -> str:
-        meta = plane.event_metadata.get(key)
-        return (meta.name or meta.display_name) if meta is not None else ""
-
-    def _event_stat_names(self, index: int) -> frozenset[str]:
-        """The names of the stats of event ``index`` and of its metadata."""
-        plane_index = int(self.event_plane[index])
-        event = self.columns.event(index)
-        names = self._stat_names(plane_index)
-        fixed = self._fixed_args(plane_index, event.metadata_id)
-        return frozenset(fixed) | {names.get(stat.metadata_id, "") for stat in event.stats}
+        cat[selected][on_data] = kinds.CODE["tf_data"]
 
     def _tracks(self) -> tuple[np.ndarray, list[Track]]:
         """Per line, its track; and the tracks (lines sharing a display id are one)."""
@@ -246,7 +215,7 @@ class _Mapping:
         positions = np.flatnonzero(wanted).tolist()
         events = self.columns.events([int(source[p]) for p in positions])
         for position, event in zip(positions, events, strict=True):
-            value = self.stats(int(source[position]), event).get("correlation_id")
+            value = self.details.stats(int(source[position]), event).get("correlation_id")
             if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
                 result[position] = value
         return result
@@ -260,7 +229,7 @@ class _Mapping:
         if codes:
             for position in np.flatnonzero(np.isin(names, list(codes))).tolist():
                 index = int(source[position])
-                stats = self.stats(index)
+                stats = self.details.stats(index)
                 sign = codes[int(names[position])]
                 size = _int(stats.get("allocation_bytes"), _int(stats.get("requested_bytes"), 0))
                 allocator = str(stats.get("allocator_name", ""))
@@ -295,7 +264,7 @@ class _Mapping:
 
     def _metadata(self, base: int) -> dict[str, Any]:
         planes = [
-            {"id": plane.id, "name": plane.name, "stats": self._plane_facts(p)}
+            {"id": plane.id, "name": plane.name, "stats": self.details.plane_facts(p)}
             for p, plane in enumerate(self.planes)
         ]
         devices = []
@@ -323,121 +292,28 @@ class _Mapping:
             "deviceProperties": devices,
         }
 
-    def _stat_names(self, plane_index: int) -> dict[int, str]:
-        """A plane's stat names by stat metadata id (kept: every decoded stat looks one up)."""
-        found = self._stat_name_cache.get(plane_index)
-        if found is None:
-            found = self._stat_name_cache[plane_index] = {
-                key: meta.name
-                for key, meta in self.planes[plane_index].stat_metadata.items()
-                if meta.name
-            }
+
+#: Metadata ids are small numbers in every profiler's files: up to this many slots, an id's
+#: position is looked up in a table (a gather) rather than searched for.
+_TABLE_SLOTS = 1 << 22
+
+
+def _positions(keys: np.ndarray, ids: np.ndarray) -> np.ndarray | None:
+    """The position of each id in the sorted ``keys``; None when an id is not among them."""
+    if not len(keys):
+        return None if len(ids) else np.zeros(0, dtype=np.int64)
+    if keys[0] >= 0 and keys[-1] < _TABLE_SLOTS:
+        table = np.full(int(keys[-1]) + 2, -1, dtype=np.int64)
+        table[keys] = np.arange(len(keys))
+        # An id outside the table lands on its last slot, which is -1.
+        found: np.ndarray = table[np.clip(ids, 0, len(table) - 1)]
+        if (found < 0).any():
+            return None
         return found
-
-    def _fixed_args(self, plane_index: int, key: int) -> dict[str, Any]:
-        """What every event of one metadata shows: the metadata's own name when another one is
-        shown, its stats, its children's names, the plane's GPU number (kept per metadata)."""
-        cached = self._fixed_cache.get((plane_index, key))
-        if cached is not None:
-            return cached
-        plane = self.planes[plane_index]
-        meta = plane.event_metadata.get(key)
-        fixed: dict[str, Any] = {}
-        if meta is not None:
-            if meta.name != self._label(plane, key):
-                fixed["name"] = meta.name  # a TF op's full name; its type is shown
-            fixed.update(_stats(meta.stats, self._stat_names(plane_index)))
-            if len(meta.child_id):
-                fixed["children"] = [self._label(plane, int(child)) for child in meta.child_id]
-        self._fixed_cache[(plane_index, key)] = fixed
-        return fixed
-
-    def _gpu(self, plane_index: int) -> tuple[int | None, int | None]:
-        """A GPU plane's number and SM count (None for other planes, or when unknown)."""
-        name = self.planes[plane_index].name
-        if not name.startswith("/device:GPU:"):
-            return None, None
-        number = name.rsplit(":", 1)[-1]
-        cores = self._plane_facts(plane_index).get("core_count")
-        return (
-            int(number) if number.isdigit() else None,
-            cores if isinstance(cores, int) and cores > 0 else None,
-        )
-
-    def _plane_facts(self, plane_index: int) -> dict[str, Any]:
-        plane = self.planes[plane_index]
-        return _stats(plane.stats, self._stat_names(plane_index))
-
-    def stats(self, index: int, event: xplane_pb2.XEvent | None = None) -> dict[str, Any]:
-        """The stats of event ``index`` (its metadata's, then its own), by name; ``event``:
-        the event already decoded."""
-        plane_index = int(self.event_plane[index])
-        event = self.columns.event(index) if event is None else event
-        result = dict(self._fixed_args(plane_index, event.metadata_id))
-        result.update(_stats(event.stats, self._stat_names(plane_index)))
-        return result
-
-    def args(self, index: int, event: xplane_pb2.XEvent | None = None) -> dict[str, Any] | None:
-        """An event's args as shown: stats, children, a kernel's launch parameters."""
-        result = self.stats(index, event)
-        details = result.get("kernel_details")
-        plane_index = int(self.event_plane[index])
-        number, cores = self._gpu(plane_index) if details is not None else (None, None)
-        if isinstance(details, str):
-            result.update(kinds.kernel_details(details))
-            grid = result.get("grid")
-            if isinstance(grid, list) and cores is not None:
-                result["blocks per SM"] = float(np.prod(grid)) / cores
-        if number is None and self.planes[plane_index].name.startswith("/device:GPU:"):
-            number = self._gpu(plane_index)[0]
-        if number is not None:
-            result.setdefault("device", number)
-        return result or None
-
-
-class _LazyArgs(Sequence[dict[str, Any] | None]):
-    """The args of a trace's events (in time order), decoded when first asked for."""
-
-    def __init__(self, mapping: _Mapping, source: np.ndarray) -> None:
-        self._mapping = mapping
-        self._source = source
-        self._decoded: dict[int, dict[str, Any] | None] = {}
-
-    def __len__(self) -> int:
-        return len(self._source)
-
-    @overload
-    def __getitem__(self, index: int) -> dict[str, Any] | None: ...
-    @overload
-    def __getitem__(self, index: slice) -> Sequence[dict[str, Any] | None]: ...
-    def __getitem__(
-        self, index: int | slice
-    ) -> dict[str, Any] | Sequence[dict[str, Any] | None] | None:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
-        if index not in self._decoded:
-            self._decoded[index] = self._mapping.args(int(self._source[index]))
-        return self._decoded[index]
-
-    def __iter__(self) -> Iterator[dict[str, Any] | None]:
-        return (self[i] for i in range(len(self)))
-
-    def many(self, indices: Sequence[int]) -> list[dict[str, Any] | None]:
-        """The args of the events at ``indices``, the ones not decoded yet decoded at once."""
-        wanted = [i for i in dict.fromkeys(indices) if i not in self._decoded]
-        if wanted:
-            for i in wanted:
-                if not 0 <= i < len(self):
-                    raise IndexError(i)
-            sources = [int(self._source[i]) for i in wanted]
-            events = self._mapping.columns.events(sources)
-            for i, source, event in zip(wanted, sources, events, strict=True):
-                self._decoded[i] = self._mapping.args(source, event)
-        return [self[i] for i in indices]
+    position: np.ndarray = np.searchsorted(keys, ids)
+    if not np.array_equal(keys[np.minimum(position, len(keys) - 1)], ids):
+        return None
+    return position
 
 
 def _line_name(line: xplane_pb2.XLine) -> str:
@@ -454,24 +330,3 @@ def _allocator_device(name: str) -> tuple[int, int]:
         digits = "".join(c for c in name[3:].lstrip("_:") if c.isdigit()) or "0"
         return 1, int(digits[:4])
     return 0, -1
-
-
-def _stats(stats: Any, names: dict[int, str]) -> dict[str, Any]:  # repeated XStat
-    """Stats as ``{name: value}`` (``names``: the plane's stat names by id): a reference
-    resolved, bytes shown as (cut) hex."""
-    result: dict[str, Any] = {}
-    for stat in stats:
-        key = names.get(stat.metadata_id) or f"stat {stat.metadata_id}"
-        kind = stat.WhichOneof("value")
-        value: Any
-        if kind == "ref_value":
-            value = names.get(stat.ref_value, f"<unknown ref {stat.ref_value}>")
-        elif kind == "bytes_value":
-            raw = stat.bytes_value
-            value = raw[:MAX_STAT_BYTES].hex() + ("…" if len(raw) > MAX_STAT_BYTES else "")
-        elif kind is None:
-            value = None
-        else:
-            value = getattr(stat, kind)
-        result[key] = value
-    return result

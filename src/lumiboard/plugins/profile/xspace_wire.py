@@ -113,8 +113,7 @@ def decode(data: bytes | bytearray | memoryview) -> XSpaceColumns:
     def events_at(indices: Sequence[int]) -> list[xplane_pb2.XEvent]:
         # The events framed as the repeated ``events`` field of one XLine, parsed at once.
         parts = []
-        for index in indices:
-            start, end = (int(bound) for bound in spans[index])
+        for start, end in spans[np.asarray(indices, dtype=np.int64)].tolist():
             parts.append(_EVENTS_TAG + _varint(end - start))
             parts.append(data[start:end])
         return list(_parse(xplane_pb2.XLine, b"".join(parts)).events)
@@ -187,9 +186,12 @@ def _column(values: list[int] | list[bool], dtype: type[np.generic]) -> np.ndarr
 _Message = TypeVar("_Message", xplane_pb2.XSpace, xplane_pb2.XEvent, xplane_pb2.XLine)
 #: The key of XLine's ``events`` field (number 4, length-delimited).
 _EVENTS_TAG = bytes([4 << 3 | 2])
+_SMALL = [bytes([value]) for value in range(0x80)]
 
 
 def _varint(value: int) -> bytes:
+    if value < 0x80:
+        return _SMALL[value]
     out = bytearray()
     while value > 0x7F:
         out.append(value & 0x7F | 0x80)
