@@ -316,3 +316,15 @@ def test_without_the_native_decoder_the_views_are_the_same(
     assert list(fallback.args) == list(native.args)
     assert overview.breakdown(fallback) == overview.breakdown(native)
     assert ops.operators(fallback, "operation") == ops.operators(native, "operation")
+
+
+def test_overview_tensor_core_share_is_the_kernel_tables() -> None:
+    space = _gpu_space()
+    gpu = space.planes[1]
+    gpu.event_metadata[3].CopyFrom(xplane_pb2.XEventMetadata(id=3, name="sm80_xmma_gemm_f16"))
+    gpu.lines[0].events.add(metadata_id=3, offset_ps=60_000_000, duration_ps=10_000_000)
+    trace = parse_xspace(space.SerializeToString())
+    share = ops.tensor_core_share(trace)
+    assert share == pytest.approx(10 / 70)
+    assert share == pytest.approx(ops.kernels(trace, "kernel")["tensor_core_share"])
+    assert routes._compute_overview(trace)["tensor_core_share"] == pytest.approx(share)

@@ -80,7 +80,8 @@ def _op_tree(trace: Trace) -> OpTree:
     by_track: dict[int, list[int]] = {}
     for index in host.tolist():
         by_track.setdefault(int(trace.track[index]), []).append(index)
-    trace.args_of(np.flatnonzero(trace.category_mask("cpu_op")).tolist())  # decoded at once
+    # Only PyTorch's older traces hold a "Call stack" arg (an XSpace's are not read for it).
+    legacy_stacks = trace.metadata.get("format") != "xplane"
     ts, dur, cat = trace.ts, trace.dur, trace.cat
     for indices in by_track.values():
         # Events are time-sorted; equal starts: the longer one encloses the shorter.
@@ -110,7 +111,7 @@ def _op_tree(trace: Trace) -> OpTree:
                     for j in reversed(open_)
                     if int(cat[j]) in python_cat
                 ]
-                legacy = (trace.args[index] or {}).get("Call stack")
+                legacy = (trace.args[index] or {}).get("Call stack") if legacy_stacks else None
                 if frames:
                     stacks[index] = tuple(frames[:MAX_FRAMES])
                 elif isinstance(legacy, str) and legacy:
@@ -162,6 +163,16 @@ def operators(trace: Trace, group_by: str) -> list[dict[str, Any]]:
         rows.append(row)
     rows.sort(key=lambda r: (-r["device_self"], -r["host_self"], r["name"]))
     return rows
+
+
+def tensor_core_share(trace: Trace) -> float:
+    """The share of kernel time spent in kernels that run on tensor cores (by their names)."""
+    indices = np.flatnonzero(trace.category_mask("kernel"))
+    total = float(trace.dur[indices].sum()) if len(indices) else 0.0
+    if total <= 0:
+        return 0.0
+    uses = np.array([uses_tensor_cores(name) for name in trace.names], dtype=bool)
+    return float(trace.dur[indices][uses[trace.name[indices]]].sum()) / total
 
 
 def kernels(trace: Trace, group_by: str) -> dict[str, Any]:

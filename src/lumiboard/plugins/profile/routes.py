@@ -210,8 +210,7 @@ def _overview(trace: Trace, request: Request) -> dict[str, Any]:
 def _compute_overview(trace: Trace) -> dict[str, Any]:
     steps = overview.breakdown(trace)
     gpus = overview.gpu_metrics(trace)
-    kernel_stats = ops.kernels(trace, "kernel") if gpus else None
-    share = kernel_stats["tensor_core_share"] if kernel_stats else None
+    share = ops.tensor_core_share(trace) if gpus else None
     return {
         "devices": overview.devices(trace),
         "breakdown": steps,

@@ -126,11 +126,15 @@ class Trace:
 
     def category_mask(self, *names: str) -> np.ndarray:
         """Boolean mask of events whose category is one of ``names``."""
-        # A table lookup per event (a gather), several times faster than np.isin.
-        wanted = np.array([category in names for category in self.categories], dtype=bool)
-        if not len(wanted):
-            return np.zeros(len(self.cat), dtype=bool)
-        found: np.ndarray = wanted[self.cat]
+        key = "category_mask:" + "\x00".join(sorted(set(names)))
+        found: np.ndarray | None = self.memo.get(key)
+        if found is None:
+            # A table lookup per event (a gather), several times faster than np.isin; kept, as
+            # the views ask for the same masks again and again.
+            wanted = np.array([category in names for category in self.categories], dtype=bool)
+            found = wanted[self.cat] if len(wanted) else np.zeros(len(self.cat), dtype=bool)
+            found.flags.writeable = False  # shared: a caller must not change it
+            self.memo[key] = found
         return found
 
 

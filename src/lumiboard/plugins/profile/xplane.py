@@ -212,10 +212,10 @@ class _Mapping:
             cat,
             [kinds.CODE[c] for c in ("cuda_runtime", "kernel", "gpu_memcpy", "gpu_memset")],
         )
-        positions = np.flatnonzero(wanted).tolist()
-        events = self.columns.events([int(source[p]) for p in positions])
-        for position, event in zip(positions, events, strict=True):
-            value = self.details.stats(int(source[position]), event).get("correlation_id")
+        positions = np.flatnonzero(wanted)
+        sources = source[positions].tolist()
+        values = self.details.stat_value(sources, "correlation_id")
+        for position, value in zip(positions.tolist(), values, strict=True):
             if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 2**63:
                 result[position] = value
         return result

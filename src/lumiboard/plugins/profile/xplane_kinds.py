@@ -35,6 +35,7 @@ marker always carries ``step_num``).
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import replace
 
@@ -142,9 +143,11 @@ def is_input_wait(name: str) -> bool:
 _NEXT_OPS = ("IteratorGetNext", "IteratorGetNextSync", "IteratorGetNextAsOptional")
 
 
+@functools.lru_cache(maxsize=4096)
 def kernel_details(text: str) -> dict[str, object]:
     """The launch parameters of a ``kernel_details`` stat
-    (``regs:32 static_shared:0 dynamic_shared:0 grid:80,1,1 block:256,1,1 occ_pct:50``)."""
+    (``regs:32 static_shared:0 dynamic_shared:0 grid:80,1,1 block:256,1,1 occ_pct:50``); kept
+    per text (a kernel launched again and again has one), so callers must not change it."""
     found: dict[str, object] = {}
     for token in text.split():
         key, sep, value = token.partition(":")
@@ -201,6 +204,7 @@ def classify_chrome(trace: Trace) -> None:
     trace.categories = list(CATEGORIES)
     trace.tracks = tracks
     trace.metadata["format"] = "xplane"
+    trace.memo.clear()  # anything computed from the old categories
     device = np.flatnonzero(
         np.isin(
             trace.cat, [CODE[c] for c in ("cuda_runtime", "kernel", "gpu_memcpy", "gpu_memset")]
