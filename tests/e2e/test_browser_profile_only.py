@@ -57,8 +57,14 @@ def test_profile_only_logdir_opens_the_profile_tab_with_its_runs(
     expect(options).to_have_text("keras/train")
     # The Keras (XSpace) profile's Overview: its 3 profiled batches are the steps.
     expect(page.get_by_test_id("stat-steps")).to_contain_text("3")
+    expect(page.get_by_test_id("profile-host")).to_contain_text("host vm · profiled")
     expect(page.get_by_test_id("profile-not-computed")).to_have_count(0)
     ui.screenshot("profile-only-xspace-overview")
+    # Its TensorFlow ops, by type, in the Operator view.
+    page.get_by_test_id("profile-view-operator").click()
+    expect(page.get_by_test_id("profile-operators")).to_contain_text("_MklNativeFusedMatMul")
+    expect(page.get_by_test_id("profile-operators")).to_contain_text("ReadVariableOp")
+    ui.screenshot("profile-only-xspace-operators")
     # A CPU profile has no kernels: the view says what to record, with no zero stats.
     page.get_by_test_id("profile-view-kernel").click()
     expect(page.get_by_test_id("profile-not-computed")).to_contain_text("no GPU activity")

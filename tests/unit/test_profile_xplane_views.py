@@ -328,3 +328,19 @@ def test_overview_tensor_core_share_is_the_kernel_tables() -> None:
     assert share == pytest.approx(10 / 70)
     assert share == pytest.approx(ops.kernels(trace, "kernel")["tensor_core_share"])
     assert routes._compute_overview(trace)["tensor_core_share"] == pytest.approx(share)
+
+
+def test_overview_says_where_and_when_the_profile_was_recorded() -> None:
+    space = xplane_pb2.XSpace.FromString(PROFILES["jax"].read_bytes())
+    facts: dict[str, Any] = {}
+    for plane in space.planes:
+        names = {key: meta.name for key, meta in plane.stat_metadata.items()}
+        for stat in plane.stats:
+            facts[names[stat.metadata_id]] = getattr(stat, stat.WhichOneof("value") or "")
+    summary = routes._compute_overview(_trace("jax"))["host"]
+    assert summary.startswith(f"host {space.hostnames[0]} · profiled ")
+    length = (facts["profile_stop_time"] - facts["profile_start_time"]) / 1e6
+    assert f"for {length:,.1f} ms" in summary
+    assert f"jax {facts['jax_version']}" in summary
+    pytorch = parse_trace(b'{"traceEvents": []}')
+    assert overview.host_summary(pytorch) is None

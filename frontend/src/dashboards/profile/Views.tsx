@@ -85,6 +85,11 @@ export function OverviewView({ api, query }: { api: DashboardApi; query: Query }
           <Stat label="Kernel time on tensor cores" value={formatPercent(data.tensor_core_share)} />
         ) : null}
       </div>
+      {data.host ? (
+        <div class="profile-muted" data-testid="profile-host">
+          {data.host}
+        </div>
+      ) : null}
       {data.devices.length ? (
         <div class="profile-muted" data-testid="profile-devices">
           {data.devices.map((d) => (

@@ -44,6 +44,8 @@ export interface Device {
 
 export interface OverviewPayload extends Common {
   devices: Device[];
+  /** Where and when a TensorFlow/Keras/JAX profile was recorded (null for PyTorch traces). */
+  host?: string | null;
   breakdown: { roles: string[]; steps: StepRow[]; mean: Record<string, number> };
   gpu: Gpu[];
   tensor_core_share: number | null;

@@ -21,6 +21,7 @@ Follows torch-tb-profiler's definitions:
 
 from __future__ import annotations
 
+import datetime
 from typing import Any
 
 import numpy as np
@@ -268,3 +269,30 @@ def devices(trace: Trace) -> list[dict[str, Any]]:
             }
         )
     return result
+
+
+#: Plane stats an XSpace's host summary names, with their labels (JAX writes its versions).
+_HOST_FACTS = (("jax_version", "jax"), ("jaxlib_version", "jaxlib"))
+
+
+def host_summary(trace: Trace) -> str | None:
+    """What an XSpace profile says of where and when it was recorded (hosts, the profiling
+    session's start and length, framework versions); None for other traces."""
+    if trace.metadata.get("format") != "xplane":
+        return None
+    parts = []
+    hosts = [str(name) for name in trace.metadata.get("hostnames") or []]
+    if hosts:
+        parts.append(("host " if len(hosts) == 1 else "hosts ") + ", ".join(hosts))
+    stats: dict[str, Any] = {}
+    for plane in trace.metadata.get("planes") or []:
+        stats.update(plane.get("stats") or {})
+    start, stop = stats.get("profile_start_time"), stats.get("profile_stop_time")
+    if isinstance(start, int) and start > 0:
+        when = datetime.datetime.fromtimestamp(start / 1e9, datetime.UTC)
+        text = f"profiled {when:%Y-%m-%d %H:%M:%S} UTC"
+        if isinstance(stop, int) and stop > start:
+            text += f" for {(stop - start) / 1e6:,.1f} ms"
+        parts.append(text)
+    parts.extend(f"{label} {stats[key]}" for key, label in _HOST_FACTS if stats.get(key))
+    return " · ".join(parts) or None

@@ -213,6 +213,7 @@ def _compute_overview(trace: Trace) -> dict[str, Any]:
     share = ops.tensor_core_share(trace) if gpus else None
     return {
         "devices": overview.devices(trace),
+        "host": overview.host_summary(trace),
         "breakdown": steps,
         "gpu": gpus,
         "tensor_core_share": share,
