@@ -34,7 +34,9 @@ from lumiboard.format.values import check_tag, tensor_value
 from lumiboard.plugins.histograms import summary as histograms
 from lumiboard.plugins.scalars import summary as scalars
 from lumiboard.plugins.text import summary as text_summary
+from lumiboard.writer import fs
 from lumiboard.writer.event_file import EventFileWriter
+from lumiboard.writer.ranks import detect_rank, rank_log_dir
 from lumiboard.writer.steps import to_step, to_walltime
 
 Value = summary_pb2.Summary.Value
@@ -143,12 +145,32 @@ class SummaryFileWriter:
         self._writer().add_event(event)
 
 
+class _MutedFileWriter(SummaryFileWriter):
+    # ranks="zero" on a rank other than 0: like tf.summary.create_noop_writer(),
+    # it writes nothing and the ops return False without encoding anything.
+    def __init__(self, logdir: str) -> None:
+        self._event_writer = None
+        self._muted_logdir = logdir
+
+    @property
+    def logdir(self) -> str:
+        return self._muted_logdir
+
+    def write_values(self, values: Sequence[Value], step: Any, walltime: Any = None) -> None:
+        pass
+
+    def write_event(self, event: event_pb2.Event) -> None:
+        pass
+
+
 def create_file_writer(
     logdir: str | os.PathLike[str],
     max_queue: int | None = None,
     flush_millis: int | None = None,
     filename_suffix: str | None = None,
     name: str | None = None,
+    *,
+    ranks: str = "all",
 ) -> SummaryFileWriter:
     """Create a writer for ``logdir`` (a path or an fsspec URL).
 
@@ -157,6 +179,10 @@ def create_file_writer(
     bounds how long a written event stays invisible to readers.
     ``filename_suffix`` defaults to ``".v2"``, as TensorFlow names its files.
     ``name`` is accepted for ``tf.summary`` parity and unused.
+    ``ranks`` says which processes of a distributed job write, as in
+    ``SummaryWriter``: ``"all"`` (default), ``"zero"`` (only rank 0; elsewhere
+    the writer writes nothing and the ops return False) or ``"separate"``
+    (``<logdir>/rank_<k>``).
 
     Example::
 
@@ -167,7 +193,10 @@ def create_file_writer(
     del name
     if logdir is None:
         raise ValueError("logdir cannot be None")
-    return SummaryFileWriter(logdir, max_queue, flush_millis, filename_suffix)
+    own_dir = rank_log_dir(fs.normalize(logdir), ranks, detect_rank())
+    if own_dir is None:
+        return _MutedFileWriter(fs.normalize(logdir))
+    return SummaryFileWriter(own_dir, max_queue, flush_millis, filename_suffix)
 
 
 def get_default_writer() -> SummaryFileWriter | None:
@@ -197,7 +226,7 @@ def _emit(make_values: Callable[[], Sequence[Value]], step: Any) -> bool:
     # encoded (no PNG, no WAV) and False comes back; the step is checked before
     # the data so that a missing step is reported first.
     writer = _state.writer
-    if writer is None:
+    if writer is None or isinstance(writer, _MutedFileWriter):
         return False
     resolved = step if step is not None else _state.step
     if resolved is None:

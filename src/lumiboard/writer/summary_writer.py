@@ -18,6 +18,8 @@ these differences, each on purpose:
 - ``add_embedding`` records each embedding's shape, keeps uint8 thumbnails
   as they are (PyTorch multiplies them by 255 again) and replaces tabs and
   newlines in labels with spaces (they would break ``metadata.tsv``).
+- ``ranks=`` says which processes of a distributed job write (PyTorch:
+  every process, as ``ranks="all"``, the default).
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ from lumiboard.plugins.scalars import summary as scalars
 from lumiboard.plugins.text import summary as text
 from lumiboard.writer import fs
 from lumiboard.writer.event_file import FILE_VERSION, EventFileWriter
+from lumiboard.writer.ranks import check_ranks, detect_rank, rank_log_dir
 from lumiboard.writer.steps import to_step, to_walltime
 
 Value = summary_pb2.Summary.Value
@@ -51,6 +54,21 @@ def default_logdir(comment: str = "") -> str:
     """``runs/<Mon DD_HH-MM-SS>_<hostname><comment>``, as PyTorch names runs."""
     stamp = datetime.now().strftime("%b%d_%H-%M-%S")
     return os.path.join("runs", f"{stamp}_{socket.gethostname()}{comment}")
+
+
+def _ignore(*args: Any, **kwargs: Any) -> None:
+    """What a muted writer's ``add_*`` do: nothing."""
+
+
+def _close_figure(
+    tag: Any, figure: Any, global_step: Any = None, close: bool = True, **_: Any
+) -> None:
+    # A muted add_figure still closes the figure, as the caller relies on it.
+    if close:
+        import matplotlib.pyplot as plt
+
+        for one in figure if isinstance(figure, (list, tuple)) else [figure]:
+            plt.close(one)
 
 
 class SummaryWriter:
@@ -65,6 +83,22 @@ class SummaryWriter:
         max_queue: Events held in memory before the writer thread writes them.
         flush_secs: How often written events are made visible (default 2 s).
         filename_suffix: Appended to every event file name.
+        ranks: Which processes of a distributed job write (the rank is
+            detected from torch.distributed, torchrun, SLURM, MPI, TF_CONFIG
+            or JAX; see ``lumiboard.writer.ranks``):
+
+            - ``"all"`` (default, as PyTorch): every process writes its own
+              event file into ``log_dir`` (files are named by host and pid,
+              so no two processes ever share one).
+            - ``"zero"``: only rank 0 writes; on other ranks no file is
+              created, no thread started, and every ``add_*`` returns at once
+              (``add_figure`` still closes the figure).
+            - ``"separate"``: each rank writes into ``<log_dir>/rank_<k>``,
+              one run per rank (the app can group them: mean and min-max band).
+
+            Anything else raises ``ValueError``. ``rank_info`` holds the rank
+            found. In a job, pass the same ``log_dir`` to every rank (the
+            default one holds the host name and the time).
 
     Example::
 
@@ -73,6 +107,9 @@ class SummaryWriter:
         with SummaryWriter("runs/exp1") as writer:
             for step in range(100):
                 writer.add_scalar("loss/train", 1.0 / (step + 1), step)
+
+        # under torchrun: one run per rank, runs/exp1/rank_0 ... rank_<N-1>
+        writer = SummaryWriter("runs/exp1", ranks="separate")
     """
 
     def __init__(
@@ -83,8 +120,14 @@ class SummaryWriter:
         max_queue: int = 10,
         flush_secs: float = 2,
         filename_suffix: str = "",
+        *,
+        ranks: str = "all",
     ) -> None:
-        self.log_dir = fs.normalize(log_dir) if log_dir else default_logdir(comment)
+        self.ranks = check_ranks(ranks)
+        self.rank_info = detect_rank()
+        job_dir = fs.normalize(log_dir) if log_dir else default_logdir(comment)
+        own_dir = rank_log_dir(job_dir, ranks, self.rank_info)
+        self.log_dir = job_dir if own_dir is None else own_dir
         self.purge_step = purge_step
         self.max_queue = max_queue
         self.flush_secs = flush_secs
@@ -93,6 +136,9 @@ class SummaryWriter:
         self._scalars_writers: dict[str, EventFileWriter] = {}
         self._layout = custom_scalars_pb2.Layout()
         self._projector_config: Any = None
+        if own_dir is None:
+            self._mute()
+            return
         self._writer()
         if purge_step is not None:
             step = to_step(purge_step, "purge_step")
@@ -102,6 +148,15 @@ class SummaryWriter:
             self.purge_step = None
 
     # ---- plumbing ---------------------------------------------------------
+
+    def _mute(self) -> None:
+        # ranks="zero" on a rank other than 0: each writing method becomes a
+        # do-nothing function bound on the instance, so a call costs one call
+        # (no check, no conversion, no queue) and no file or thread ever exists.
+        for name in dir(type(self)):
+            if name.startswith("add_") or name in ("write_values", "_event"):
+                self.__dict__[name] = _ignore
+        self.__dict__["add_figure"] = _close_figure
 
     def _writer(self) -> EventFileWriter:
         # Reopened lazily after close(), as PyTorch's writer is.
