@@ -17,13 +17,12 @@ reads them with bounds:
 Unlike TensorBoard, tensors are never sampled (it keeps 10,000 points for
 t-SNE and 5,000 for UMAP client-side; users want them all, tensorboard#3647),
 and a bad TSV is refused with the line that is wrong rather than a 500.
-TF checkpoints (``model_checkpoint_path``) are not read.
+An embedding without a tensor file is read from the HDF5 checkpoint Keras 3 saves
+(:mod:`.checkpoints`, :mod:`.h5_tensors`); TF checkpoints are not read, and said so.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 import logging
 import os
 import posixpath
@@ -37,7 +36,9 @@ import numpy as np
 from google.protobuf import json_format, text_format
 
 from lumiboard.format.proto import projector_pb2
+from lumiboard.plugins.projector.errors import AssetError, TooLargeError
 from lumiboard.plugins.projector.summary import CONFIG_NAME
+from lumiboard.plugins.projector.tensor_files import decode_tensor
 from lumiboard.reader.assets import OutsideError, confine
 from lumiboard.store.buildcache import BuildCache
 from lumiboard.writer import fs
@@ -54,14 +55,6 @@ MAX_BYTES = {
 }
 #: Parsed tensors kept in memory, in bytes (least recently used dropped first).
 CACHE_BYTES = 2 << 30
-
-
-class AssetError(ValueError):
-    """A config names a file that cannot be served (outside the run, bad content); a 400."""
-
-
-class TooLargeError(ValueError):
-    """A file is larger than the cap for its kind; a 413."""
 
 
 @dataclass(frozen=True)
@@ -199,11 +192,17 @@ def _parse_config(location: str) -> projector_pb2.ProjectorConfig | None:
     except (OSError, ValueError, text_format.ParseError, UnicodeDecodeError):
         # OSError: a file that can be seen but not opened (permissions, a vanished file).
         return None
+    seen: dict[str, int] = {}
     for embedding in config.embeddings:
         if not embedding.tensor_name and embedding.tensor_path:
             embedding.tensor_name = posixpath.basename(embedding.tensor_path.replace("\\", "/"))
         if embedding.tensor_name.endswith(":0"):
             embedding.tensor_name = embedding.tensor_name[:-2]
+        # Keras 3 names every Embedding layer's entry alike: "<name> (2)" for the second makes
+        # it one a URL can ask for (TensorBoard only ever finds the first).
+        count = seen[embedding.tensor_name] = seen.get(embedding.tensor_name, 0) + 1
+        if count > 1:
+            embedding.tensor_name = f"{embedding.tensor_name} ({count})"
     return config
 
 
@@ -235,8 +234,16 @@ _tensors: BuildCache[tuple[str, float, int, tuple[int, ...]], np.ndarray] = Buil
 )
 
 
+def tensor_cache() -> BuildCache[tuple[str, float, int, tuple[int, ...]], np.ndarray]:
+    """The parsed tensors, shared with the HDF5 reader (:mod:`.checkpoints`)."""
+    return _tensors
+
+
 def read_tensor(
-    run_dir: str, embedding: projector_pb2.EmbeddingInfo, logdirs: Sequence[str] = ()
+    run_dir: str,
+    embedding: projector_pb2.EmbeddingInfo,
+    logdirs: Sequence[str] = (),
+    config: projector_pb2.ProjectorConfig | None = None,
 ) -> np.ndarray:
     """The embedding's ``[N, D]`` float32 matrix, every row (cached by file identity).
 
@@ -244,13 +251,35 @@ def read_tensor(
     little-endian float32 of ``tensor_shape``: a file of exactly that size
     that is not all TSV characters is read as binary, anything else as TSV
     (TensorBoard tries TSV and falls back to binary only when the bytes are
-    not UTF-8, so an all-zeros binary file would fool it).
+    not UTF-8, so an all-zeros binary file would fool it). No ``tensor_path``,
+    or an HDF5 one: see :func:`read_tensor_and_source`.
     """
-    if not embedding.tensor_path:
-        raise AssetError(
-            f"embedding {embedding.tensor_name!r} has no tensor_path: tensors in TF "
-            "checkpoints are not supported"
-        )
+    return read_tensor_and_source(run_dir, embedding, logdirs, config)[0]
+
+
+def read_tensor_and_source(
+    run_dir: str,
+    embedding: projector_pb2.EmbeddingInfo,
+    logdirs: Sequence[str] = (),
+    config: projector_pb2.ProjectorConfig | None = None,
+) -> tuple[np.ndarray, str | None]:
+    """:func:`read_tensor`, and for a matrix from an HDF5 checkpoint which dataset it is.
+
+    An embedding without ``tensor_path`` (Keras 3's) or with an ``.h5`` one is read by
+    :mod:`.checkpoints` (``config`` gives its checkpoint path and the entries' order).
+    """
+    path = embedding.tensor_path
+    if not path or path.lower().endswith((".h5", ".hdf5")):
+        # Imported here: checkpoints (and h5_tensors) import this module.
+        from lumiboard.plugins.projector import checkpoints
+
+        return checkpoints.read(run_dir, config, embedding, tuple(logdirs))
+    return _read_tensor_file(run_dir, embedding, logdirs), None
+
+
+def _read_tensor_file(
+    run_dir: str, embedding: projector_pb2.EmbeddingInfo, logdirs: Sequence[str]
+) -> np.ndarray:
     shown = embedding.tensor_path
     location = resolve(run_dir, shown, logdirs)
     found = stat(location)
@@ -287,105 +316,9 @@ def clear_cache() -> None:
     with _lock:
         _configs.clear()
     _tensors.clear()
+    from lumiboard.plugins.projector import h5_tensors  # it imports this module
 
-
-#: Every byte a TSV of numbers is made of.
-_TSV_BYTES = b"0123456789+-.eE \t\r\nnaNAifIFtyTY"
-
-
-def decode_tensor(data: bytes, shape: tuple[int, ...], shown: str) -> np.ndarray:
-    """Binary float32 when ``data`` is exactly ``shape`` of them, else a TSV (see read_tensor).
-
-    A TSV of short numbers can have that size too (``0.0\t`` is 4 bytes): bytes
-    that are all TSV characters are read as one.
-    """
-    sized = len(shape) == 2 and shape[0] * shape[1] * 4 == len(data) and len(data) > 0
-    if sized and data.translate(None, _TSV_BYTES):
-        tensor = np.frombuffer(data, dtype="<f4").reshape(shape).astype(np.float32)
-        bad = np.flatnonzero(~np.isfinite(tensor).all(axis=1))
-        if bad.size:
-            raise AssetError(f"tensor file {shown!r}: row {int(bad[0]) + 1} holds NaN or infinity")
-        return tensor
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        if len(shape) == 2:
-            expected = f"{shape[0]}x{shape[1]} float32 ({shape[0] * shape[1] * 4:,} bytes)"
-        else:
-            expected = "float32 of a 2-D tensor_shape (the config gives none)"
-        raise AssetError(
-            f"tensor file {shown!r} is not a UTF-8 TSV, nor raw {expected}: "
-            f"it holds {len(data):,} bytes"
-        ) from None
-    return parse_tsv(text, shown)
-
-
-def parse_tsv(text: str, shown: str) -> np.ndarray:
-    """A TSV of numbers as ``[N, D]`` float32; a bad file is an :class:`AssetError` naming the line.
-
-    Blank lines are skipped (as TensorBoard does). Ragged rows, cells that are
-    not numbers and non-finite values are errors: every projection would turn
-    them into NaN coordinates.
-    """
-    lines = text.split("\n")
-    numbered = [(i + 1, line.rstrip("\r")) for i, line in enumerate(lines)]
-    rows = [(n, line) for n, line in numbered if line.strip()]
-    if not rows:
-        raise AssetError(f"tensor file {shown!r} holds no rows")
-    width = rows[0][1].count("\t") + 1
-    for n, line in rows:
-        count = line.count("\t") + 1
-        if count != width:
-            raise AssetError(
-                f"tensor file {shown!r}, line {n}: {count} values, "
-                f"but line {rows[0][0]} has {width}"
-            )
-    body = "\n".join(line for _, line in rows)
-    try:
-        import pandas as pd
-
-        frame = pd.read_csv(
-            io.StringIO(body),
-            sep="\t",
-            header=None,
-            dtype=np.float64,
-            engine="c",
-            quoting=csv.QUOTE_NONE,
-            na_filter=False,
-            skip_blank_lines=False,
-        )
-        matrix = frame.to_numpy(dtype=np.float64)
-    except (ValueError, TypeError):
-        matrix = _parse_slowly(rows, shown)
-    if matrix.shape != (len(rows), width):  # pragma: no cover - guarded by the checks above
-        matrix = _parse_slowly(rows, shown)
-    finite = np.abs(matrix) <= np.finfo(np.float32).max  # False for NaN, inf, overflow
-    bad = np.flatnonzero(~finite.all(axis=1))
-    if bad.size:
-        n, line = rows[int(bad[0])]
-        column = int(np.flatnonzero(~finite[int(bad[0])])[0])
-        value = line.split("\t")[column]
-        raise AssetError(
-            f"tensor file {shown!r}, line {n}, column {column + 1}: {value.strip()!r} is not a "
-            "finite float32 number"
-        )
-    result: np.ndarray = matrix.astype(np.float32)
-    return result
-
-
-def _parse_slowly(rows: list[tuple[int, str]], shown: str) -> np.ndarray:
-    """Cell by cell, to say which line and column are not numbers."""
-    out = np.empty((len(rows), rows[0][1].count("\t") + 1), dtype=np.float64)
-    for r, (n, line) in enumerate(rows):
-        for c, cell in enumerate(line.split("\t")):
-            try:
-                out[r, c] = float(cell)
-            except ValueError:
-                raise AssetError(
-                    f"tensor file {shown!r}, line {n}, column {c + 1}: {cell.strip()!r} is not "
-                    "a number"
-                ) from None
-    return out
+    h5_tensors.clear_cache()
 
 
 # ---- metadata ---------------------------------------------------------------------------

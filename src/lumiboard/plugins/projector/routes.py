@@ -9,11 +9,16 @@ config gives them, ``tensorShape`` filled in), ``/tensor?run&name[&num_rows]``
 Differences: every row is served (no sample); errors are JSON, 404 for an
 unknown run or embedding, 400 for a file that cannot be served (outside the
 run directory, missing, bad content: the message names the line), 413 for a
-file over the size cap (``data.MAX_BYTES``).
+file over the size cap (``data.MAX_BYTES``), 422 for values lumiboard cannot
+read (a TF checkpoint; HDF5 without h5py; integers). Keras 3's embeddings
+(``train/keras_embedding.ckpt-<epoch>.weights.h5``, :mod:`.h5_tensors`) are read,
+and ``/tensor`` then says which dataset in ``X-Tensor-Source``; a Keras
+``log_dir`` (the config beside ``train/``) is a run of its own here.
 """
 
 from __future__ import annotations
 
+import os
 import time
 import weakref
 from collections.abc import Callable
@@ -26,12 +31,13 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lumiboard.format.proto import projector_pb2
-from lumiboard.plugins.projector import data
+from lumiboard.plugins.projector import data, errors
 from lumiboard.server import workers
 from lumiboard.server.context import Context, context, query
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import json_response
 from lumiboard.store.provider import NotFoundError
+from lumiboard.writer import fs
 
 TAB_NAME = "Projector"
 
@@ -52,6 +58,11 @@ def list_projector_runs(ctx: Context) -> dict[str, str]:
         location = reloader.location(run)
         if location is not None and data.read_config(location, logdirs) is not None:
             found[run] = location
+    found.update(
+        (run, location)
+        for run, location in _keras_log_dirs(ctx, found)
+        if data.read_config(location, logdirs) is not None
+    )
     sources = reloader.sources
     for source in sources:
         name = "." if len(sources) == 1 and source.name is None else source.name
@@ -60,6 +71,28 @@ def list_projector_runs(ctx: Context) -> dict[str, str]:
         if data.read_config(source.location, logdirs) is not None:
             found[name] = source.location
     return dict(sorted(found.items()))
+
+
+def _keras_log_dirs(ctx: Context, known: dict[str, str]) -> list[tuple[str, str]]:
+    """``(name, directory)`` of each parent of a ``<name>/train`` run that is no run itself.
+
+    Keras's callback writes ``projector_config.pbtxt`` into its ``log_dir`` and the event
+    files into ``log_dir/train`` and ``log_dir/validation``: the ``log_dir`` has no event file
+    of its own. Only runs below a log directory count (never the parent of one).
+    """
+    reloader = ctx.reloader
+    parents: list[tuple[str, str]] = []
+    for run in ctx.provider.list_runs():
+        name, _, last = run.rpartition("/")
+        location = reloader.location(run)
+        if last != "train" or not name or name in known or location is None:
+            continue
+        if reloader.location(name) is not None:
+            continue
+        trimmed = location.rstrip("/\\")
+        parent = trimmed.rsplit("/", 1)[0] if fs.is_remote(trimmed) else os.path.dirname(trimmed)
+        parents.append((name, parent))
+    return parents
 
 
 def _run_dir(request: Request, run: str) -> str:
@@ -79,12 +112,19 @@ def _config(request: Request) -> tuple[str, str, projector_pb2.ProjectorConfig]:
 
 
 def _embedding(request: Request) -> tuple[str, str, projector_pb2.EmbeddingInfo]:
+    run, run_dir, embedding, _ = _embedding_and_config(request)
+    return run, run_dir, embedding
+
+
+def _embedding_and_config(
+    request: Request,
+) -> tuple[str, str, projector_pb2.EmbeddingInfo, projector_pb2.ProjectorConfig]:
     run, run_dir, config = _config(request)
     name = query(request, "name")
     embedding = data.find_embedding(config, name)
     if embedding is None:
         raise NotFoundError(f"run {run!r} has no embedding {name!r}")
-    return run, run_dir, embedding
+    return run, run_dir, embedding, config
 
 
 def _num_rows(request: Request) -> int | None:
@@ -104,9 +144,11 @@ async def _off_loop(work: Callable[[], T]) -> T:
     """File reads and parsing run on the bulk pool: a big TSV must not stall other requests."""
     try:
         return await workers.run_bulk(work)
-    except data.TooLargeError as error:
+    except errors.TooLargeError as error:
         raise HTTPException(413, str(error)) from None
-    except data.AssetError as error:
+    except errors.UnreadableError as error:
+        raise HTTPException(422, str(error)) from None
+    except errors.AssetError as error:
         raise BadRequestError(str(error)) from None
     except OSError as error:
         raise BadRequestError(f"cannot read the file: {error.strerror or error}") from None
@@ -125,10 +167,10 @@ async def info(request: Request) -> Response:
 
     def fill() -> None:
         for embedding in config.embeddings:
-            if embedding.tensor_shape or not embedding.tensor_path:
+            if embedding.tensor_shape:
                 continue
-            try:
-                tensor = data.read_tensor(run_dir, embedding, logdirs)
+            try:  # a Keras embedding (no tensor_path) is read from its HDF5 checkpoint
+                tensor = data.read_tensor(run_dir, embedding, logdirs, config)
             except (ValueError, OSError):
                 continue  # /tensor says what is wrong with it
             embedding.tensor_shape.extend(tensor.shape)
@@ -140,18 +182,27 @@ async def info(request: Request) -> Response:
 async def tensor(request: Request) -> Response:
     """Every row (or the first ``num_rows``) as raw little-endian float32, row-major."""
     num_rows = _num_rows(request)
-    _, run_dir, embedding = await workers.run(_embedding, request)
+    _, run_dir, embedding, config = await workers.run(_embedding_and_config, request)
     logdirs = context(request).logdirs()
 
-    def work() -> tuple[bytes, str]:
-        matrix = data.read_tensor(run_dir, embedding, logdirs)
+    def work() -> tuple[bytes, str, str | None]:
+        matrix, source = data.read_tensor_and_source(run_dir, embedding, logdirs, config)
         if num_rows is not None:
             matrix = matrix[:num_rows]
         # The copy into bytes can be big (GBs): off the event loop too.
-        return matrix.astype("<f4", copy=False).tobytes(), f"{matrix.shape[0]},{matrix.shape[1]}"
+        body = matrix.astype("<f4", copy=False).tobytes()
+        return body, f"{matrix.shape[0]},{matrix.shape[1]}", source
 
-    body, shape = await _off_loop(work)
-    return Response(body, media_type="application/octet-stream", headers={"X-Tensor-Shape": shape})
+    body, shape, source = await _off_loop(work)
+    headers = {"X-Tensor-Shape": shape}
+    if source is not None:  # which dataset of an HDF5 checkpoint, and why that one
+        headers["X-Tensor-Source"] = _header_text(source)
+    return Response(body, media_type="application/octet-stream", headers=headers)
+
+
+def _header_text(text: str) -> str:
+    """Printable ASCII (a layer's name may be anything), at most 1,000 characters."""
+    return "".join(c if " " <= c <= "~" else f"\\u{ord(c):04x}" for c in text[:1000])
 
 
 async def metadata(request: Request) -> Response:
