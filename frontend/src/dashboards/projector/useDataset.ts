@@ -57,24 +57,15 @@ export function useServerDataset(api: DashboardApi, run: string | null, embeddin
       setState({ data: null, loading: false, error: null });
       return undefined;
     }
-    if (!embedding?.tensorPath) {
-      setState({
-        data: null,
-        loading: false,
-        error: `"${name}" lives in a TF checkpoint; lumiboard reads embeddings written as files (add_embedding, tensors.tsv or raw float32), not checkpoints.`,
-      });
-      return undefined;
-    }
-    if (dim <= 0) {
-      setState({ data: null, loading: false, error: `the tensor of "${name}" could not be read (its shape is unknown)` });
-      return undefined;
-    }
     const controller = new AbortController();
     const signal = controller.signal;
     setState((old) => ({ ...old, loading: true, error: null }));
     const query = { run, name };
     (async () => {
+      // No tensorShape: /info could not read the tensor (a TF checkpoint, HDF5 without h5py, a
+      // bad file ...); /tensor's error says why, and is what is shown.
       const buffer = await api.client.arrayBuffer(pluginUrl('projector', 'tensor', query), signal);
+      if (dim <= 0) throw new Error(`the tensor of "${name}" could not be read (its shape is unknown)`);
       const matrix = decodeTensor(buffer, dim);
       let meta: Metadata | null = null;
       let sprites: Sprites | null = null;
@@ -90,7 +81,7 @@ export function useServerDataset(api: DashboardApi, run: string | null, embeddin
       if (spritePath) {
         try {
           const image = await loadImage(pluginUrl('projector', 'sprite_image', query));
-          sprites = { image, ...spriteGrid(image, embedding.sprite?.singleImageDim, matrix.n) };
+          sprites = { image, ...spriteGrid(image, embedding?.sprite?.singleImageDim, matrix.n) };
         } catch (error) {
           warnings.push(`sprite: ${error instanceof Error ? error.message : String(error)}`);
         }
