@@ -23,7 +23,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from lumiboard.format.proto import hparams_pb2
+from lumiboard.plugins.hparams.data import PLUGIN_NAME
 from lumiboard.plugins.hparams.downloads import EXTENSIONS, FORMATS, render, table_cells
+from lumiboard.plugins.hparams.framework import RunFiles, has_framework_hparams
 from lumiboard.plugins.hparams.groups import groups_json, list_groups
 from lumiboard.plugins.hparams.requests import (
     load_json,
@@ -41,7 +43,7 @@ from lumiboard.plugins.hparams.sessions import (
     status_name,
 )
 from lumiboard.server import workers
-from lumiboard.server.context import context
+from lumiboard.server.context import Context, context
 from lumiboard.server.errors import BadRequestError
 from lumiboard.server.responses import attachment, json_response, tensorboard_triples
 from lumiboard.store.provider import Provider
@@ -55,6 +57,18 @@ async def _request_text(request: Request) -> bytes | str | None:
     if request.method == "POST":
         return await request.body()
     return request.query_params.get("request")
+
+
+def run_files(ctx: Context) -> RunFiles:
+    """Where the runs' directories are: Lightning's ``hparams.yaml`` lies beside the event files."""
+    return RunFiles(ctx.reloader.location, tuple(ctx.logdirs()))
+
+
+def is_active(ctx: Context) -> bool:
+    """The tab is enabled by hparams summaries, or by hparams a framework's own logger kept."""
+    if ctx.provider.list_tags(plugin=PLUGIN_NAME):
+        return True
+    return has_framework_hparams(ctx.provider, run_files(ctx))
 
 
 def experiment_proto(sweep: Sweep, include_metrics: bool, limit: int) -> hparams_pb2.Experiment:
@@ -83,7 +97,8 @@ async def experiment(request: Request) -> Response:
 
     def answer(provider: Provider) -> Response:
         parsed = parse_experiment_request(load_json(text))
-        proto = experiment_proto(read_sweep(provider), parsed.include_metrics, parsed.hparams_limit)
+        sweep = read_sweep(provider, run_files(context(request)))
+        proto = experiment_proto(sweep, parsed.include_metrics, parsed.hparams_limit)
         return json_response(_proto_json(proto))
 
     return await workers.run(answer, context(request).provider)
@@ -95,7 +110,7 @@ async def session_groups(request: Request) -> Response:
 
     def answer(provider: Provider) -> Response:
         parsed = parse_groups_request(load_json(text))
-        sweep = read_sweep(provider)
+        sweep = read_sweep(provider, run_files(context(request)))
         groups, total = list_groups(sweep, parsed)
         metrics = sweep.metric_keys if parsed.include_metrics else []
         return json_response(groups_json(groups, total, metrics))
@@ -132,7 +147,7 @@ async def download_data(request: Request) -> Response:
 
     def answer(provider: Provider) -> Response:
         parsed = parse_groups_request(load_json(text))
-        sweep = read_sweep(provider)
+        sweep = read_sweep(provider, run_files(context(request)))
         groups, _ = list_groups(sweep, parsed)
         proto = experiment_proto(sweep, parsed.include_metrics, 0)
         header, rows = table_cells(proto, groups, visible)
@@ -188,7 +203,7 @@ def table(request: Request) -> Response:
     max}|null]}]}``, the lists of a session aligned with the columns. Non-finite
     numbers are the strings ``NaN``, ``Infinity`` and ``-Infinity``.
     """
-    sweep = read_sweep(context(request).provider)
+    sweep = read_sweep(context(request).provider, run_files(context(request)))
     hparams = hparam_columns(sweep)
     metrics = list(sweep.experiment.metric_infos)
     sessions = []

@@ -12,7 +12,10 @@ Follows TensorBoard's hparams backend (``backend_context.py``):
   scalar tags of session runs and the runs below them (``MetricName.group`` =
   the sub-directory), as ``_compute_metric_names``;
 - a metric's value is the last point (highest step) of tag ``tag`` in run
-  ``session/group``.
+  ``session/group``;
+- a run with no session start of its own is a session too when its framework's logger
+  kept hparams elsewhere (Lightning's ``hparams.yaml``, transformers' ``args`` text):
+  :mod:`lumiboard.plugins.hparams.framework`.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from lumiboard.plugins.hparams.data import (
     SESSION_START_INFO_TAG,
     parse_plugin_data,
 )
+from lumiboard.plugins.hparams.framework import RunFiles, framework_starts
 from lumiboard.store.provider import Provider
 
 #: A plain hparam value (None for a value of no supported kind).
@@ -92,10 +96,12 @@ class Sweep:
         return [(info.name.group, info.name.tag) for info in self.experiment.metric_infos]
 
 
-def read_sweep(provider: Provider) -> Sweep:
-    """Every session of the provider's runs, with the experiment they belong to."""
+def read_sweep(provider: Provider, files: RunFiles | None = None) -> Sweep:
+    """Every session of the provider's runs, with the experiment they belong to; with
+    ``files``, runs with an ``hparams.yaml`` beside their event files are sessions too."""
     runs = provider.list_runs()
     starts, ends, experiments = _read_plugin_data(provider)
+    starts.update(framework_starts(provider, runs, starts, files))
     if experiments:
         experiment = merge_experiments(experiments)
         declared = True
