@@ -9,6 +9,7 @@ tensorboardX made unimportable.
 
 from __future__ import annotations
 
+import inspect
 import json
 import os
 import pickle
@@ -24,6 +25,7 @@ import pytest
 L = pytest.importorskip("lightning")
 torch = pytest.importorskip("torch")
 
+from lightning.pytorch.loggers import Logger  # noqa: E402
 from lightning.pytorch.loggers import TensorBoardLogger as LightningLogger  # noqa: E402
 from lightning.pytorch.utilities.rank_zero import rank_zero_only  # noqa: E402
 from route_support import lumiboard_client, tensorboard_client  # noqa: E402
@@ -292,6 +294,15 @@ def test_name_version_prefix_sub_dir_as_lightning(tmp_path: Path) -> None:
     # The HParams metric is the tag the scalar went to (Lightning declares "hp_metric").
     experiment = _hparams(ours.log_dir)["_hparams_/experiment"].experiment
     assert [m.name.tag for m in experiment.metric_infos] == ["p-hp_metric"]
+
+
+def test_same_constructor_as_lightnings() -> None:
+    ours = inspect.signature(TensorBoardLogger)
+    theirs = inspect.signature(LightningLogger)
+    assert [(p.name, p.kind, p.default) for p in ours.parameters.values()] == [
+        (p.name, p.kind, p.default) for p in theirs.parameters.values()
+    ]
+    assert issubclass(TensorBoardLogger, Logger)
 
 
 def test_int_version_empty_name_and_next_free_version(tmp_path: Path) -> None:
