@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 
-import { aggregate, bandEdges, groupKey, unionX } from '../src/charts/aggregate';
+import { EXPERIMENT_GROUP_PATTERN, aggregate, bandEdges, groupKey, unionX } from '../src/charts/aggregate';
+import { compileRegex, parseFilter } from '../src/core/regex';
+import { decodeGroupBy, encodeGroupBy } from '../src/core/state';
 
 const arr = (a: ArrayLike<number>) => Array.from(a);
 
@@ -87,5 +89,40 @@ describe('groupKey', () => {
     expect(groupKey('exp/seed1/train', { kind: 'part', separator: '/', index: -1 })).toBe('train');
     expect(groupKey('exp', { kind: 'part', separator: '/', index: 2 })).toBeNull();
     expect(groupKey('a', { kind: 'none' })).toBeNull();
+  });
+});
+
+describe('the Experiment group preset', () => {
+  // Compiled as the Scalars dashboard compiles a group regex.
+  const compiled = parseFilter(EXPERIMENT_GROUP_PATTERN);
+  const experiment = { kind: 'regex' as const, regex: compiled.regex! };
+
+  it('is a regex the dashboard accepts (no backtracking risk)', () => {
+    expect(compiled.error).toBeNull();
+    expect(compileRegex(EXPERIMENT_GROUP_PATTERN)).toBeInstanceOf(RegExp);
+  });
+
+  it("groups Keras's train/validation and Lightning's version_N siblings by their parent", () => {
+    expect(groupKey('fit/train', experiment)).toBe('fit');
+    expect(groupKey('fit/validation', experiment)).toBe('fit');
+    expect(groupKey('logs/2024/fit/validation', experiment)).toBe('logs/2024/fit');
+    expect(groupKey('lightning_logs/version_0', experiment)).toBe('lightning_logs');
+    expect(groupKey('lightning_logs/version_12', experiment)).toBe('lightning_logs');
+    expect(groupKey('lightning_logs/version_3/train', experiment)).toBe('lightning_logs');
+    // At the top of the log directory: the log directory itself.
+    expect(groupKey('train', experiment)).toBe('.');
+    expect(groupKey('validation', experiment)).toBe('.');
+    expect(groupKey('version_2', experiment)).toBe('.');
+  });
+
+  it('survives the URL (a shared link keeps the preset)', () => {
+    const groupBy = { kind: 'regex' as const, pattern: EXPERIMENT_GROUP_PATTERN };
+    expect(decodeGroupBy(encodeGroupBy(groupBy))).toEqual(groupBy);
+  });
+
+  it('leaves other runs single', () => {
+    for (const run of ['baseline', 'fit/training', 'my_train', 'version_x', 'a/version_1/test', 'fit/train/extra', '.']) {
+      expect(groupKey(run, experiment)).toBeNull();
+    }
   });
 });

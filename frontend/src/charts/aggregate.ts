@@ -112,8 +112,19 @@ export function bandEdges(agg: Aggregate, band: 'std' | 'minmax'): { lo: Float64
 }
 
 /**
+ * The "Experiment" preset: the runs a framework's own logger writes for one experiment, grouped
+ * under their parent directory: Keras's `train` and `validation` sub-runs, Lightning's
+ * `version_<N>` runs (and their `train`/`validation` sub-runs). `fit/train` and
+ * `fit/validation` form `fit`, `lightning_logs/version_3` forms `lightning_logs`; such runs at
+ * the top of the log directory form `.`. Other runs stay single.
+ */
+export const EXPERIMENT_GROUP_PATTERN =
+  '^(?:(.+?)/)?(?:version_\\d+(?:/(?:train|validation))?|train|validation)$';
+
+/**
  * The group a run belongs to, or null to draw it on its own.
- * Regex: the capture groups joined by '/' (the whole match when the regex has none).
+ * Regex: the capture groups joined by '/' (the whole match when the regex has none); when every
+ * group is empty or did not take part, the group is '.' (the log directory, as runs name it).
  * Part: part `index` of the name split by `separator`; negative indices count from the end.
  */
 export function groupKey(
@@ -130,7 +141,7 @@ export function groupKey(
       const match = groupBy.regex.exec(run);
       if (!match) return null;
       const captures = match.slice(1).filter((c): c is string => c !== undefined);
-      return match.length > 1 ? captures.join('/') : match[0];
+      return match.length > 1 ? captures.join('/') || '.' : match[0];
     }
     case 'part': {
       if (!groupBy.separator) return null;

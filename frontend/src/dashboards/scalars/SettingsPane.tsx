@@ -4,6 +4,7 @@ import { useCallback } from 'preact/hooks';
 
 import type { XAxis } from '../../core/api';
 import type { DashboardApi } from '../../core/dashboard';
+import { EXPERIMENT_GROUP_PATTERN } from '../../charts/aggregate';
 import { isSmoother, SMOOTHERS } from '../../charts/smoothing';
 import { FilterInput } from '../../components/FilterInput';
 import {
@@ -35,6 +36,9 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
   const selection = useStore(selectionStore, (s) => s);
   const serverPeriod = useStore(api.data, (d) => d.environment?.reload_interval);
   const groupBy = view.groupBy;
+  // The Experiment preset is a regex (so links and the URL keep it as one); shown by its name.
+  const groupMode =
+    groupBy.kind === 'regex' && groupBy.pattern === EXPERIMENT_GROUP_PATTERN ? 'experiment' : groupBy.kind;
   const setGroupBy = (next: GroupBy) => api.view.set({ groupBy: next });
   const onRegex = useCallback((pattern: string) => api.view.set({ groupBy: { kind: 'regex', pattern } }), [api]);
 
@@ -218,11 +222,12 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
         <label class="setting">
           <span>Group runs by</span>
           <select
-            value={groupBy.kind}
+            value={groupMode}
             data-testid="group-by"
             onChange={(e) => {
               const kind = e.currentTarget.value;
-              if (kind === 'regex') setGroupBy({ kind, pattern: groupBy.kind === 'regex' ? groupBy.pattern : '(.*)_seed\\d+' });
+              if (kind === 'experiment') setGroupBy({ kind: 'regex', pattern: EXPERIMENT_GROUP_PATTERN });
+              else if (kind === 'regex') setGroupBy({ kind, pattern: groupBy.kind === 'regex' ? groupBy.pattern : '(.*)_seed\\d+' });
               else if (kind === 'part') setGroupBy({ kind, separator: '/', index: 0 });
               else setGroupBy({ kind: 'none' });
             }}
@@ -230,9 +235,18 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
             <option value="none">None</option>
             <option value="regex">Regex</option>
             <option value="part">Name part</option>
+            <option value="experiment" title="Keras's train/validation and Lightning's version_N runs as one experiment">
+              Experiment
+            </option>
           </select>
         </label>
-        {groupBy.kind === 'regex' ? (
+        {groupMode === 'experiment' ? (
+          <span class="hint" data-testid="group-experiment-hint">
+            Keras's <code>train</code>/<code>validation</code> and Lightning's <code>version_N</code> runs
+            grouped under their parent directory; other runs stay single.
+          </span>
+        ) : null}
+        {groupMode === 'regex' && groupBy.kind === 'regex' ? (
           <div class="setting setting--column">
             <FilterInput
               value={groupBy.pattern}
