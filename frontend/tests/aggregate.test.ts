@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { EXPERIMENT_GROUP_PATTERN, aggregate, bandEdges, groupKey, unionX } from '../src/charts/aggregate';
+import { colorKey } from '../src/core/colors';
 import { compileRegex, parseFilter } from '../src/core/regex';
 import { decodeGroupBy, encodeGroupBy } from '../src/core/state';
 
@@ -113,6 +114,14 @@ describe('the Experiment group preset', () => {
     expect(groupKey('train', experiment)).toBe('.');
     expect(groupKey('validation', experiment)).toBe('.');
     expect(groupKey('version_2', experiment)).toBe('.');
+  });
+
+  it("gives an experiment's runs one colour in the runs list (colour by regex)", () => {
+    const regex = compileRegex(EXPERIMENT_GROUP_PATTERN) as RegExp;
+    expect(colorKey('fit/train', regex)).toBe(colorKey('fit/validation', regex));
+    expect(colorKey('lightning_logs/version_0', regex)).toBe(colorKey('lightning_logs/version_1', regex));
+    expect(colorKey('fit/train', regex)).not.toBe(colorKey('other/train', regex));
+    expect(colorKey('baseline', regex)).toBe('baseline');
   });
 
   it('survives the URL (a shared link keeps the preset)', () => {

@@ -5,6 +5,7 @@
 import type { JSX } from 'preact';
 import { useEffect, useMemo, useState } from 'preact/hooks';
 
+import { EXPERIMENT_GROUP_PATTERN } from '../charts/aggregate';
 import type { RunColors } from '../core/colors';
 import { debounce } from '../core/frame';
 
@@ -173,6 +174,19 @@ export function ColorByInput({ colors }: { colors: RunColors }): JSX.Element {
           apply(next);
         }}
       />
+      <button
+        type="button"
+        class="link-button"
+        data-testid="runs-colorby-experiment"
+        title="Keras's train/validation and Lightning's version_N runs of one experiment share a colour"
+        onClick={() => {
+          apply.cancel();
+          setText(EXPERIMENT_GROUP_PATTERN);
+          setInvalid(!colors.setColorBy(EXPERIMENT_GROUP_PATTERN));
+        }}
+      >
+        one colour per experiment
+      </button>
     </details>
   );
 }
