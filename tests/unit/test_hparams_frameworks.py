@@ -339,3 +339,22 @@ def test_args_nested_values_are_text_and_nulls_none(tmp_path: Path) -> None:
         "flag": True,
         "name": "x",
     }
+
+
+def test_yaml_on_a_url_is_read_and_looked_at_again_once_a_minute(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    fsspec = pytest.importorskip("fsspec")
+    memory = fsspec.filesystem("memory")
+    memory.pipe("/framework_logs/run/hparams.yaml", b"lr: 0.5\n")
+    files = RunFiles(lambda run: "memory://framework_logs/run")
+    try:
+        assert framework.framework_hparams(Provider({}), "run", files) == {"lr": 0.5}
+        memory.pipe("/framework_logs/run/hparams.yaml", b"lr: 0.25\n")
+        # Within the minute the URL is not asked again (a bucket's round trips are slow)...
+        assert framework.framework_hparams(Provider({}), "run", files) == {"lr": 0.5}
+        monkeypatch.setattr(framework, "REMOTE_RECHECK_SECONDS", 0.0)
+        # ...after it, the new file is read.
+        assert framework.framework_hparams(Provider({}), "run", files) == {"lr": 0.25}
+    finally:
+        memory.rm("/framework_logs", recursive=True)

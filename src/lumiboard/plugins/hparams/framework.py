@@ -32,6 +32,7 @@ from __future__ import annotations
 import importlib
 import logging
 import os
+import stat
 import threading
 import time
 from collections import OrderedDict
@@ -181,10 +182,10 @@ def _yaml_hparams(run: str, files: RunFiles) -> dict[str, HParamValue] | None:
 def _stat(location: str) -> _Stat | None:
     if not fs.is_remote(location):
         try:
-            result = os.stat(location)
+            result = os.stat(location)  # one call: this runs for every run, on every request
         except OSError:
             return None
-        if not os.path.isfile(location):
+        if not stat.S_ISREG(result.st_mode):
             return None
         return _Stat(result.st_size, str(result.st_mtime_ns))
     now = time.monotonic()
