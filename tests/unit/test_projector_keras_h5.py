@@ -241,8 +241,38 @@ def test_integer_and_odd_datasets(tmp_path: Path) -> None:
         values[3, 1] = np.nan
         _rewrite(h5, "layers/embedding/vars/0", values)
         assert "row 4 holds NaN or infinity" in _error(client, 400, "single")
+        _rewrite(
+            h5, "layers/embedding/vars/0", np.zeros((20, 4), dtype=[("a", "<f4"), ("b", "<i4")])
+        )
+        assert "holds [('a', '<f4'), ('b', '<i4')] values, not floats" in _error(
+            client, 422, "single"
+        )
         _rewrite(h5, "layers/embedding/vars/0", np.ones((20, 4), dtype=np.float64) / 3)
         np.testing.assert_allclose(_matrix(client, "single", KERAS_NAME), 1 / 3, rtol=1e-6)
+
+
+def test_values_in_other_files_are_not_read(tmp_path: Path) -> None:
+    """HDF5 external storage reads any file named in the dataset's header (here one outside
+    the log directory), and a virtual dataset maps other files: both refused."""
+    secret = tmp_path / "secret.bin"
+    np.arange(80, dtype="<f4").tofile(secret)
+    run = _copy("single", tmp_path / "logs" / "single")
+    with h5py.File(run / LATEST, "r+") as file:
+        del file["layers/embedding/vars/0"]
+        file.create_dataset(
+            "layers/embedding/vars/0", shape=(20, 4), dtype="<f4", external=[(str(secret), 0, 320)]
+        )
+    with _app(tmp_path / "logs") as client:
+        message = _error(client, 400, "single")
+        assert "keeps its values in other files (HDF5 external storage" in message
+        assert str(secret) not in message
+        with h5py.File(run / LATEST, "r+") as file:
+            del file["layers/embedding/vars/0"]
+            layout = h5py.VirtualLayout(shape=(20, 4), dtype="f4")
+            layout[:] = h5py.VirtualSource(str(run / "train/keras_embedding.ckpt-0.weights.h5"),
+                                           "layers/embedding/vars/0", shape=(20, 4))  # fmt: skip
+            file.create_virtual_dataset("layers/embedding/vars/0", layout)
+        assert "keeps its values in other files" in _error(client, 400, "single")
 
 
 def test_huge_dataset_is_refused_before_reading(tmp_path: Path) -> None:

@@ -182,5 +182,7 @@ def _report(key: str, message: str) -> None:
     with _reported_lock:
         if key in _reported:
             return
+        if len(_reported) > 4096:  # a long-lived server meets many files: forget old ones
+            _reported.clear()
         _reported.add(key)
     logger.info("%s", message)

@@ -69,6 +69,11 @@ class Entry:
     dtype: str
     #: The ``name`` attribute of its ``vars`` group (the Keras layer's name), if any.
     layer: str | None
+    #: numpy's dtype kind ("f" for floats) and item size, as h5py gives them.
+    kind: str = "f"
+    itemsize: int = 4
+    #: Its values are in other files (HDF5 external storage, a virtual dataset).
+    elsewhere: bool = False
 
     def describe(self) -> str:
         shape = "x".join(map(str, self.shape)) or "scalar"
@@ -147,8 +152,17 @@ def entries(location: str, shown: str) -> tuple[Entry, ...]:
             if seen > MAX_OBJECTS:
                 return True  # stop: a listing this long is no Keras model's
             if isinstance(item, h5py.Dataset):
+                dtype = item.dtype
                 listed.append(
-                    Entry(name, tuple(int(n) for n in item.shape), str(item.dtype), _layer(item))
+                    Entry(
+                        name,
+                        tuple(int(n) for n in item.shape),
+                        str(dtype)[:80],
+                        _layer(item),
+                        dtype.kind,
+                        int(dtype.itemsize),
+                        bool(item.external) or bool(item.is_virtual),
+                    )
                 )
             return None
 
@@ -258,13 +272,20 @@ def read_matrix(location: str, shown: str, entry: Entry) -> np.ndarray:
             f"{where} has shape {list(entry.shape)}: the projector needs a 2-D "
             "[points, dimensions] matrix"
         )
-    if not np.dtype(entry.dtype).kind == "f":
+    if entry.elsewhere:
+        # External storage reads any file the server can (a path in the dataset's header):
+        # that would get around the log directory's confinement.
+        raise AssetError(
+            f"{where} keeps its values in other files (HDF5 external storage or a virtual "
+            "dataset), which are not read"
+        )
+    if entry.kind != "f":
         raise UnreadableError(
             f"{where} holds {entry.dtype} values, not floats (a quantized layer?): the "
             "projector shows float matrices"
         )
     count = entry.shape[0] * entry.shape[1]
-    size = count * max(4, np.dtype(entry.dtype).itemsize)  # what it is read as, or into
+    size = count * max(4, entry.itemsize)  # what it is read as, or into
     limit = MAX_BYTES["tensor"]
     if size > limit:
         raise TooLargeError(
