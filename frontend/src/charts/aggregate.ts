@@ -151,3 +151,85 @@ export function groupKey(
     }
   }
 }
+
+/**
+ * Which member stands out from its group. At each x of `agg` (the aggregate of the same
+ * `members`): `farthest`, the index of the member farthest from the mean there (-1 where fewer
+ * than three members contribute: two are always equally far), and `delta`, its value minus the
+ * mean. `lastX`: each member's last x (a member whose last x is below an x ended before it).
+ */
+export interface Spread {
+  farthest: Int32Array;
+  delta: Float64Array;
+  lastX: Float64Array;
+}
+
+export function spread(members: readonly Member[], agg: Aggregate): Spread {
+  const { x, mean, count } = agg;
+  const n = x.length;
+  const farthest = new Int32Array(n).fill(-1);
+  const delta = new Float64Array(n).fill(NaN);
+  const distance = new Float64Array(n).fill(-1);
+  const lastX = new Float64Array(members.length).fill(NaN);
+  members.forEach((member, k) => {
+    const mx = member.x;
+    const my = member.y;
+    const length = mx.length;
+    if (length === 0) return;
+    lastX[k] = mx[length - 1]!;
+    let j = 0; // as in aggregate(): mx[j] <= x[i] < mx[j + 1]
+    for (let i = 0; i < n; i++) {
+      const xi = x[i]!;
+      if (count[i]! < 3 || xi < mx[0]! || xi > mx[length - 1]!) continue;
+      while (j + 1 < length && mx[j + 1]! <= xi) j++;
+      const y =
+        mx[j] === xi ? my[j]! : my[j]! + ((my[j + 1]! - my[j]!) * (xi - mx[j]!)) / (mx[j + 1]! - mx[j]!);
+      const d = y - mean[i]!;
+      if (Number.isFinite(d) && Math.abs(d) > distance[i]!) {
+        distance[i] = Math.abs(d);
+        farthest[i] = k;
+        delta[i] = d;
+      }
+    }
+  });
+  return { farthest, delta, lastX };
+}
+
+/**
+ * The slowest member: the one with the fewest steps per second over its whole series (`x`: steps,
+ * `y`: wall times), when it is at least `margin` (a fraction) slower than the group's mean rate
+ * and that costs it at least `minLag` seconds over its steps (so that points written in a burst,
+ * milliseconds apart, name no one); null when no member is, or fewer than two have a rate.
+ */
+export function slowest(
+  members: readonly Member[],
+  margin = 0.05,
+  minLag = 1,
+): { index: number; rate: number; meanRate: number } | null {
+  let total = 0;
+  let counted = 0;
+  let index = -1;
+  let rate = Infinity;
+  let steps = 0;
+  for (let k = 0; k < members.length; k++) {
+    const { x, y } = members[k]!;
+    const last = x.length - 1;
+    if (last < 1) continue;
+    const r = (x[last]! - x[0]!) / (y[last]! - y[0]!);
+    if (!Number.isFinite(r) || r <= 0) continue;
+    total += r;
+    counted++;
+    if (r < rate) [index, rate, steps] = [k, r, x[last]! - x[0]!];
+  }
+  if (counted < 2) return null;
+  const meanRate = total / counted;
+  const lag = steps / rate - steps / meanRate;
+  return rate <= meanRate * (1 - margin) && lag >= minLag ? { index, rate, meanRate } : null;
+}
+
+/**
+ * The "Group ranks" preset: `<job>/rank_<k>` runs (and `<job>/rank_<k>/<sub-run>`, as
+ * `add_scalars` writes them) grouped by job, as `SummaryWriter(ranks="separate")` names them;
+ * runs named `rank_<k>` at the top of the log directory form `.`.
+ */
+export const RANK_GROUP_PATTERN = '^(?:(.+)/)?rank_\\d+(?:/(.+))?$';

@@ -50,6 +50,8 @@ export interface HoverLine {
   /** Relative time per point; when null, `wallTime - relativeOrigin`. */
   relative: ArrayLike<number> | null;
   relativeOrigin: number | null;
+  /** Lines shown under this row at point `index` (an aggregated group's outlier members). */
+  notes?: (index: number) => string[];
 }
 
 export interface ChartModel {
@@ -505,6 +507,7 @@ export class LineChart {
         yPx: drawable ? plot.valToPos(y, 'y') : NaN,
         distance: Infinity,
         closest: false,
+        notes: line.notes ? line.notes(i) : [],
       });
     }
     return sortRows(rows, this.host.tooltipSort(), { xPx: left, yPx: top });

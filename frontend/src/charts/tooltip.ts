@@ -23,6 +23,8 @@ export interface TooltipRow {
   /** Pixel distance to the cursor. */
   distance: number;
   closest: boolean;
+  /** Lines shown under the row (who stands out in an aggregated group). */
+  notes?: string[];
 }
 
 /** The index of the value in ascending `xs` nearest to `x`; -1 when `xs` is empty. */

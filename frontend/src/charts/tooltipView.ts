@@ -61,6 +61,15 @@ export class TooltipView {
         td.textContent = text;
         if (i === 0) td.className = 'name';
       });
+      for (const note of row.notes ?? []) {
+        const noteRow = body.insertRow();
+        noteRow.insertCell();
+        const td = noteRow.insertCell();
+        td.colSpan = head.length - 1;
+        td.className = 'note';
+        td.dataset.testid = 'tooltip-note';
+        td.textContent = note;
+      }
     }
     if (rows.length > shown.length) {
       const more = body.insertRow().insertCell();

@@ -4,7 +4,7 @@ import { useCallback } from 'preact/hooks';
 
 import type { XAxis } from '../../core/api';
 import type { DashboardApi } from '../../core/dashboard';
-import { EXPERIMENT_GROUP_PATTERN } from '../../charts/aggregate';
+import { EXPERIMENT_GROUP_PATTERN, RANK_GROUP_PATTERN } from '../../charts/aggregate';
 import { isSmoother, SMOOTHERS } from '../../charts/smoothing';
 import { FilterInput } from '../../components/FilterInput';
 import {
@@ -39,6 +39,7 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
   // The Experiment preset is a regex (so links and the URL keep it as one); shown by its name.
   const groupMode =
     groupBy.kind === 'regex' && groupBy.pattern === EXPERIMENT_GROUP_PATTERN ? 'experiment' : groupBy.kind;
+  const groupModeShown = groupBy.kind === 'regex' && groupBy.pattern === RANK_GROUP_PATTERN ? 'ranks' : groupMode;
   const setGroupBy = (next: GroupBy) => api.view.set({ groupBy: next });
   const onRegex = useCallback((pattern: string) => api.view.set({ groupBy: { kind: 'regex', pattern } }), [api]);
 
@@ -222,11 +223,13 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
         <label class="setting">
           <span>Group runs by</span>
           <select
-            value={groupMode}
+            value={groupModeShown}
             data-testid="group-by"
             onChange={(e) => {
               const kind = e.currentTarget.value;
-              if (kind === 'experiment') setGroupBy({ kind: 'regex', pattern: EXPERIMENT_GROUP_PATTERN });
+              // Ranks: one line per job, its spread as a min–max band (a straggler shows as its edge).
+              if (kind === 'ranks') api.view.set({ groupBy: { kind: 'regex', pattern: RANK_GROUP_PATTERN }, band: 'minmax' });
+              else if (kind === 'experiment') setGroupBy({ kind: 'regex', pattern: EXPERIMENT_GROUP_PATTERN });
               else if (kind === 'regex') setGroupBy({ kind, pattern: groupBy.kind === 'regex' ? groupBy.pattern : '(.*)_seed\\d+' });
               else if (kind === 'part') setGroupBy({ kind, separator: '/', index: 0 });
               else setGroupBy({ kind: 'none' });
@@ -238,15 +241,24 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
             <option value="experiment" title="Keras's train/validation and Lightning's version_N runs as one experiment">
               Experiment
             </option>
+            <option value="ranks" title="A distributed job's rank_<k> runs (SummaryWriter(ranks='separate')) as one">
+              Ranks
+            </option>
           </select>
         </label>
+        {groupModeShown === 'ranks' ? (
+          <span class="hint" data-testid="group-ranks-hint">
+            A job's <code>rank_&lt;k&gt;</code> runs as one line: their mean, with a min–max band; the tooltip
+            names the rank farthest from the mean, and any that ended early or run slower.
+          </span>
+        ) : null}
         {groupMode === 'experiment' ? (
           <span class="hint" data-testid="group-experiment-hint">
             Keras's <code>train</code>/<code>validation</code> and Lightning's <code>version_N</code> runs
             grouped under their parent directory; other runs stay single.
           </span>
         ) : null}
-        {groupMode === 'regex' && groupBy.kind === 'regex' ? (
+        {groupModeShown === 'regex' && groupBy.kind === 'regex' ? (
           <div class="setting setting--column">
             <FilterInput
               value={groupBy.pattern}

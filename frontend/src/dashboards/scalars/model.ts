@@ -5,7 +5,8 @@
  */
 import type { SeriesColumns, XAxis } from '../../core/api';
 import type { Band } from '../../core/state';
-import { aggregate, bandEdges, groupKey } from '../../charts/aggregate';
+import { aggregate, bandEdges, groupKey, slowest, spread } from '../../charts/aggregate';
+import { formatValue } from '../../core/format';
 import { padRange, valueRange } from '../../charts/extent';
 import type { ChartModel, HoverLine, LineSpec } from '../../charts/lineChart';
 import { smoothSeries, type Smoother } from '../../charts/smoothing';
@@ -112,6 +113,42 @@ interface Drawn {
   primary: Float64Array;
 }
 
+/**
+ * The tooltip's lines under a group (ranks of a job, seeds): the member farthest from the drawn
+ * mean at the hovered x, the members that ended before it, and the slowest member in steps per
+ * second, when one is (see `spread` and `slowest`).
+ */
+function outlierNotes(
+  key: string,
+  members: readonly { x: Float64Array; y: Float64Array; run: RunData }[],
+  agg: ReturnType<typeof aggregate>,
+  xAxis: XAxis,
+): ((index: number) => string[]) | undefined {
+  if (members.length < 2) return undefined;
+  const name = (k: number) => {
+    const run = members[k]!.run.run;
+    return run.startsWith(`${key}/`) ? run.slice(key.length + 1) : run;
+  };
+  const out = spread(members, agg);
+  const slow = slowest(members.map(({ run }) => ({ x: run.columns.step, y: run.columns.wall_time })));
+  const rate = (r: number) => formatValue(r < 10 ? Number(r.toPrecision(2)) : Math.round(r));
+  return (i) => {
+    const notes: string[] = [];
+    const k = out.farthest[i]!;
+    if (k >= 0) {
+      const d = out.delta[i]!;
+      notes.push(`farthest from mean: ${name(k)} (${d > 0 ? '+' : ''}${formatValue(d)})`);
+    }
+    const behind: string[] = [];
+    out.lastX.forEach((last, m) => {
+      if (last < agg.x[i]!) behind.push(xAxis === 'step' ? `${name(m)} (last step ${last})` : name(m));
+    });
+    if (behind.length > 0) notes.push(`ended before here: ${behind.join(', ')}`);
+    if (slow) notes.push(`slowest: ${name(slow.index)} (${rate(slow.rate)} vs ${rate(slow.meanRate)} steps/s)`);
+    return notes;
+  };
+}
+
 export function buildModel(runs: readonly RunData[], options: ModelOptions): CardModel {
   const { xAxis, smoothing, logY } = options;
   const smoothingOn = smoothing > 0;
@@ -191,6 +228,7 @@ export function buildModel(runs: readonly RunData[], options: ModelOptions): Car
       wallTime: xAxis === 'wall_time' ? agg.x : null,
       relative: xAxis === 'relative' ? agg.x : null,
       relativeOrigin: null,
+      notes: outlierNotes(key, smoothedMembers, agg, xAxis),
     });
   }
 
