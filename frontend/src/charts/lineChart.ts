@@ -84,6 +84,20 @@ export interface ChartSelection {
   end: number | null;
 }
 
+/**
+ * A mark at one x (a health flag's step): 'line', a dashed line across the plot; 'tick', a short
+ * solid mark at its top edge. Each also gets a small hover handle at the top with `label` as its
+ * title.
+ */
+export interface ChartMarker {
+  x: number;
+  color: string;
+  style: 'line' | 'tick';
+  label: string;
+  /** Written to the handle's `data-marker` (for tests and styling). */
+  name?: string;
+}
+
 /** Below this many pixels between mouse down and up, a press is a click, not a drag. */
 const CLICK_SLOP = 4;
 
@@ -116,6 +130,8 @@ export class LineChart {
   private readonly resizeKey = {};
   private cursorAt: { left: number; top: number } | null = null;
   private selection: ChartSelection | null = null;
+  private markers: readonly ChartMarker[] = [];
+  private markerLayer: HTMLDivElement | null = null;
 
   constructor(
     private readonly container: HTMLElement,
@@ -159,6 +175,13 @@ export class LineChart {
     if (!same) this.plot?.redraw(false, false);
   }
 
+  /** Draw `markers` over the chart (an empty list: none). */
+  setMarkers(markers: readonly ChartMarker[]): void {
+    if (markers.length === 0 && this.markers.length === 0) return;
+    this.markers = markers;
+    this.plot?.redraw(false, false);
+  }
+
   setHeight(height: number): void {
     if (height === this.height) return;
     this.height = height;
@@ -184,6 +207,7 @@ export class LineChart {
     this.plot.root.removeEventListener('wheel', this.onWheel);
     this.plot.destroy();
     this.plot = null;
+    this.markerLayer = null;
     this.signature = '';
     this.tooltip.detach();
   }
@@ -276,7 +300,7 @@ export class LineChart {
       hooks: {
         setSelect: [(u) => this.onSelect(u)],
         setCursor: [(u) => this.onCursor(u)],
-        draw: [(u) => this.drawSelection(u)],
+        draw: [(u) => this.drawSelection(u), (u) => this.drawMarkers(u)],
       },
     };
     const plot = new uPlot(options, dataOf(model), this.container);
@@ -430,6 +454,65 @@ export class LineChart {
       ctx.stroke();
     }
     ctx.restore();
+  }
+
+  private drawMarkers(u: uPlot): void {
+    const markers = this.markers;
+    if (markers.length === 0 && !this.markerLayer) return;
+    const { left, top, width, height } = u.bbox;
+    const ctx = u.ctx;
+    const ratio = devicePixelRatio;
+    const inside = (px: number) => px >= left - 0.5 && px <= left + width + 0.5;
+    ctx.save();
+    ctx.globalAlpha = 0.9;
+    ctx.lineWidth = Math.max(1, Math.round(1.5 * ratio));
+    for (const marker of markers) {
+      const px = Math.round(u.valToPos(marker.x, 'x', true));
+      if (!inside(px)) continue;
+      ctx.strokeStyle = marker.color;
+      ctx.beginPath();
+      if (marker.style === 'line') {
+        ctx.setLineDash([5 * ratio, 4 * ratio]);
+        ctx.moveTo(px, top);
+        ctx.lineTo(px, top + height);
+      } else {
+        ctx.setLineDash([]);
+        ctx.moveTo(px, top);
+        ctx.lineTo(px, top + 16 * ratio);
+      }
+      ctx.stroke();
+    }
+    ctx.restore();
+    this.placeMarkerHandles(u);
+  }
+
+  /** The markers' hover handles: small DOM triangles at the plot's top edge, titled. */
+  private placeMarkerHandles(u: uPlot): void {
+    let layer = this.markerLayer;
+    if (!layer) {
+      layer = this.markerLayer = document.createElement('div');
+      layer.className = 'chart-markers';
+      // A press on a handle is not the start of a box zoom.
+      layer.addEventListener('mousedown', (e) => e.stopPropagation());
+      u.over.appendChild(layer);
+    }
+    const plotWidth = u.over.clientWidth;
+    const handles: HTMLElement[] = [];
+    for (const marker of this.markers) {
+      const px = u.valToPos(marker.x, 'x');
+      if (!(px >= -0.5 && px <= plotWidth + 0.5)) continue;
+      const handle = document.createElement('div');
+      handle.className = `chart-marker chart-marker--${marker.style}`;
+      handle.style.left = `${px}px`;
+      handle.style.setProperty('--marker-color', marker.color);
+      handle.title = marker.label;
+      handle.dataset.testid = 'chart-marker';
+      handle.dataset.x = String(marker.x);
+      handle.dataset.style = marker.style;
+      if (marker.name) handle.dataset.marker = marker.name;
+      handles.push(handle);
+    }
+    layer.replaceChildren(...handles);
   }
 
   private readonly onWheel = (event: WheelEvent): void => {

@@ -18,9 +18,12 @@ export const DASHBOARDS: Record<string, () => Promise<Mount>> = {
   scalars: () => Promise.resolve(scalars),
 };
 
-/** TensorBoard's tab order (tb:default.py), then any other plugin by name. */
+/**
+ * TensorBoard's tab order (tb:default.py), then any other plugin by name. Health (the flags
+ * from `data/health`, not a TensorBoard plugin) comes right after Scalars.
+ */
 export const TAB_ORDER = [
-  'timeseries', 'scalars', 'custom_scalars', 'images', 'audio', 'graphs', 'distributions',
+  'timeseries', 'scalars', 'health', 'custom_scalars', 'images', 'audio', 'graphs', 'distributions',
   'histograms', 'text', 'pr_curves', 'profile', 'hparams', 'mesh', 'projector',
 ];
 

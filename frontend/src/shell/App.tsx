@@ -7,6 +7,7 @@ import type { DashboardApi } from '../core/dashboard';
 import { MIN_RELOAD_SECONDS } from '../core/settings';
 import { useStore } from '../core/store';
 import { DASHBOARDS, orderPlugins } from '../dashboards';
+import { startHealthPolling } from '../health/api';
 import { DashboardHost } from './DashboardHost';
 import { Header } from './Header';
 import { RunsPanel } from './RunsPanel';
@@ -73,6 +74,8 @@ export function App({ api }: { api: DashboardApi }): JSX.Element {
   useEffect(() => {
     void reload();
   }, [reload]);
+  // Health flags: fetched with every reload; they enable the Health tab.
+  useEffect(() => startHealthPolling(api), [api]);
 
   const environment = useStore(data, (d) => d.environment);
   useEffect(() => {

@@ -13,6 +13,10 @@ import { filterRuns } from '../core/runs';
 import { isSelected, selectAll, setSelected, solo } from '../core/selection';
 import { useStore } from '../core/store';
 import { useJson } from '../core/useJson';
+import { RunHealthBadge } from '../health/Badges';
+import { healthByRun } from '../health/model';
+import { openHealth } from '../health/navigate';
+import { healthStore } from '../health/store';
 import { ColorByInput, ColumnsHead, ColumnsMenu } from './RunColumnsBar';
 import { formatCell, listRuns, NO_COLUMNS, runColumns, type RawRunTable } from './runColumns';
 import { runColumnsPrefs } from './runColumnsStore';
@@ -39,6 +43,9 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
   const selectedCount = runs.filter((run) => isSelected(selection, run)).length;
   const visibleSelected = visible.filter((run) => isSelected(selection, run)).length;
   const onFilter = useCallback((text: string) => api.view.set({ runFilter: text }), [api]);
+  const healthFlags = useStore(healthStore(), (h) => h.report.flags);
+  const health = useMemo(() => healthByRun(healthFlags), [healthFlags]);
+  const onHealth = useCallback((run: string) => openHealth(api, { run }), [api]);
   const setAll = (on: boolean) =>
     api.view.set({ selection: selectAll(selection, visible, runs, on) });
 
@@ -142,6 +149,7 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
               >
                 {run}
               </span>
+              {health.has(run) ? <RunHealthBadge run={run} summary={health.get(run)!} onOpen={onHealth} /> : null}
               {shownColumns.map((i) => {
                 const value = columns.values.get(run)?.[i] ?? null;
                 const column = columns.columns[i];

@@ -1,6 +1,6 @@
 /** One tag's card: header with actions, the chart, and what the chart shows of the data. */
 import type { JSX } from 'preact';
-import { useCallback, useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 
 import type { XAxis } from '../../core/api';
 import type { DashboardApi } from '../../core/dashboard';
@@ -21,6 +21,11 @@ import { linkedSelection, selectionSettings } from './selection';
 import { DownloadMenu } from './DownloadMenu';
 import { LimitsForm, NO_LIMITS, type Limits } from './LimitsForm';
 import { buildModel, stepRange, type CompiledGroupBy, type RunData } from './model';
+import { CardHealthBadge } from '../../health/Badges';
+import { levelColor } from '../../health/colors';
+import { cardFlags, cardMarkers, summarize } from '../../health/model';
+import { openHealth } from '../../health/navigate';
+import { healthStore } from '../../health/store';
 
 /** Everything shared by all cards that changes how they draw. */
 export interface CardLook {
@@ -163,6 +168,23 @@ export function ScalarCard(props: CardProps): JSX.Element {
   }, [selection?.start, selection?.end]);
   useEffect(() => chart.current?.redraw(), [look.dark]);
 
+  // Health flags: a badge when a drawn run has one on this tag; a marker at each flag's step
+  // (and at each alert of a drawn run).
+  const healthFlags = useStore(healthStore(), (h) => h.report.flags);
+  const runsKey = runs.join('\u0000');
+  const health = useMemo(() => summarize(cardFlags(healthFlags, tag, runs)), [healthFlags, tag, runsKey]);
+  useEffect(() => {
+    const drawn = series.runs.map((r) => ({ run: r.run, start: r.start }));
+    const markers = cardMarkers(healthFlags, tag, drawn, look.xAxis).map((m) => ({
+      x: m.x,
+      color: levelColor(m.level),
+      style: m.style,
+      label: m.label,
+      name: `${m.level}:${m.flag.kind}`,
+    }));
+    chart.current?.setMarkers(markers);
+  }, [healthFlags, tag, series.version, look.xAxis, look.dark]);
+
   // Redraw, batched per animation frame across all cards.
   useEffect(() => {
     const instance = chart.current;
@@ -234,7 +256,8 @@ export function ScalarCard(props: CardProps): JSX.Element {
             {tag}
           </div>
           <CardDescription description={description} />
-          <div class="card__badges" hidden={!(look.ignoreOutliers || logY || zoomed)}>
+          <div class="card__badges" hidden={!(look.ignoreOutliers || logY || zoomed || health)}>
+            {health ? <CardHealthBadge summary={health} onOpen={() => openHealth(api, { tag })} /> : null}
             {look.ignoreOutliers ? (
               <span
                 class="badge badge--warn"
