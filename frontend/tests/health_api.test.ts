@@ -95,13 +95,17 @@ describe('polling data/health', () => {
   });
 
   it('reads a 404 (a server without the route) as no flags, without an error', async () => {
-    const { api, data } = fakeApi([new ApiError(HEALTH_URL, 404, 'Not Found')]);
+    const { api, data, calls } = fakeApi([new ApiError(HEALTH_URL, 404, 'Not Found')]);
     const store = new Store<HealthState>(INITIAL_HEALTH);
     const stop = startHealthPolling(api, store);
     await tick();
     expect(store.get()).toMatchObject({ loaded: true, unsupported: true, error: null });
     expect(store.get().report.flags).toEqual([]);
     expect(data.get().listing?.[HEALTH_TAB]?.enabled).toBe(false);
+    // Not asked again on the next reloads.
+    data.set({ generation: 1 });
+    await tick();
+    expect(calls).toHaveLength(1);
     stop();
   });
 

@@ -464,7 +464,6 @@ export class LineChart {
     const ratio = devicePixelRatio;
     const inside = (px: number) => px >= left - 0.5 && px <= left + width + 0.5;
     ctx.save();
-    ctx.globalAlpha = 0.9;
     ctx.lineWidth = Math.max(1, Math.round(1.5 * ratio));
     for (const marker of markers) {
       const px = Math.round(u.valToPos(marker.x, 'x', true));

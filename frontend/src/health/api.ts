@@ -62,7 +62,8 @@ function describe(error: unknown): string {
 /**
  * Keeps `store` (default: the app's) filled from the server and the Health tab in
  * `api.data.listing`; returns the function that stops it. One request at a time: a reload while
- * one is in flight fetches once more when it ends.
+ * one is in flight fetches once more when it ends. After a 404 it asks no more: the server has
+ * no such route, and each request would only log another failed load in the console.
  */
 export function startHealthPolling(api: DashboardApi, store: Store<HealthState> = healthStore()): () => void {
   let stopped = false;
@@ -70,6 +71,7 @@ export function startHealthPolling(api: DashboardApi, store: Store<HealthState> 
   let again = false;
 
   const poll = async (): Promise<void> => {
+    if (store.get().unsupported) return;
     if (inFlight) {
       again = true;
       return;
