@@ -20,6 +20,8 @@ these differences, each on purpose:
   newlines in labels with spaces (they would break ``metadata.tsv``).
 - ``ranks=`` says which processes of a distributed job write (PyTorch:
   every process, as ``ranks="all"``, the default).
+- ``system_metrics=True`` samples CPU, memory, disk, network and GPUs into
+  the run (``lumiboard.writer.system_metrics``).
 """
 
 from __future__ import annotations
@@ -99,6 +101,12 @@ class SummaryWriter:
             Anything else raises ``ValueError``. ``rank_info`` holds the rank
             found. In a job, pass the same ``log_dir`` to every rank (the
             default one holds the host name and the time).
+        system_metrics: ``True`` samples CPU, process and system memory, disk
+            and network I/O and NVIDIA GPUs every 10 s on a background thread
+            (a number: every that many seconds) and writes them as scalars
+            under ``system/``, at a step counting the samples; ``close()``
+            stops it. Off (``False``) by default. Tags, and what happens per
+            rank, in ``lumiboard.writer.system_metrics``.
 
     Example::
 
@@ -110,6 +118,9 @@ class SummaryWriter:
 
         # under torchrun: one run per rank, runs/exp1/rank_0 ... rank_<N-1>
         writer = SummaryWriter("runs/exp1", ranks="separate")
+
+        # GPU, CPU, memory, disk and network every 10 s, under system/
+        writer = SummaryWriter("runs/exp2", system_metrics=True)
     """
 
     def __init__(
@@ -122,8 +133,14 @@ class SummaryWriter:
         filename_suffix: str = "",
         *,
         ranks: str = "all",
+        system_metrics: bool | float = False,
     ) -> None:
         self.ranks = check_ranks(ranks)
+        interval = None
+        if system_metrics is not False:
+            from lumiboard.writer.system_metrics import interval_from_option
+
+            interval = interval_from_option(system_metrics)
         self.rank_info = detect_rank()
         job_dir = fs.normalize(log_dir) if log_dir else default_logdir(comment)
         own_dir = rank_log_dir(job_dir, ranks, self.rank_info)
@@ -136,6 +153,7 @@ class SummaryWriter:
         self._scalars_writers: dict[str, EventFileWriter] = {}
         self._layout = custom_scalars_pb2.Layout()
         self._projector_config: Any = None
+        self._system_monitor: Any = None
         if own_dir is None:
             self._mute()
             return
@@ -146,6 +164,10 @@ class SummaryWriter:
             start = event_pb2.SessionLog(status=event_pb2.SessionLog.START)
             self._event(event_pb2.Event(step=step, wall_time=time.time(), session_log=start))
             self.purge_step = None
+        if interval is not None:
+            from lumiboard.writer.system_metrics import monitor
+
+            monitor(self, interval)
 
     # ---- plumbing ---------------------------------------------------------
 
@@ -676,7 +698,13 @@ class SummaryWriter:
             raise errors[0]
 
     def close(self) -> None:
-        """Flush and close every file. Adding after close opens a new file."""
+        """Flush and close every file. Adding after close opens a new file.
+
+        System metrics sampling stops (for good).
+        """
+        if self._system_monitor is not None:
+            self._system_monitor.stop()
+            self._system_monitor = None
         errors = []
         for writer in self._all_writers():
             try:
