@@ -25,7 +25,7 @@ from typing import Any
 import pytest
 
 from lumiboard import SummaryWriter, summary
-from lumiboard.writer import system_metrics
+from lumiboard.writer import system_metrics, system_sampler
 from lumiboard.writer.event_file import EventWriteError
 from lumiboard.writer.system_gpu import visible_gpus
 from lumiboard.writer.system_host import _Amounts
@@ -217,7 +217,7 @@ class FakeClock:
 @pytest.fixture(autouse=True)
 def _fresh_logs(monkeypatch: pytest.MonkeyPatch) -> None:
     # "Said once per process": each test starts as a new process would.
-    monkeypatch.setattr(system_metrics, "_told", set())
+    monkeypatch.setattr(system_sampler, "_told", set())
 
 
 @pytest.fixture

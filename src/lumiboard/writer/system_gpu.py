@@ -23,7 +23,7 @@ import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lumiboard.writer.system_metrics import MIB, Sensor
+from lumiboard.writer.system_sampler import MIB, Sensor
 
 logger = logging.getLogger("lumiboard.writer.system_metrics")
 

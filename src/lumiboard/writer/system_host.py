@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from lumiboard.writer.system_metrics import MIB, Sensor
+from lumiboard.writer.system_sampler import MIB, Sensor
 
 
 def host_sensors(psutil: Any, disk_path: str) -> list[Sensor]:
