@@ -610,3 +610,18 @@ def test_exit_is_not_delayed_by_a_hung_sensor(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "exiting"
     assert read_scalars(tmp_path)["loss"] == [(0, 1.0)]
+
+
+def test_a_forked_child_neither_samples_nor_waits_for_the_parents_locks(
+    writer: SummaryWriter,
+) -> None:
+    psutil = FakePsutil()
+    handle = fake_monitor(writer, psutil=psutil)
+    # As after a fork in the middle of a parent's write: the locks stay held.
+    handle._write_lock.acquire()
+    handle._sample_lock.acquire()
+    handle._pid = -1
+    assert handle.sample_once() == {}
+    handle.stop()
+    assert not handle.active
+    assert psutil.calls["virtual_memory"] == 0

@@ -98,6 +98,7 @@ class SystemMonitor:
         self._stopped = False
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pid = os.getpid()
 
     @property
     def step(self) -> int:
@@ -124,6 +125,9 @@ class SystemMonitor:
 
         Waits up to ``timeout`` seconds for a sample in progress to end.
         """
+        if self._forked():
+            self._stopped = True
+            return
         self._halt()
         thread = self._thread
         if thread is None:
@@ -134,6 +138,8 @@ class SystemMonitor:
 
     def sample_once(self) -> dict[str, float]:
         """Take one sample now and write it; returns ``{tag: value}`` as written (never raises)."""
+        if self._forked():
+            return {}
         with self._sample_lock:
             if self._stopped:
                 return {}
@@ -180,6 +186,11 @@ class SystemMonitor:
         if key not in self._told:
             self._told.add(key)
             logger.warning("%s", message)
+
+    def _forked(self) -> bool:
+        # A forked child has no sampler thread, and the parent's locks may have
+        # been held at the fork, forever: the child neither samples nor waits.
+        return os.getpid() != self._pid
 
     def _halt(self, wait: float = -1) -> None:
         # Under the write lock, so that no write is in progress once stopped.
