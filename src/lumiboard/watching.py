@@ -251,6 +251,12 @@ class FailureLog:
     def __init__(self) -> None:
         self._seen: set[tuple[str, type[BaseException]]] = set()
 
+    def unsupported(self, what: str, reason: str) -> None:
+        """Say once that ``what`` is not logged, and why."""
+        if (what, NotImplementedError) not in self._seen:
+            self._seen.add((what, NotImplementedError))
+            logger.warning("lumiboard.watch: %s are not logged: %s", what, reason)
+
     def failed(self, where: str, error: BaseException) -> None:
         key = (where, type(error))
         if key not in self._seen:
