@@ -185,6 +185,25 @@ class Experiment:
         """
         return hparams_frame(self._provider, self.runs())
 
+    def health(self, runs: Selector = None) -> pd.DataFrame:
+        """The health flags: one row per flag, with ``run``, ``tag``, ``kind``, ``level``,
+        ``step``, ``wall_time``, ``value`` and ``message`` (the server's ``/data/health``).
+
+        Kinds: ``nonfinite`` (the first NaN/Inf; error), ``divergence`` (a loss far above
+        its running minimum; warning), ``spike`` (info or warning),
+        ``exploding_gradients`` / ``vanishing_gradients`` (``gradient_norm/*`` tags, as
+        ``lumiboard.watch`` writes them) and ``alert`` (:func:`lumiboard.alert`; ``value``
+        NaN). The rules: :mod:`lumiboard.store.health_rules`.
+
+        Example::
+
+            exp.health().query("level == 'error'")[["run", "tag", "step", "message"]]
+        """
+        from lumiboard.store.health import index_for
+
+        frame: pd.DataFrame = index_for(self._provider).report(self.runs(runs)).to_frame()
+        return frame
+
     def export(self, path: str | os.PathLike[str], format: str = "parquet") -> list[Path]:
         """Write scalars, histograms, text and hparams to ``path`` (a directory) as
         ``<table>.parquet`` (pyarrow) or ``<table>.csv``; return the files written.

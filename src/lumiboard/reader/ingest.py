@@ -47,6 +47,7 @@ from collections.abc import Collection, Sequence
 import numpy as np
 from google.protobuf.message import DecodeError
 
+from lumiboard.alerts import KEPT_ALERTS, is_alert_description
 from lumiboard.format.proto import event_pb2, summary_pb2
 from lumiboard.format.tensors import decode_tensor
 from lumiboard.format.tfrecord import HEADER_SIZE
@@ -424,6 +425,9 @@ class RunLoader:
         reservoir = table.get(tag)
         if reservoir is None:
             size = self._samples.get(plugin.name, plugin.default_samples)
+            info = self.run.tags.get(tag)
+            if size is not None and info is not None and is_alert_description(info.description):
+                size = max(size, KEPT_ALERTS)  # alerts are events, not a sample of a series
             reservoir = table[tag] = Reservoir(size)
         return reservoir
 

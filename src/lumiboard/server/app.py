@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from lumiboard.plugins import base
 from lumiboard.reader.reload import Reloader
-from lumiboard.server import core, errors, static
+from lumiboard.server import core, errors, health_routes, static
 from lumiboard.server.auth import HostCheck, TokenAuth
 from lumiboard.server.context import Context, ServerOptions
 from lumiboard.store.provider import Provider
@@ -44,7 +44,7 @@ async def index(request: Request) -> Response:
 
 
 def _routes() -> list[BaseRoute]:
-    routes: list[BaseRoute] = [Route("/", index), *core.ROUTES]
+    routes: list[BaseRoute] = [Route("/", index), *core.ROUTES, *health_routes.ROUTES]
     routes.extend(
         Mount(f"/data/plugin/{plugin.name}", routes=plugin.routes)  # type: ignore[arg-type]
         for plugin in base.served_plugins()
