@@ -116,6 +116,14 @@ def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
         help="where the persistent cache lives",
     )
     parser.add_argument(
+        "--alert-webhook",
+        "--alert_webhook",
+        dest="alert_webhook",
+        default=os.environ.get("LUMIBOARD_ALERT_WEBHOOK"),
+        help="post new health flags and alerts to this URL as Slack-compatible JSON (or set "
+        "LUMIBOARD_ALERT_WEBHOOK: the URL is a secret, which the process list would show)",
+    )
+    parser.add_argument(
         "--version_tb", "--version", action="version", version=f"lumiboard {__version__}"
     )
     for flag, reason in IGNORED_FLAGS.items():
@@ -237,6 +245,7 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
         app = create_app(
             reloader, options, auth_token=token, path_prefix=prefix, allowed_hosts=hosts
         )
+        webhook = _alert_webhook(args.alert_webhook, app, reloader, logdir)
         _print_urls(host, int(sockets[0].getsockname()[1]), prefix, token)
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
         workers.shorten_gil_turns()  # the event loop gets the GIL back sooner
@@ -251,11 +260,29 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
             pass
         finally:
             reloader.stop()
+            if webhook is not None:
+                webhook.close()
             _on_sigterm(previous)
     finally:
         for sock in sockets:
             sock.close()
     return 0 if server.started else 1
+
+
+def _alert_webhook(url: str | None, app: Any, reloader: Any, logdir: str) -> Any:
+    """The health webhook of ``--alert-webhook``, started and told of every reload pass."""
+    if not url:
+        return None
+    from lumiboard.server.webhook import HealthWebhook
+    from lumiboard.store.health import index_for
+
+    try:
+        webhook = HealthWebhook(url, index_for(app.state.context.provider), source=logdir)
+    except ValueError as error:
+        raise SystemExit(f"lumiboard: --alert-webhook: {error}") from None
+    reloader.add_listener(webhook.after_pass)
+    webhook.start()
+    return webhook
 
 
 def _auth_token(value: str | None) -> str | None:

@@ -32,7 +32,7 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
@@ -91,6 +91,7 @@ class Reloader:
         self._locations: dict[str, str] = {}
         #: run -> its event files that could not be opened at the last pass.
         self._unreadable: dict[str, set[str]] = {}
+        self._listeners: list[Callable[[], None]] = []
         if cache_dir is not None:
             from lumiboard.store.cache import RunCache  # pyarrow: only when caching
 
@@ -144,6 +145,16 @@ class Reloader:
                 p.passes + 1,
                 time.monotonic() - started,
             )
+        for listener in list(self._listeners):
+            try:
+                listener()
+            except Exception:  # a listener's failure is its own, never the pass's
+                logger.exception("reload listener failed")
+
+    def add_listener(self, listener: Callable[[], None]) -> None:
+        """Call ``listener()`` after every pass, on the reloading thread (e.g. the health
+        webhook's): it must return at once, handing any work to a thread of its own."""
+        self._listeners.append(listener)
 
     @staticmethod
     def _pending_bytes(loader: RunLoader, run: Run) -> int:
