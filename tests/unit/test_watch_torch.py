@@ -455,6 +455,21 @@ def test_non_finite_values_give_non_finite_norms_and_finite_histograms() -> None
     assert "none" not in protos  # nothing finite to bucket
 
 
+def test_the_no_wait_device_path_matches_the_cpu_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GPUs take the masked path that never waits for the device; run it here on the CPU.
+    values = torch.randn(5000, generator=torch.Generator().manual_seed(0)) * 3
+    fast_stats, fast_counts = torch_watch_stats.summarize(values)
+    monkeypatch.setattr(torch_watch_stats, "_EXACT_FLOAT_COUNT", 0)
+    stats, counts = torch_watch_stats.summarize(values)
+    assert stats.tolist() == pytest.approx(fast_stats.tolist(), rel=1e-5)
+    assert int(counts.sum()) == int(fast_counts.sum()) == 5000
+    # Equal up to a value sitting on a bucket edge, rounded the other way.
+    assert int((counts - fast_counts).abs().sum()) <= 2
+    want = array_histogram(values.numpy())
+    assert want is not None
+    assert int((counts[:-1] - torch.tensor(want.bucket).long()).abs().sum()) <= 2
+
+
 def test_log_argument() -> None:
     assert parse_log("all") == {"parameters", "gradients", "activations"}
     assert parse_log(["gradients", "parameters"]) == {"gradients", "parameters"}
