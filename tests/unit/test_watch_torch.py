@@ -270,6 +270,19 @@ def test_ddp_names_drop_the_module_prefix(tmp_path: Path, writer: SummaryWriter)
     assert not [tag for tag in tags["scalars"] + tags["histograms"] if "module" in tag]
 
 
+def test_data_parallel_is_watched_as_a_whole(tmp_path: Path, writer: SummaryWriter) -> None:
+    model = nn.DataParallel(tiny_model())  # on a CPU-only machine it calls the module itself
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    handle = watch(model, writer, log_freq=1)
+    train_step(model, optimizer)
+    assert handle.step == 1
+    unwatch(model)
+    assert not model._forward_pre_hooks
+    writer.flush()
+    tags = read(tmp_path / "run").Tags()
+    assert {"gradient_norm/0.weight", "dead_fraction/1"} <= set(tags["scalars"])
+
+
 def test_wrapper_levels_are_dropped_from_names(tmp_path: Path, writer: SummaryWriter) -> None:
     assert torch_watch.clean_name("module.layer._fsdp_wrapped_module.weight") == "layer.weight"
     assert torch_watch.clean_name("_orig_mod.fc._checkpoint_wrapped_module.bias") == "fc.bias"
@@ -419,11 +432,21 @@ def test_other_writers_get_add_scalar_and_add_histogram_raw() -> None:
 
 
 def test_unit_layout_and_saturation_rules() -> None:
-    conv, linear, relu = nn.Conv2d(1, 2, 1), nn.Linear(2, 2), nn.ReLU()
-    assert torch_watch_stats.unit_dim(conv, 4, None) == 1
-    assert torch_watch_stats.unit_dim(linear, 3, None) == 2
-    assert torch_watch_stats.unit_dim(relu, 3, 2) == 2  # after a Linear on (N, L, F)
-    assert torch_watch_stats.unit_dim(relu, 4, 1) == 1  # after a conv
+    stats = torch_watch_stats
+    assert stats.unit_dim(4, stats.features_last(nn.Conv2d(1, 2, 1)), False, None) == 1
+    assert stats.unit_dim(3, stats.features_last(nn.Linear(2, 2)), False, None) == 2
+    assert stats.unit_dim(3, False, True, 2) == 2  # a ReLU after a Linear on (N, L, F)
+    assert stats.unit_dim(4, False, True, 1) == 1  # a ReLU after a conv
+    sequence = torch.ones(2, 5, 4)
+
+    class Swish(nn.Module):  # a library's own activation module
+        def forward(self, x: Any) -> Any:
+            return x * torch.sigmoid(x)
+
+    assert stats.is_elementwise(nn.ReLU())
+    assert stats.is_elementwise(Swish(), (sequence,), Swish()(sequence))
+    assert not stats.is_elementwise(nn.Linear(4, 4), (sequence,), sequence)
+    assert not stats.is_elementwise(nn.MaxPool1d(2), (sequence,), sequence[:, :, :2])
     output = torch.zeros(2, 3, 2, 2)
     output[0, 1, 0, 0] = 1.0  # channel 1 alive in one sample and one position
     assert float(torch_watch_stats.dead_fraction(output, 1)) == pytest.approx(2 / 3)

@@ -14,8 +14,9 @@ logged step:
   first output of the forward is logged when it is a floating tensor (tuples, e.g.
   an LSTM's, are skipped). A unit is a feature (last dimension) of a Linear,
   Embedding or LayerNorm output, a channel (dimension 1, PyTorch's N, C, ... layout)
-  of any other layer's; an activation, dropout or identity module takes the layout
-  of the layer that ran just before it. A ReLU written as ``F.relu`` inside a
+  of any other layer's; an activation, dropout or identity module, or any module
+  without parameters whose output has its input's shape, takes the layout of the
+  layer that ran just before it. A ReLU written as ``F.relu`` inside a
   module's forward is not a module: log its input layer's output instead with
   ``nn.ReLU`` modules to see dead units.
 - ``gradients``: read just before the first ``optimizer.step()`` after the logged
@@ -27,7 +28,8 @@ logged step:
   backward accumulates it (``register_post_accumulate_grad_hook``, for that backward
   only) and written at the next forward.
 
-Wrapped models: DDP's and DataParallel's ``module`` is watched; the names drop the
+Wrapped models: DDP's ``module`` is watched (a DataParallel model itself, as its replicas
+each run the module); the names drop the
 ``module.`` prefix and FSDP's ``_fsdp_wrapped_module.``, activation checkpointing's
 ``_checkpoint_wrapped_module.`` and ``torch.compile``'s ``_orig_mod.``. Under FSDP
 (with ``use_orig_params=True`` for per-parameter names) and with DTensor parameters,
@@ -53,6 +55,8 @@ from torch.utils.hooks import RemovableHandle
 from lumiboard.integrations.torch_watch_stats import (
     Reductions,
     dead_fraction,
+    features_last,
+    is_elementwise,
     local,
     saturated_fraction,
     unit_dim,
@@ -66,7 +70,8 @@ __all__ = ["TorchWatch", "unwatch_module", "watch_module"]
 _WRAPPER_LEVELS = re.compile(
     r"(?:^|(?<=\.))(?:_fsdp_wrapped_module|_checkpoint_wrapped_module|_orig_mod)\."
 )
-_REPLICATORS = (nn.parallel.DistributedDataParallel, nn.DataParallel)
+# DataParallel is kept: its replicas run the inner module in threads, once each per step.
+_REPLICATORS = (nn.parallel.DistributedDataParallel,)
 
 #: The watch of each watched module (the unwrapped one), dropped with the module.
 _watches: weakref.WeakKeyDictionary[nn.Module, TorchWatch] = weakref.WeakKeyDictionary()
@@ -81,7 +86,7 @@ def clean_name(name: str) -> str:
 
 
 def unwrap(model: nn.Module) -> nn.Module:
-    """The module that DDP or DataParallel replicate (or the model itself)."""
+    """The module that DDP replicates (or the model itself)."""
     while isinstance(model, _REPLICATORS):
         model = model.module
     return model
@@ -356,7 +361,12 @@ class TorchWatch:
             return
         try:
             values = local(output)
-            dim = unit_dim(module, values.ndim, self._previous_unit_dim)
+            dim = unit_dim(
+                values.ndim,
+                features_last(module),
+                is_elementwise(module, args, output),
+                self._previous_unit_dim,
+            )
             self._previous_unit_dim = dim
             self._activations.scalar(f"dead_fraction/{name}", dead_fraction(values, dim))
             saturated = saturated_fraction(module, values)

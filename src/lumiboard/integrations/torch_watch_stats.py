@@ -49,24 +49,40 @@ def local(tensor: torch.Tensor) -> torch.Tensor:
     return (to_local() if to_local is not None else tensor).detach()
 
 
-def is_elementwise(module: nn.Module) -> bool:
-    """An activation, dropout or identity: its output has its input's layout."""
-    return type(module).__module__ == "torch.nn.modules.activation" or isinstance(module, _DROPOUT)
+def is_elementwise(module: nn.Module, args: Any = (), output: Any = None) -> bool:
+    """Whether ``module`` keeps its input's layout: an activation, dropout or identity
+    module, or any module without parameters whose output has its input's shape (a
+    library's own activation class, say)."""
+    if type(module).__module__ == "torch.nn.modules.activation" or isinstance(module, _DROPOUT):
+        return True
+    first = args[0] if isinstance(args, tuple) and args else None
+    return (
+        isinstance(first, torch.Tensor)
+        and isinstance(output, torch.Tensor)
+        and first.shape == output.shape
+        and next(module.parameters(recurse=False), None) is None
+    )
 
 
-def unit_dim(module: nn.Module, ndim: int, previous: int | None) -> int:
+def unit_dim(ndim: int, features_last: bool, inherits: bool, previous: int | None) -> int:
     """The dimension that numbers an output's units (features or channels).
 
-    ``previous`` is the unit dimension of the layer that ran just before, which an
-    element-wise layer (a ReLU after a conv, say) inherits.
+    ``features_last`` for a Linear-like layer (:func:`features_last`); ``inherits`` for
+    an element-wise one (:func:`is_elementwise`), which takes ``previous``, the unit
+    dimension of the layer that ran just before it (a ReLU after a conv, say).
     """
     if ndim <= 2:
         return ndim - 1
-    if isinstance(module, _FEATURES_LAST):
+    if features_last:
         return ndim - 1
-    if is_elementwise(module) and previous is not None:
+    if inherits and previous is not None:
         return previous if previous < ndim else ndim - 1
     return 1
+
+
+def features_last(module: nn.Module) -> bool:
+    """A Linear, Embedding or LayerNorm-like layer: (N, ..., F) outputs."""
+    return isinstance(module, _FEATURES_LAST)
 
 
 def dead_fraction(output: torch.Tensor, dim: int) -> torch.Tensor:
