@@ -351,6 +351,21 @@ def test_gradients_are_read_before_the_optimizer_step_when_accumulating(
     assert got == pytest.approx({0: norm(reference[0].weight.grad)}, rel=1e-6)
 
 
+def test_gradients_are_unscaled_by_grad_scaler(tmp_path: Path, writer: SummaryWriter) -> None:
+    model, reference = tiny_model(), tiny_model()
+    optimizer = torch.optim.SGD(model.parameters(), lr=LR)
+    scaler = torch.amp.GradScaler("cpu", init_scale=1024.0)
+    watch(model, writer, log="gradients", log_freq=1)
+    loss = ((model(X) - TARGET) ** 2).mean()
+    scaler.scale(loss).backward()
+    scaler.step(optimizer)  # unscales, then optimizer.step(): the watch reads them there
+    scaler.update()
+    ((reference(X) - TARGET) ** 2).mean().backward()
+    writer.flush()
+    got = scalar_points(read(tmp_path / "run"), "gradient_norm/0.weight")
+    assert got == pytest.approx({0: norm(reference[0].weight.grad)}, rel=1e-6)
+
+
 def test_gradients_without_an_optimizer(tmp_path: Path, writer: SummaryWriter) -> None:
     # Manual updates, the gradients zeroed before each forward: the hooks of the backward.
     model, reference = tiny_model(), tiny_model()

@@ -3,8 +3,9 @@
 What a step is: one forward pass of the watched module in training mode with
 gradients enabled (eval passes and ``torch.no_grad()`` passes do not count), numbered
 from 0; steps 0, log_freq, 2·log_freq ... are logged. A forward pre-hook on the module
-counts them: on the other steps that is all a watch does (one Python call). On a
-logged step:
+counts them: on the other steps that is all a watch does (one Python call). So watch
+the module the training loop calls (a LightningModule whose ``training_step`` calls
+``self.model(x)`` rather than ``self(x)``: watch ``self.model``). On a logged step:
 
 - ``parameters``: the weights the forward uses are reduced when it starts;
   ``update_ratio`` compares them with a copy kept from the previous logged step (one
