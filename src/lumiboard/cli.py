@@ -18,7 +18,7 @@ import sys
 import threading
 from collections.abc import Callable, Sequence
 from types import FrameType
-from typing import Any
+from typing import Any, TextIO
 from urllib.parse import quote
 
 from lumiboard import __version__
@@ -167,10 +167,28 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
 _TOP_LEVEL = ("-h", "--help", "--version")
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record is emitted, not to the stream of the
+    moment ``main`` ran: a replaced stderr (a test's capture, a notebook's) may be closed later,
+    and a background thread logging into it then fails on every record."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        pass  # always the current sys.stderr
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; return the exit status."""
     args = parse(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        handlers=[_StderrHandler()],
+    )
     notes = [
         f"note: {flag} is ignored ({IGNORED_FLAGS[flag]})"
         for flag in IGNORED_FLAGS

@@ -389,3 +389,22 @@ def test_serve_end_to_end(tmp_path: Path) -> None:
     assert err.splitlines()[0] == (
         "note: --load_fast is ignored (lumiboard always uses its native loader)"
     )
+
+
+def test_log_records_go_to_the_stderr_of_the_moment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``main``'s log handler follows ``sys.stderr``: a stream replaced then closed (a test's
+    capture, a notebook's) is never written to again by a thread that logs later."""
+    import io
+    import logging
+
+    handler = cli._StderrHandler()
+    first, second = io.StringIO(), io.StringIO()
+    monkeypatch.setattr(sys, "stderr", first)
+    record = logging.LogRecord("lumiboard", logging.WARNING, __file__, 1, "kept", None, None)
+    handler.emit(record)
+    first.close()
+    monkeypatch.setattr(sys, "stderr", second)
+    handler.emit(record)  # the closed stream would raise "I/O operation on closed file"
+    assert second.getvalue() == "kept\n"
