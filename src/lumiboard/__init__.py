@@ -4,6 +4,8 @@ Writing::
 
     from lumiboard import SummaryWriter          # PyTorch-style
     from lumiboard import summary, hparams       # TF2-style and the hparams API
+    lumiboard.watch(model, writer)               # gradients, weights, activations (torch, Keras)
+    SummaryWriter("runs/x", system_metrics=True) # CPU, memory, I/O, GPUs under system/
 
 Reading::
 
@@ -20,8 +22,10 @@ import os
 from typing import TYPE_CHECKING
 
 from lumiboard import hparams, summary
+from lumiboard.watching import unwatch, watch
 from lumiboard.writer.event_file import EventWriteError
 from lumiboard.writer.summary_writer import SummaryWriter
+from lumiboard.writer.system_metrics import monitor
 
 if TYPE_CHECKING:
     from lumiboard.experiment import Experiment, Samples
@@ -29,7 +33,17 @@ if TYPE_CHECKING:
 
 __version__ = "0.1.0"
 
-__all__ = ["EventWriteError", "SummaryWriter", "__version__", "hparams", "read", "summary"]
+__all__ = [
+    "EventWriteError",
+    "SummaryWriter",
+    "__version__",
+    "hparams",
+    "monitor",
+    "read",
+    "summary",
+    "unwatch",
+    "watch",
+]
 
 
 def read(
