@@ -419,7 +419,7 @@ def test_without_psutil_the_standard_library_metrics_remain(
     assert second["system/process_cpu_percent"] >= 0
     warned = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warned) == 1
-    assert "pip install psutil" in warned[0].getMessage()
+    assert "pip install 'lumiboard[system]'" in warned[0].getMessage()
 
 
 def test_the_real_psutil_gives_plausible_values(writer: SummaryWriter) -> None:

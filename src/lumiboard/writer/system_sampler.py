@@ -234,7 +234,7 @@ class SystemMonitor:
             _say_once(
                 logging.WARNING,
                 "lumiboard: psutil is not installed: system metrics are limited to the load "
-                "average and this process's CPU and peak memory (pip install psutil)",
+                "average and this process's CPU and peak memory (pip install 'lumiboard[system]')",
             )
         try:
             sensors = host_sensors(psutil, self._disk_path)
