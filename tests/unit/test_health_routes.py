@@ -8,6 +8,7 @@ after more points arrive reads only the series that changed.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -20,7 +21,8 @@ from lumiboard import SummaryWriter
 from lumiboard.alerts import alert
 from lumiboard.reader.reload import Reloader
 from lumiboard.server.app import create_app
-from lumiboard.store import health_rules
+from lumiboard.store import health_state
+from lumiboard.store.health_state import SeriesState
 
 COLUMNS = ["run", "tag", "kind", "level", "step", "wall_time", "value", "message"]
 
@@ -111,13 +113,14 @@ def test_a_reload_reads_only_the_series_that_grew(
 ) -> None:
     _write(tmp_path)
     read: list[int] = []
-    update = health_rules.SeriesState.update
+    update_all = health_state.update_all
 
-    def counting(state: health_rules.SeriesState, step: np.ndarray, value: np.ndarray) -> None:
-        read.append(len(value) - state.count)  # the points this call reads
-        update(state, step, value)
+    def counting(items: Iterable[tuple[SeriesState, np.ndarray, np.ndarray]]) -> None:
+        items = list(items)
+        read.extend(len(value) - state.count for state, _, value in items)  # points read
+        update_all(items)
 
-    monkeypatch.setattr(health_rules.SeriesState, "update", counting)
+    monkeypatch.setattr(health_state, "update_all", counting)
     reloader = Reloader(str(tmp_path))
     reloader.reload()
     with TestClient(create_app(reloader)) as client:

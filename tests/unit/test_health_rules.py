@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from lumiboard.store import health_state
 from lumiboard.store.health_messages import findings
-from lumiboard.store.health_rules import Finding, SeriesState, rules_for
+from lumiboard.store.health_rules import Finding, rules_for
+from lumiboard.store.health_state import SeriesState
 
 
 def _flags(tag: str, value: np.ndarray, pieces: list[int] | None = None) -> list[Finding]:
@@ -189,3 +191,27 @@ def test_a_purged_or_rewritten_series_is_read_again() -> None:
         _flags("loss", shifted)
     )
     assert any(finding.kind == "spike" for finding in _flags("loss", shifted))
+
+
+def test_many_series_read_together_get_the_flags_each_gets_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """update_all lays many series out in one array (and batches): nothing leaks across."""
+    monkeypatch.setattr(health_state, "BATCH_POINTS", 5_000)  # several batches
+    rng = np.random.default_rng(11)
+    items = []
+    for k in range(40):
+        n = int(rng.integers(15, 1500))
+        value = _loss(n, 0.1, k) * (1 if k % 4 else -1)  # some negative: linear space
+        value[rng.integers(0, n, 2)] *= 30
+        if k % 5 == 0:
+            value[rng.integers(0, n)] = np.inf
+        items.append((["loss", "accuracy", "gradient_norm/w"][k % 3], value))
+    states = [SeriesState(rules_for(tag)) for tag, _ in items]
+    columns = [(np.arange(len(value)), value) for _, value in items]
+    health_state.update_all(
+        (state, step, value) for state, (step, value) in zip(states, columns, strict=True)
+    )
+    for state, (tag, value) in zip(states, items, strict=True):
+        together = findings(state, tag, np.arange(len(value)), value)
+        assert _described(together) == _described(_flags(tag, value))

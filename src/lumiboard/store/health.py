@@ -16,15 +16,16 @@ import math
 import threading
 import time
 import weakref
-from collections.abc import Collection, Iterator
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from lumiboard.alerts import is_alert_description, parse_alert
-from lumiboard.store import health_messages
-from lumiboard.store.health_rules import SeriesState, rules_for
+from lumiboard.store import health_messages, health_state
+from lumiboard.store.health_rules import rules_for
+from lumiboard.store.health_state import SeriesState
 from lumiboard.store.provider import NotFoundError, Provider
 from lumiboard.store.runs import RunData, TensorPoint
 
@@ -36,7 +37,7 @@ LEVELS = ("error", "warning", "info")
 MAX_ALERT_MESSAGE = 1_000
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HealthFlag:
     """One flag: where (run, tag, step), what (kind, level), and a sentence saying it.
 
@@ -68,7 +69,7 @@ class HealthFlag:
         }
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class HealthReport:
     """Every flag of the runs asked for, ordered by run (as the run list), then step."""
 
@@ -113,7 +114,7 @@ class HealthReport:
         }
 
 
-@dataclass
+@dataclass(slots=True)
 class _Series:
     state: SeriesState
     column: weakref.ref[np.ndarray] | None
@@ -143,23 +144,32 @@ class HealthIndex:
         flags: list[HealthFlag] = []
         with self._lock:
             seen: set[tuple[str, str]] = set()
+            plan: list[tuple[RunData, list[_Series]]] = []
+            changed: list[_Change] = []
             for name in names:
                 try:
                     run = self._provider.run(name)
                 except NotFoundError:
                     continue  # dropped by a reload since it was listed
-                run_flags = list(self._scalar_flags(run, seen))
+                plan.append((run, self._look(run, seen, changed)))
+            self._refresh(changed)
+            for run, entries in plan:
+                run_flags = [flag for entry in entries for flag in entry.flags]
                 run_flags += _alert_flags(run)
                 run_flags.sort(key=lambda flag: (flag.step, flag.tag, flag.kind))
                 flags += run_flags
-            if runs is None:  # forget the series that are gone
+            if runs is None and len(self._series) > len(seen):  # forget the series gone
                 for key in [key for key in self._series if key not in seen]:
                     del self._series[key]
         return HealthReport(flags, time.time())
 
-    def _scalar_flags(self, run: RunData, seen: set[tuple[str, str]]) -> Iterator[HealthFlag]:
+    def _look(
+        self, run: RunData, seen: set[tuple[str, str]], changed: list[_Change]
+    ) -> list[_Series]:
+        """The entries of ``run``'s scalar series; those whose column changed go to ``changed``."""
         with run.lock:  # the loader adds tags under it
             series_by_tag = list(run.scalars.items())
+        entries = []
         for tag, series in series_by_tag:
             key = (run.name, tag)
             seen.add(key)
@@ -167,21 +177,36 @@ class HealthIndex:
             entry = self._series.get(key)
             if entry is None:
                 entry = self._series[key] = _Series(SeriesState(rules_for(tag)), None, ())
-            elif entry.column is not None and entry.column() is value:
-                yield from entry.flags
-                continue
+            if entry.column is None or entry.column() is not value:
+                changed.append(_Change(entry, run.name, tag, step, wall_time, value))
+            entries.append(entry)
+        return entries
+
+    def _refresh(self, changed: list[_Change]) -> None:
+        """Read what is new in the ``changed`` series (in batches) and redo their flags."""
+        try:
+            health_state.update_all((c.entry.state, c.step, c.value) for c in changed)
+        except Exception:  # a rule's bug: read them one by one, so it costs only its series
+            logger.exception("health rules failed on a batch of %d series", len(changed))
+            for change in changed:
+                try:
+                    change.entry.state.reset()
+                    change.entry.state.update(change.step, change.value)
+                except Exception:
+                    logger.exception("health rules failed on %s %s", change.run, change.tag)
+                    change.entry.state.reset()
+        for change in changed:
+            entry, step, wall_time = change.entry, change.step, change.wall_time
             try:
-                entry.state.update(step, value)
-                found = health_messages.findings(entry.state, tag, step, value)
+                found = health_messages.findings(entry.state, change.tag, step, change.value)
             except Exception:  # a rule's bug costs its series' flags, never the report
-                logger.exception("health rules failed on run %s, tag %s", run.name, tag)
-                entry.state.reset()
+                logger.exception("health flags failed on %s %s", change.run, change.tag)
                 found = []
-            entry.column = weakref.ref(value) if len(value) else None
+            entry.column = weakref.ref(change.value) if len(change.value) else None
             entry.flags = tuple(
                 HealthFlag(
-                    run.name,
-                    tag,
+                    change.run,
+                    change.tag,
                     finding.kind,
                     finding.level,
                     int(step[finding.index]),
@@ -191,7 +216,18 @@ class HealthIndex:
                 )
                 for finding in found
             )
-            yield from entry.flags
+
+
+@dataclass(frozen=True, slots=True)
+class _Change:
+    """A series whose column is not the one its flags were made from."""
+
+    entry: _Series
+    run: str
+    tag: str
+    step: np.ndarray
+    wall_time: np.ndarray
+    value: np.ndarray
 
 
 _PROVIDER_INDEXES: weakref.WeakKeyDictionary[Provider, HealthIndex] = weakref.WeakKeyDictionary()

@@ -1,4 +1,4 @@
-"""The flags of one series, from what :class:`~.health_rules.SeriesState` knows of it.
+"""The flags of one series, from what :class:`~.health_state.SeriesState` knows of it.
 
 Each function applies one rule of :mod:`.health_rules` (the thresholds and their reasons
 are there) to the block summaries, finds the point where each episode starts and says
@@ -29,7 +29,7 @@ from lumiboard.store.health_rules import (
 )
 
 if TYPE_CHECKING:
-    from lumiboard.store.health_rules import SeriesState
+    from lumiboard.store.health_state import SeriesState
 
 
 def findings(state: SeriesState, tag: str, step: np.ndarray, value: np.ndarray) -> list[Finding]:

@@ -3,11 +3,12 @@ gradient norms exploding or vanishing.
 
 Every rule reads every stored point. The series is cut into blocks of :data:`BLOCK`
 finite points (fewer for short series, see :func:`block_size`), and each block is
-summed up once by its median, its spread (1.4826 x its median absolute deviation, the
-standard deviation of normal noise), its lowest and its highest value. Rules then work
+summed up once by its median, its spread (its interquartile range / 1.349, the standard
+deviation of normal noise), its lowest and its highest value. Rules then work
 on those summaries, so a series that grows is only summed up where it grew
-(:class:`SeriesState` keeps the complete blocks) and the rules cost a few numpy
-operations over n / 20 numbers.
+(:class:`.health_state.SeriesState` keeps the complete blocks) and the rules cost a
+few numpy operations over n / 20 numbers. This module holds the rules' thresholds;
+:mod:`.health_state` the summing up, :mod:`.health_messages` the flags.
 
 Rules (``k`` is a block, ``median_k``/``spread_k`` its median and spread):
 
@@ -47,6 +48,7 @@ at most :data:`MAX_EPISODES` episodes of a kind per series.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass
@@ -61,8 +63,8 @@ MIN_BLOCK = 5
 MIN_POINTS = 20
 #: Finite points a gradient norm needs before its rules apply, and its reference's size.
 REFERENCE_POINTS = 10
-#: The spread of a block: this x its median absolute deviation (sigma for normal noise).
-MAD_SCALE = 1.4826
+#: The spread of a block: its interquartile range / this (sigma for normal noise).
+IQR_SIGMA = 1.349
 #: A spike stands out from both neighbours by more than this many spreads.
 SPIKE_Z = 8.0
 #: In a series with many spikes, those this many times taller than the median spike.
@@ -91,7 +93,7 @@ GRADIENT_PREFIX = "gradient_norm/"
 NO_SPIKE_PREFIXES = ("system/", "gradient_norm/", "update_ratio/")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rules:
     """Which rules beyond ``nonfinite`` apply to a tag."""
 
@@ -100,6 +102,7 @@ class Rules:
     gradients: bool
 
 
+@functools.lru_cache(maxsize=4096)  # runs share their tags: one Rules per name
 def rules_for(tag: str) -> Rules:
     """The rules of ``tag`` (see the module docstring)."""
     return Rules(
@@ -116,7 +119,7 @@ def block_size(finite: int) -> int:
     return BLOCK if finite >= 10 * BLOCK else max(MIN_BLOCK, finite // 10)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Finding:
     """One flag of a series: ``index`` is its point's position in the series' columns."""
 
@@ -127,7 +130,7 @@ class Finding:
     message: str
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Spike:
     start: int  # position of the first point in the series' columns
     back: int  # position of the point after it (the series came back)
@@ -135,272 +138,6 @@ class Spike:
     block: int
     height: float  # beyond both neighbours
     z: float  # height in spreads
-
-
-_EMPTY_F = np.empty(0, dtype=np.float64)
-_TINY = np.finfo(np.float64).tiny
-_EMPTY_I = np.empty(0, dtype=np.int64)
-
-
-class SeriesState:
-    """What the rules know of one series: counts, complete blocks, spikes found.
-
-    :meth:`update` with the series' values reads only what was appended since the
-    last call (any other change starts it over); :func:`.health_messages.findings`
-    turns it into flags.
-    """
-
-    def __init__(self, rules: Rules) -> None:
-        self.rules = rules
-        #: Whether blocks are summed up in log space (every finite value so far > 0);
-        #: None until the first finite value.
-        self.log: bool | None = None
-        self.reset()
-
-    def reset(self) -> None:
-        self.count = 0
-        self.ends: tuple[int, int, int, int] | None = None  # first/last step and value bits
-        self.nonfinite_at = -1
-        self.nonfinite = 0
-        self.finite = 0
-        self.block = 0
-        # Complete blocks: position of the first point, median, spread, lowest, highest.
-        self.starts = _EMPTY_I
-        self.stats = np.empty((0, 4), dtype=np.float64)
-        # The incomplete last block (its window: the last ``block`` finite points).
-        self.tail_start = -1
-        self.tail_stats = _EMPTY_F
-        self.spikes: list[Spike] = []
-        self.dropped_spikes = 0
-        self.reference: float | None = None
-
-    # ---- reading ----------------------------------------------------------------
-
-    def update(self, step: np.ndarray, value: np.ndarray) -> None:
-        """Read the points of ``value`` (with ``step``: the series' columns) not read yet."""
-        n = len(value)
-        if not self._extends(step, value):
-            self.reset()
-            self.log = None
-        if n == self.count:
-            return
-        new = value[self.count :]
-        finite_new = np.isfinite(new)
-        k = int(np.count_nonzero(finite_new))
-        if k and self.log is not False:
-            positive = bool(np.all(new[finite_new] > 0)) if k < len(new) else bool(new.min() > 0)
-            if self.log and not positive:  # a first value <= 0: start over, in linear space
-                self.reset()
-                self.log = False
-                self.update(step, value)
-                return
-            self.log = positive
-        if k < len(new):
-            if self.nonfinite_at < 0:
-                self.nonfinite_at = self.count + int(np.argmin(finite_new))
-            self.nonfinite += len(new) - k
-        self.finite += k
-        self.count = n
-        self.ends = (int(step[0]), _bits(value, 0), int(step[-1]), _bits(value, n - 1))
-        if self.rules.spikes or self.rules.divergence or self.rules.gradients:
-            self._update_blocks(value)
-
-    def _extends(self, step: np.ndarray, value: np.ndarray) -> bool:
-        if self.ends is None:
-            return True
-        last = self.count - 1
-        return len(value) >= self.count and self.ends == (
-            int(step[0]),
-            _bits(value, 0),
-            int(step[last]),
-            _bits(value, last),
-        )
-
-    def _update_blocks(self, value: np.ndarray) -> None:
-        size = block_size(self.finite)
-        if size == 0:
-            return
-        if size != self.block:
-            self.block, self.starts = size, _EMPTY_I
-            self.stats = np.empty((0, 4), dtype=np.float64)
-            self.spikes, self.dropped_spikes = [], 0
-        done = len(self.starts)
-        # Spikes are decided again from SPREAD_REACH + 1 blocks back: their scale reads the
-        # spreads of SPREAD_REACH blocks each side, and a run needs the point before it.
-        first = max(done - SPREAD_REACH - 2, 0)
-        origin = int(self.starts[first]) if done else 0
-        x, where = _finite_from(value, origin, self.nonfinite == 0)
-        if self.log:
-            x = np.log(x)
-        if self.reference is None and self.rules.gradients:
-            self.reference = _reference(value)
-        base = first * size  # finite index of x[0]
-        complete = self.finite // size
-        offsets = np.arange(done, complete, dtype=np.int64) * size - base
-        has_tail = self.finite % size != 0
-        if has_tail:
-            offsets = np.append(offsets, len(x) - size)
-        stats = _block_stats(x, offsets, size, bool(self.log))
-        full = complete - done
-        self.starts = np.concatenate((self.starts, where[offsets[:full]]))
-        self.stats = np.concatenate((self.stats, stats[:full]))
-        self.tail_start = int(where[offsets[-1]]) if has_tail else -1
-        self.tail_stats = stats[-1] if has_tail else _EMPTY_F
-        if self.rules.spikes and self.finite >= MIN_POINTS:
-            redo = max(done - SPREAD_REACH - 1, 0)
-            self._update_spikes(x, where, base, redo * size - base)
-
-    def _update_spikes(self, x: np.ndarray, where: np.ndarray, base: int, lo: int) -> None:
-        redo = (lo + base) // self.block
-        kept = [spike for spike in self.spikes if spike.block < redo]
-        spreads = _local_spreads(self.block_stats()[:, 1])
-        blocks = np.minimum((np.arange(len(x)) + base) // self.block, len(spreads) - 1)
-        found = [
-            Spike(
-                int(where[start]),
-                int(where[start + width]),
-                int(where[peak]),
-                int(blocks[start]),
-                height,
-                z,
-            )
-            for start, width, peak, height, z in _find_spikes(x, lo, spreads[blocks])
-        ]
-        if kept and found and found[0].start <= kept[-1].back:  # one spike, seen twice
-            if found[0].z > kept[-1].z:
-                kept.pop()
-            else:
-                found.pop(0)
-        spikes = kept + found
-        if len(spikes) > KEPT_SPIKES:
-            tallest = sorted(spikes, key=lambda spike: -spike.z)[:KEPT_SPIKES]
-            self.dropped_spikes += len(spikes) - KEPT_SPIKES
-            spikes = sorted(tallest, key=lambda spike: spike.start)
-        self.spikes = spikes
-
-    def block_stats(self) -> np.ndarray:
-        """(blocks, 4): median, spread, lowest, highest of every block, the last included
-        (of the logarithms when :attr:`log`)."""
-        if self.tail_start < 0:
-            return self.stats
-        return np.concatenate((self.stats, self.tail_stats[None, :]))
-
-    def linear_stats(self) -> np.ndarray:
-        """:meth:`block_stats` with medians, lowest and highest as values (not logarithms)."""
-        stats = self.block_stats()
-        if not self.log:
-            return stats
-        linear: np.ndarray = np.exp(stats)
-        linear[:, 1] = stats[:, 1]
-        return linear
-
-    def in_space(self, values: np.ndarray) -> np.ndarray:
-        """``values`` in the space blocks are summed up in (logarithms when :attr:`log`)."""
-        return np.log(values) if self.log else values
-
-    def block_starts(self) -> np.ndarray:
-        """Position of each block's first point (the incomplete last block's window start)."""
-        if self.tail_start < 0:
-            return self.starts
-        return np.append(self.starts, self.tail_start)
-
-
-def _bits(value: np.ndarray, index: int) -> int:
-    return int(value[index : index + 1].view(np.int64)[0])
-
-
-def _reference(value: np.ndarray) -> float:
-    """The median of the first REFERENCE_POINTS finite values (the series has that many)."""
-    head = value[: REFERENCE_POINTS * 4]
-    head = head[np.isfinite(head)]
-    if len(head) < REFERENCE_POINTS:
-        head = value[np.isfinite(value)]
-    return float(np.median(head[:REFERENCE_POINTS]))
-
-
-def _finite_from(value: np.ndarray, origin: int, all_finite: bool) -> tuple[np.ndarray, np.ndarray]:
-    """The finite values from position ``origin`` on, and their positions."""
-    part = value[origin:]
-    if all_finite:
-        return part, np.arange(origin, len(value), dtype=np.int64)
-    keep = np.flatnonzero(np.isfinite(part))
-    return part[keep], keep + origin
-
-
-def _block_stats(x: np.ndarray, offsets: np.ndarray, size: int, log: bool) -> np.ndarray:
-    """(len(offsets), 4): median, spread, lowest and highest of ``x[o:o+size]`` for each o
-    (``log``: x holds logarithms, whose spread is floored absolutely: it is relative)."""
-    if not len(offsets):
-        return np.empty((0, 4), dtype=np.float64)
-    windows = x[offsets[:, None] + np.arange(size)]
-    median = _middle(windows.copy(), size)
-    spread = MAD_SCALE * _middle(np.abs(windows - median[:, None]), size)
-    floor = SPREAD_FLOOR if log else np.maximum(SPREAD_FLOOR * np.abs(median), _TINY)
-    return np.stack(
-        (median, np.maximum(spread, floor), windows.min(axis=1), windows.max(axis=1)), axis=1
-    )
-
-
-def _local_spreads(spreads: np.ndarray) -> np.ndarray:
-    """The median of each block's spread and those of SPREAD_REACH blocks each side (fewer
-    at the ends): a 20-point block's own MAD is off by 40 % now and then, which made
-    4.8-sigma noise an 8-spread spike."""
-    reach = SPREAD_REACH
-    # Pads that leave a truncated window's median alone (an odd count keeps its middle;
-    # an even one takes its upper middle): -inf, +inf before; +inf, -inf after.
-    pad = np.resize(np.asarray([-np.inf, np.inf]), reach)
-    padded = np.concatenate((pad, spreads, pad[::-1]))
-    windows = np.lib.stride_tricks.sliding_window_view(padded, 2 * reach + 1)
-    local: np.ndarray = np.partition(windows, reach, axis=1)[:, reach]
-    return local
-
-
-def _middle(rows: np.ndarray, size: int) -> np.ndarray:
-    # np.median(axis=1) is ~3x slower at this size: it checks for NaN (none here) and copies.
-    half = size // 2
-    if size % 2:
-        return np.partition(rows, half, axis=1)[:, half]
-    parted = np.partition(rows, (half - 1, half), axis=1)
-    return 0.5 * (parted[:, half - 1] + parted[:, half])
-
-
-def _find_spikes(
-    x: np.ndarray, lo: int, spreads: np.ndarray
-) -> list[tuple[int, int, int, float, float]]:
-    """(start, width, peak, height, z) of the spikes starting at ``lo`` or later (indices into x),
-    overlapping ones merged into the tallest; ``spreads[i]`` is point i's block spread."""
-    n = len(x)
-    hits: list[tuple[int, int, int, float, float]] = []
-    for width in range(1, SPIKE_WIDTH + 1):
-        first, stop = max(lo, 1), n - width  # a run needs a point before and one after
-        if stop <= first:
-            continue
-        low = x[first:stop].copy()
-        high = low.copy()
-        for k in range(1, width):
-            np.minimum(low, x[first + k : stop + k], out=low)
-            np.maximum(high, x[first + k : stop + k], out=high)
-        before, after = x[first - 1 : stop - 1], x[first + width : stop + width]
-        height = np.maximum(low - np.maximum(before, after), np.minimum(before, after) - high)
-        z = height / spreads[first:stop]
-        for i in np.flatnonzero(z > SPIKE_Z).tolist():
-            start = first + i
-            run = x[start : start + width]
-            level = 0.5 * (x[start - 1] + x[start + width])
-            peak = start + int(np.argmax(np.abs(run - level)))
-            hits.append((start, width, peak, float(height[i]), float(z[i])))
-    if len(hits) < 2:
-        return hits
-    hits.sort()
-    merged = [hits[0]]
-    for hit in hits[1:]:
-        last = merged[-1]
-        if hit[0] <= last[0] + last[1]:  # overlaps or touches the point after the last
-            if hit[4] > last[4]:
-                merged[-1] = hit
-            continue
-        merged.append(hit)
-    return merged
 
 
 def episodes(mask: np.ndarray, min_length: int, max_gap: int) -> list[tuple[int, int]]:
