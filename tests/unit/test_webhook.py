@@ -35,6 +35,8 @@ class Receiver:
     bodies: list[dict[str, object]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
+    hold: threading.Event = field(default_factory=threading.Event)  # answer once set
+    arrived: threading.Event = field(default_factory=threading.Event)  # a post came in
 
 
 @pytest.fixture
@@ -45,7 +47,10 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
             length = int(self.headers["Content-Length"])
-            record.bodies.append(json.loads(self.rfile.read(length)))
+            body = json.loads(self.rfile.read(length))
+            record.arrived.set()
+            record.hold.wait(30)
+            record.bodies.append(body)
             record.headers.append(dict(self.headers))
             status = record.statuses.pop(0) if record.statuses else 200
             self.send_response(status)
@@ -60,9 +65,11 @@ def receiver(monkeypatch: pytest.MonkeyPatch) -> Iterator[Receiver]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     record = Receiver(f"http://127.0.0.1:{server.server_address[1]}/hooks/T000/B000/secret")
+    record.hold.set()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield record
+    record.hold.set()
     server.shutdown()
     server.server_close()
     thread.join()
@@ -148,6 +155,22 @@ def test_a_failed_post_is_retried_with_backoff_then_given_up_without_raising(
         writer.add_scalar("loss", math.nan, 1)
     _pass(reloader, webhook)
     assert len(receiver.bodies) == 8
+
+
+def test_a_slow_receiver_never_holds_up_the_reload(
+    tmp_path: Path, receiver: Receiver, served: tuple[Reloader, HealthWebhook]
+) -> None:
+    reloader, webhook = served
+    _pass(reloader, webhook)
+    receiver.hold.clear()  # the receiver answers only when the test says so
+    _train(tmp_path, range(10), nan_from=5)
+    reloader.reload()
+    reloader.reload()  # two passes done while the post waits for its answer
+    assert receiver.arrived.wait(30)
+    assert receiver.bodies == []  # still in flight: the passes did not wait for it
+    receiver.hold.set()
+    assert webhook.flush(timeout=30)
+    assert len(receiver.bodies) == 1
 
 
 def test_an_unreachable_webhook_only_logs(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:

@@ -81,8 +81,8 @@ def spikes(state: SeriesState, tag: str, step: np.ndarray, value: np.ndarray) ->
             f"{tag} spiked to {number(peak)} at step {step[spike.peak]} from about "
             f"{number(level)} and came back by step {step[spike.back]}"
         )
-        if total > MAX_EPISODES and not found:
-            message += f" (the tallest of {total} spikes)"
+        if total > MAX_EPISODES:
+            message += f" (one of the {len(tallest)} tallest of {total} spikes)"
         level_name = "warning" if spike.height > curve else "info"
         found.append(Finding("spike", level_name, spike.start, float(value[spike.start]), message))
     return found
