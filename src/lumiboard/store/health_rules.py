@@ -3,37 +3,40 @@ gradient norms exploding or vanishing.
 
 Every rule reads every stored point. The series is cut into blocks of :data:`BLOCK`
 finite points (fewer for short series, see :func:`block_size`), and each block is
-summed up once by its median, its spread (its interquartile range / 1.349, the standard
-deviation of normal noise), its lowest and its highest value. Rules then work
-on those summaries, so a series that grows is only summed up where it grew
+summed up once by its median, its spread, its lowest and its highest value. The spread
+is the interquartile range / 1.349 (the standard deviation of normal noise), but at
+least the smallest step between two of the block's values (a quantized metric, such as
+an accuracy on 10 samples, has no interquartile range where most values are equal).
+A series whose values are all positive (most losses, norms, rates) is summed up in log
+space: its noise is relative, so its spikes and rises are factors. Rules then work on
+the summaries, so a series that grows is only summed up where it grew
 (:class:`.health_state.SeriesState` keeps the complete blocks) and the rules cost a
 few numpy operations over n / 20 numbers. This module holds the rules' thresholds;
 :mod:`.health_state` the summing up, :mod:`.health_messages` the flags.
 
-Rules (``k`` is a block, ``median_k``/``spread_k`` its median and spread):
+Rules (``k`` is a block; medians and spreads in log space for a positive series):
 
 - ``nonfinite`` (every tag; error): the first NaN or +-Inf; one flag per series.
 - ``spike`` (every tag but ``system/*``, ``gradient_norm/*`` and ``update_ratio/*``,
   noisy by nature; 20 or more finite points): 1 to 3 consecutive points that all lie
-  beyond both of their neighbours, on the same side, by more than
-  :data:`SPIKE_Z` x the median spread of their block and the :data:`SPREAD_REACH`
-  blocks each side. Positive series are summed up in log space (their noise is
-  relative), so a spike is a factor. A step change is no spike (one
-  neighbour is on the spike's side); a point on a steep but smooth slope is none
-  either (its neighbours straddle it). A series with more than :data:`MAX_EPISODES`
-  spikes is spiky by nature (a quantized metric, heavy-tailed noise): only spikes
-  over :data:`SPIKE_OUTSTANDING` x the median spike's height count there. Warning
-  when the spike is taller than the range of the series' block medians, info
+  beyond both of their neighbours, on the same side, by more than :data:`SPIKE_Z` x
+  the median spread of their block and the :data:`SPREAD_REACH` blocks each side. A
+  step change is no spike (one neighbour is on the spike's side); a point on a steep
+  but smooth slope is none either (its neighbours straddle it). A series with more
+  than :data:`MAX_EPISODES` spikes is spiky by nature (heavy-tailed noise): only
+  spikes over :data:`SPIKE_OUTSTANDING` x the median spike's height count there.
+  Warning when the spike is taller than the range of the series' block medians, info
   otherwise; the :data:`MAX_EPISODES` tallest (in spreads) are reported.
 - ``divergence`` (loss-like tags: the name contains ``loss``, but not ``loss_scale``,
   ``loss scale`` ...: mixed precision's scale is no loss; 20 or more finite points;
   warning): block ``k``'s median rises above the running minimum ``min_k`` of the
   block medians so far by more than the largest of :data:`DIVERGENCE_PROGRESS` x the
-  progress made (``median_0 - min_k``), :data:`DIVERGENCE_SPREAD` x the spread of
-  the block that holds the minimum, and :data:`DIVERGENCE_RELATIVE` x ``|min_k|``, for
-  :data:`DIVERGENCE_BLOCKS` blocks in a row. So a loss that gave back half of what it
-  learnt, or blew up, is flagged; a noisy loss, a validation loss that creeps up a
-  little, or a warm-up bump is not. Medians, not points: one bad batch is a spike.
+  progress made (``median_0 - min_k``), :data:`DIVERGENCE_SPREAD` x the spread of the
+  block that holds the minimum, and :data:`DIVERGENCE_RELATIVE` x ``|min_k|`` (in log
+  space: a rise of 10 %), for :data:`DIVERGENCE_BLOCKS` blocks in a row. So a loss
+  that gave back half of what it learnt (for a positive loss: half of the factor it
+  came down by), or blew up, is flagged; a noisy loss, a validation loss that creeps
+  up a little, or a warm-up bump is not. Medians, not points: one bad batch is a spike.
 - ``exploding_gradients`` (tags ``gradient_norm/*``, 10 or more finite points): a point
   over :data:`EXPLODE_ERROR` x the reference (the median of the first
   :data:`REFERENCE_POINTS` finite points) is an error; block medians over
