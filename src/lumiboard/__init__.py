@@ -22,6 +22,7 @@ import os
 from typing import TYPE_CHECKING
 
 from lumiboard import hparams, summary
+from lumiboard.alerts import alert
 from lumiboard.watching import unwatch, watch
 from lumiboard.writer.event_file import EventWriteError
 from lumiboard.writer.summary_writer import SummaryWriter
@@ -37,6 +38,7 @@ __all__ = [
     "EventWriteError",
     "SummaryWriter",
     "__version__",
+    "alert",
     "hparams",
     "monitor",
     "read",
