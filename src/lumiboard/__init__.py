@@ -77,3 +77,10 @@ def read(
     from lumiboard import experiment
 
     return experiment.read(logdir_or_spec, cache=cache, samples_per_plugin=samples_per_plugin)
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext lumiboard``: adds the ``%lumiboard`` magic (see :mod:`lumiboard.notebook`)."""
+    from lumiboard import notebook
+
+    notebook.load_ipython_extension(ipython)

@@ -6,8 +6,18 @@ import subprocess
 import sys
 
 #: Imported by an integration module (lumiboard.keras, .lightning, .transformers, the
-#: projector's HDF5 reader), never by ``import lumiboard`` or its writer.
-HEAVY = ("tensorflow", "keras", "lightning", "pytorch_lightning", "transformers", "h5py", "jax")
+#: projector's HDF5 reader, lumiboard.notebook's display), never by ``import lumiboard`` or
+#: its writer.
+HEAVY = (
+    "tensorflow",
+    "keras",
+    "lightning",
+    "pytorch_lightning",
+    "transformers",
+    "h5py",
+    "jax",
+    "IPython",
+)
 
 
 def test_import_lumiboard_loads_no_optional_framework() -> None:

@@ -45,8 +45,18 @@ def index_page() -> HTMLResponse | None:
         return None
     html = (directory / "index.html").read_text(encoding="utf-8")
     return HTMLResponse(
-        html, headers={"Cache-Control": "no-cache", "Content-Security-Policy": _CSP}
+        html, headers={"Cache-Control": "no-cache", "Content-Security-Policy": _csp()}
     )
+
+
+def _csp() -> str:
+    """The page's CSP. ``LUMIBOARD_FRAME_ANCESTORS`` (CSP sources) names the pages allowed
+    to frame the app, only its own by default: the notebook magic sets it, since a notebook's
+    output (Jupyter's port, VS Code's webview, Colab's frame) is another origin."""
+    ancestors = os.environ.get("LUMIBOARD_FRAME_ANCESTORS", "").strip()
+    if not ancestors or any(mark in ancestors for mark in ";,\r\n"):
+        return _CSP  # one directive's sources, nothing more
+    return _CSP.replace("frame-ancestors 'self'", f"frame-ancestors {ancestors}")
 
 
 async def not_built(request: Request) -> Response:
