@@ -21,7 +21,7 @@ from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from lumiboard import __version__
+from lumiboard import __version__, cli_scripts
 
 #: TensorBoard flags with no meaning here (lumiboard always reads every file,
 #: in parallel, natively): accepted, noted, ignored.
@@ -43,7 +43,7 @@ IGNORED_FLAGS = {
     "--master_tpu_unsecure_channel": "not supported",
 }
 
-COMMANDS = ("serve", "demo")
+COMMANDS = ("serve", "demo", *cli_scripts.COMMANDS)
 
 
 def _port(text: str) -> int:
@@ -148,6 +148,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--no-serve", dest="no_serve", action="store_true", help="only write the demo log directory"
     )
+    cli_scripts.add_parsers(commands)
     return parser
 
 
@@ -198,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(note, file=sys.stderr)
     if args.command == "demo":
         return _demo(args, notes)
+    if args.command in cli_scripts.COMMANDS:
+        return cli_scripts.run(args)
     return _serve(args, notes)
 
 
