@@ -238,27 +238,10 @@ def _launch(
             start_new_session=True,
         )
     _children[process.pid] = process
-    deadline = time.monotonic() + timeout
-    while True:
-        text = Path(log).read_text(encoding="utf-8", errors="replace")
-        found = _URL_LINE.search(text)
-        if found is not None:
-            break
-        status = process.poll()
-        if status is None and time.monotonic() > deadline:
-            process.kill()  # not left running unrecorded, where stop() could not find it
-            status = process.wait()
-            why = f"did not start within {timeout:g} s (stopped)"
-        elif status is not None:
-            why = f"exited with status {status}"
-        else:
-            time.sleep(0.05)
-            continue
-        _children.pop(process.pid, None)
-        text = Path(log).read_text(encoding="utf-8", errors="replace")  # all of it, now
-        Path(log).unlink(missing_ok=True)
-        return None, f"ERROR: lumiboard {why}.\n{text.strip()}"
-    url = urlsplit(found.group(1))
+    printed, failure = _wait_for_url(process, Path(log), timeout)
+    if printed is None:
+        return None, failure
+    url = urlsplit(printed)
     port = int(url.port or 80)
     if options is None or options.bind_all or _is_local(options.host or "localhost"):
         url = url._replace(netloc=f"localhost:{port}")
@@ -274,6 +257,31 @@ def _launch(
     )
     _write(directory / f"{info.pid}.json", info)
     return info, ""
+
+
+def _wait_for_url(
+    process: subprocess.Popen[bytes], log: Path, timeout: float
+) -> tuple[str | None, str]:
+    """The URL the server prints once it listens; or None, and why it will not."""
+    deadline = time.monotonic() + timeout
+    while True:
+        found = _URL_LINE.search(log.read_text(encoding="utf-8", errors="replace"))
+        if found is not None:
+            return found.group(1), ""
+        status = process.poll()
+        if status is None and time.monotonic() > deadline:
+            process.kill()  # not left running unrecorded, where stop() could not find it
+            status = process.wait()
+            why = f"did not start within {timeout:g} s (stopped)"
+        elif status is not None:
+            why = f"exited with status {status}"
+        else:
+            time.sleep(0.05)
+            continue
+        _children.pop(process.pid, None)
+        text = log.read_text(encoding="utf-8", errors="replace")  # all of it, now it is over
+        log.unlink(missing_ok=True)
+        return None, f"ERROR: lumiboard {why}.\n{text.strip()}"
 
 
 def _parse(argv: builtins.list[str]) -> argparse.Namespace | None:
@@ -300,8 +308,9 @@ def _info_dir() -> Path:
     if override:
         path = Path(override)
     else:
-        uid = getattr(os, "getuid", lambda: None)()
-        path = Path(tempfile.gettempdir()) / (".lumiboard-info" + (f"-{uid}" if uid else ""))
+        uid = getattr(os, "getuid", lambda: None)()  # None on Windows, where TEMP is per user
+        name = ".lumiboard-info" if uid is None else f".lumiboard-info-{uid}"
+        path = Path(tempfile.gettempdir()) / name
     path.mkdir(mode=0o700, parents=True, exist_ok=True)
     return path
 
@@ -385,6 +394,8 @@ def _show_app(shell: str, port: int, url: str, height: int, handle: Any) -> None
         print(f"lumiboard at {url}")
         return
     if shell == "colab":
+        if handle is not None:
+            handle.update(_ipython_display().Pretty(""))  # Colab's own frame goes below
         colab: Any = _colab_output()
         parts = urlsplit(url)
         path = parts.path + (f"?{parts.query}" if parts.query else "")

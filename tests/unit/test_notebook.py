@@ -7,6 +7,7 @@ asks the server for its runs, and stops it from the notebook, as a user would.
 from __future__ import annotations
 
 import contextlib
+import http.client
 import json
 import os
 import re
@@ -153,6 +154,71 @@ def test_outside_a_notebook_the_url_is_printed(
     assert capsys.readouterr().out == "lumiboard at http://localhost:6123/\n"
     with pytest.raises(ValueError, match="no lumiboard server is running"):
         notebook.display()
+
+
+class FakeDisplay:
+    """``IPython.display`` as the module sees it, keeping what was shown (and updated)."""
+
+    def __init__(self) -> None:
+        self.shown: list[tuple[str, str]] = []
+
+    def Pretty(self, text: str) -> tuple[str, str]:
+        return ("text", text)
+
+    def HTML(self, text: str) -> tuple[str, str]:
+        return ("html", text)
+
+    def display(self, shown: tuple[str, str], display_id: bool = False) -> FakeDisplay:
+        self.shown.append(shown)
+        return self  # its own handle
+
+    def update(self, shown: tuple[str, str]) -> None:
+        self.shown.append(shown)
+
+
+def test_in_colab_the_app_goes_through_colab_proxy(
+    tmp_path: Path, info_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served: list[tuple[int, str, str]] = []
+
+    def serve_kernel_port_as_iframe(port: int, path: str = "/", height: str = "400") -> None:
+        served.append((port, path, height))
+
+    colab = type(
+        "Output", (), {"serve_kernel_port_as_iframe": staticmethod(serve_kernel_port_as_iframe)}
+    )
+    shown = FakeDisplay()
+    monkeypatch.setattr(notebook, "_shell", lambda: "colab")
+    monkeypatch.setattr(notebook, "_colab_output", lambda: colab)
+    monkeypatch.setattr(notebook, "_ipython_display", lambda: shown)
+    info = notebook.start(f"--logdir {shlex.quote(str(tmp_path))} --port 0 --no-cache")
+    assert info is not None
+    try:
+        assert served == [(info.port, "/", "800")]
+        assert shown.shown == [("text", "Launching lumiboard..."), ("text", "")]
+        # Colab's proxy asks under its own name: the Host check lets it through in Colab.
+        connection = http.client.HTTPConnection("localhost", info.port, timeout=10)
+        connection.request(
+            "GET", "/data/runs", headers={"Host": "x-6006.colab.googleusercontent.com"}
+        )
+        assert connection.getresponse().status == 200
+        connection.close()
+    finally:
+        assert notebook.stop(info.port) is True
+    assert notebook.list_servers() == []
+
+
+def test_behind_jupyter_server_proxy_the_frame_uses_the_proxy_url(
+    info_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    shown = FakeDisplay()
+    monkeypatch.setattr(notebook, "_shell", lambda: "notebook")
+    monkeypatch.setattr(notebook, "_ipython_display", lambda: shown)
+    monkeypatch.setenv("LUMIBOARD_PROXY_URL", "/user/me/proxy/%PORT%/")
+    notebook.display(port=6123, height=500)
+    ((kind, frame),) = shown.shown
+    assert kind == "html"
+    assert '<iframe src="/user/me/proxy/6123/" width="100%" height="500"' in frame
 
 
 def test_frame_ancestors_follow_the_environment(
