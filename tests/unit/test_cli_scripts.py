@@ -15,6 +15,7 @@ import pandas as pd
 import pytest
 
 from lumiboard import SummaryWriter, cli
+from lumiboard.cli_summary import best_of
 
 LONG_TAG = "validation/" + "very_long_metric_name_" * 5 + "accuracy"
 #: Wall times of the points: step s of run "good" was written at T0 + s.
@@ -105,6 +106,25 @@ def test_summary_json_schema(capsys: pytest.CaptureFixture[str], logdir: Path) -
     assert (flag["tag"], flag["level"], flag["step"]) == ("loss", "error", 5)
     assert flag["value"] == "NaN"  # as the HTTP API writes non-finite numbers
     assert "NaN" in flag["message"]
+
+
+@pytest.mark.parametrize(
+    ("tag", "best"),
+    [
+        ("loss", "min"),
+        ("val_loss", "min"),
+        ("train/valLoss", "min"),
+        ("eval/error_rate", "min"),
+        ("top1_err", "min"),
+        ("perplexity", "min"),
+        ("accuracy", "max"),
+        ("f1", "max"),
+        ("tower/power", "max"),  # "wer" only as a whole word
+        ("lower_bound", "max"),
+    ],
+)
+def test_best_is_min_for_losses_and_errors(tag: str, best: str) -> None:
+    assert best_of(tag) == best
 
 
 def test_summary_nonfinite_last_value_is_valid_json(
