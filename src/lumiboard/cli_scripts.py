@@ -126,6 +126,18 @@ def run(args: argparse.Namespace) -> int:
     except _CommandError as failure:
         print(f"lumiboard {args.command}: {failure}", file=sys.stderr)
         return failure.status
+    except BrokenPipeError:  # the reader of our output left (`| head`): nothing more to say
+        _silence_stdout()
+        return 1
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (AttributeError, OSError, ValueError):  # a replaced stdout without a descriptor
+        pass
 
 
 # ---- reading ------------------------------------------------------------------

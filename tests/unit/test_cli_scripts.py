@@ -256,6 +256,31 @@ def test_summary_in_ci_example(logdir: Path, tmp_path: Path) -> None:
     assert "accuracy" in bad.stderr
 
 
+class ClosedPipe:
+    """A stdout whose reader has left, as ``lumiboard summary ... | head -1`` leaves it."""
+
+    def write(self, text: str) -> int:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    def flush(self) -> None:
+        raise BrokenPipeError(32, "Broken pipe")
+
+
+@pytest.mark.parametrize("command", [["summary"], ["summary", "--json"], ["export"]])
+def test_a_closed_pipe_ends_quietly(
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+    logdir: Path,
+    tmp_path: Path,
+    command: list[str],
+) -> None:
+    output = ["-o", str(tmp_path / "out")] if command == ["export"] else []
+    monkeypatch.setattr(sys, "stdout", ClosedPipe())
+    assert cli.main([*command, str(logdir), *output]) == 1
+    monkeypatch.undo()
+    assert capsys.readouterr().err == ""
+
+
 def test_summary_help_documents_the_schema(capsys: pytest.CaptureFixture[str]) -> None:
     status, out, _ = run_cli(capsys, "summary", "--help")
     assert status == 0
