@@ -189,7 +189,8 @@ def test_summary_selects_runs_and_tags(capsys: pytest.CaptureFixture[str], logdi
 
 def test_summary_reads_a_logdir_spec(capsys: pytest.CaptureFixture[str], logdir: Path) -> None:
     spec = f"a:{logdir / 'good'},b:{logdir / 'nan'}"
-    status, out, _ = run_cli(capsys, "summary", spec, "--json", "--tags", "accuracy")
+    # As a flag too, as `lumiboard --logdir` takes it.
+    status, out, _ = run_cli(capsys, "summary", "--logdir", spec, "--json", "--tags", "accuracy")
     assert status == 0
     doc = json.loads(out)
     assert doc["logdir"] == spec
@@ -434,6 +435,9 @@ def test_bad_logdir(capsys: pytest.CaptureFixture[str], tmp_path: Path, command:
     got, _, err = run_cli(capsys, command)
     assert got == 2
     assert "LOGDIR" in err
+    got, _, err = run_cli(capsys, command, str(tmp_path), "--logdir", str(tmp_path))
+    assert got == 2
+    assert "not both" in err
 
 
 def test_export_bad_format_and_output(
