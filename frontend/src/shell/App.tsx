@@ -12,6 +12,8 @@ import { DashboardHost } from './DashboardHost';
 import { Header } from './Header';
 import { RunsPanel } from './RunsPanel';
 import { withProfiledRuns } from './runSources';
+import { NotInSnapshot, SnapshotBanner } from '../snapshot/Banner';
+import { isSnapshot } from '../snapshot/data';
 
 function message(error: unknown): string {
   if (error instanceof ApiError) return error.status === 0 ? 'Cannot reach the server' : error.message;
@@ -86,7 +88,7 @@ export function App({ api }: { api: DashboardApi }): JSX.Element {
   const autoReload = useStore(settings, (s) => s.autoReload);
   const ownPeriod = useStore(settings, (s) => s.reloadPeriod);
   useEffect(() => {
-    if (!autoReload) return undefined;
+    if (!autoReload || isSnapshot()) return undefined; // a snapshot never changes
     const timer = setInterval(() => {
       if (!document.hidden) void reload();
     }, reloadPeriod(api) * 1000);
@@ -131,7 +133,9 @@ export function App({ api }: { api: DashboardApi }): JSX.Element {
     main = <DashboardHost key={current} plugin={current} api={api} />;
   } else {
     const name = listing?.[current]?.tab_name ?? current;
-    main = (
+    main = isSnapshot() ? (
+      <NotInSnapshot name={name} />
+    ) : (
       <div class="empty" data-testid="dashboard-unavailable">
         <h2>The {name} dashboard is not in this build yet</h2>
         <p class="empty__lead">
@@ -147,6 +151,7 @@ export function App({ api }: { api: DashboardApi }): JSX.Element {
   return (
     <div class="app">
       <Header api={api} plugins={names} current={current} onReload={reload} />
+      <SnapshotBanner />
       <div class="body">
         <RunsPanel api={api} />
         <main class="main" data-testid="dashboard" data-plugin={current}>

@@ -11,6 +11,7 @@ import type { DarkMode } from '../core/state';
 import { useStore } from '../core/store';
 import { ChevronIcon, ReloadIcon } from '../components/icons';
 import { fitTabs } from './tabFit';
+import { isSnapshot } from '../snapshot/data';
 
 /** Room kept for the menu button at the end of the tabs. */
 const MENU_WIDTH = 120;
@@ -144,25 +145,30 @@ export function Header({ api, plugins, current, onReload }: HeaderProps): JSX.El
           {error}
         </span>
       ) : null}
-      <button
-        type="button"
-        class={`icon-button header__button ${reloading ? 'spinning' : ''}`}
-        title="Reload data"
-        aria-label="Reload data"
-        data-testid="reload-button"
-        onClick={onReload}
-      >
-        <ReloadIcon />
-      </button>
-      <label class="header__toggle" title="Reload data periodically">
-        <input
-          type="checkbox"
-          checked={autoReload}
-          data-testid="auto-reload"
-          onChange={(e) => api.settings.set({ autoReload: e.currentTarget.checked })}
-        />
-        Auto-reload
-      </label>
+      {/* A snapshot never changes: nothing to reload. */}
+      {isSnapshot() ? null : (
+        <>
+          <button
+            type="button"
+            class={`icon-button header__button ${reloading ? 'spinning' : ''}`}
+            title="Reload data"
+            aria-label="Reload data"
+            data-testid="reload-button"
+            onClick={onReload}
+          >
+            <ReloadIcon />
+          </button>
+          <label class="header__toggle" title="Reload data periodically">
+            <input
+              type="checkbox"
+              checked={autoReload}
+              data-testid="auto-reload"
+              onChange={(e) => api.settings.set({ autoReload: e.currentTarget.checked })}
+            />
+            Auto-reload
+          </label>
+        </>
+      )}
       <label class="header__theme">
         <span class="visually-hidden">Theme</span>
         <select

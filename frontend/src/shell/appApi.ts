@@ -13,6 +13,8 @@ import {
 import { DEFAULT_VIEW, isDeepLink, parseView, serializeView, type DarkMode } from '../core/state';
 import { Store } from '../core/store';
 import { invalidateChartTheme } from '../charts/theme';
+import { snapshotClient } from '../snapshot/client';
+import { snapshotData } from '../snapshot/data';
 
 function prefersDark(): MediaQueryList | null {
   return typeof matchMedia === 'function' ? matchMedia('(prefers-color-scheme: dark)') : null;
@@ -77,5 +79,8 @@ export function createAppApi(): DashboardApi {
     error: null,
   });
 
-  return { client: createClient(), view, settings, colors: new RunColors(storage), data, theme };
+  // A snapshot page answers every request from the data inlined into it.
+  const snapshot = snapshotData();
+  const client = snapshot ? snapshotClient(snapshot) : createClient();
+  return { client, view, settings, colors: new RunColors(storage), data, theme };
 }

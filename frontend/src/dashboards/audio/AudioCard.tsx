@@ -5,6 +5,7 @@ import { formatWallTime } from '../../core/format';
 import { useMediaCard } from '../images/ImageCard';
 import { MediaCardControls, MediaCardHead, type MediaCardProps } from '../images/media';
 import { describeClip, type StepEntry } from '../images/steps';
+import { mediaUrl } from '../../snapshot/media';
 
 export interface AudioEntry extends StepEntry {
   label: string;
@@ -19,7 +20,7 @@ export function AudioCard(props: MediaCardProps): JSX.Element {
   const { run, tag, info } = props;
   const card = useMediaCard<AudioEntry>(props, 'audio', 'audio');
   const { color, sample, listing, entry } = card;
-  const src = entry ? `data/plugin/audio/individualAudio?${entry.query}` : null;
+  const src = entry ? mediaUrl(`data/plugin/audio/individualAudio?${entry.query}`) : null;
   const meta = entry ? describeClip(entry) : '';
 
   return (

@@ -4,6 +4,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks';
 
 import { pluginUrl } from '../../core/api';
 import { useJson } from '../../core/useJson';
+import { mediaUrl } from '../../snapshot/media';
 import { cardKey, MediaCardControls, MediaCardHead, useRunColor, type MediaCardProps, type MediaCardState } from './media';
 import { clampSample, imageFilter, shownIndex, sortByStep, type StepEntry } from './steps';
 
@@ -68,7 +69,7 @@ export function ImageCard(props: MediaCardProps & { look: ImageLook }): JSX.Elem
   const card = useMediaCard<ImageEntry>(props, 'images', 'images');
   const { color, sample, listing, entry } = card;
   const [natural, setNatural] = useState<{ src: string; width: number; height: number; shown: number } | null>(null);
-  const src = entry ? `data/plugin/images/individualImage?${entry.query}` : null;
+  const src = entry ? mediaUrl(`data/plugin/images/individualImage?${entry.query}`) : null;
   const width = entry?.width ?? (natural?.src === src ? natural?.width : undefined);
   const height = entry?.height ?? (natural?.src === src ? natural?.height : undefined);
   // Small images (masks, MNIST digits) are scaled up to the card's width: keep their pixels

@@ -16,6 +16,7 @@ import {
 } from '../../core/settings';
 import { MAX_SMOOTHING, clampSmoothing, type Band, type GroupBy } from '../../core/state';
 import { useStore } from '../../core/store';
+import { isSnapshot } from '../../snapshot/data';
 import { selectionSettings, TOOLTIP_LIMIT_RANGE } from './selection';
 
 export interface GroupPreview {
@@ -116,24 +117,27 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
             }}
           />
         </label>
-        <label class="setting">
-          <span>Reload every (s)</span>
-          <input
-            type="number"
-            min={MIN_RELOAD_SECONDS}
-            step={1}
-            value={settings.reloadPeriod ?? ''}
-            placeholder={String(Math.max(MIN_RELOAD_SECONDS, serverPeriod || 30))}
-            data-testid="reload-period"
-            onChange={(e) => {
-              const text = e.currentTarget.value;
-              const n = Number(text);
-              api.settings.set({
-                reloadPeriod: text === '' ? null : Math.max(MIN_RELOAD_SECONDS, Number.isFinite(n) ? n : 30),
-              });
-            }}
-          />
-        </label>
+        {/* A snapshot never reloads. */}
+        {isSnapshot() ? null : (
+          <label class="setting">
+            <span>Reload every (s)</span>
+            <input
+              type="number"
+              min={MIN_RELOAD_SECONDS}
+              step={1}
+              value={settings.reloadPeriod ?? ''}
+              placeholder={String(Math.max(MIN_RELOAD_SECONDS, serverPeriod || 30))}
+              data-testid="reload-period"
+              onChange={(e) => {
+                const text = e.currentTarget.value;
+                const n = Number(text);
+                api.settings.set({
+                  reloadPeriod: text === '' ? null : Math.max(MIN_RELOAD_SECONDS, Number.isFinite(n) ? n : 30),
+                });
+              }}
+            />
+          </label>
+        )}
       </section>
 
       <section>
