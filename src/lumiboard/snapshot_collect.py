@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
@@ -89,8 +90,17 @@ def load(logdir: str, samples: dict[str, int | None] | None, runs: Matcher) -> R
 
 
 def collect(app: Any, tags: Matcher) -> Collected:
-    """Every answer the snapshot's dashboards need from ``app`` (built by ``create_app``)."""
-    return asyncio.run(_Collector(app, tags).run())
+    """Every answer the snapshot's dashboards need from ``app`` (built by ``create_app``).
+
+    Called where an event loop runs already (a notebook, Playwright's sync API), the requests
+    run on a loop of their own in another thread: a thread has one running loop at most.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(_Collector(app, tags).run())
+    with ThreadPoolExecutor(1, thread_name_prefix="lumiboard-snapshot") as pool:
+        return pool.submit(lambda: asyncio.run(_Collector(app, tags).run())).result()
 
 
 def encode_column(array: np.ndarray, *, integers: bool = False) -> list[str]:

@@ -5,6 +5,7 @@ cannot break out of its block) and the command. The page is opened in a browser 
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import gzip
 import hashlib
@@ -274,6 +275,16 @@ def test_runs_and_tags_select_what_goes_in(logdir: Path, build: Path, tmp_path: 
     table = _answer(data, "/data/plugin/hparams/table")
     assert [session["run"] for session in table["sessions"]] == ["alpha"]
     assert not any("beta" in key for key in data["responses"])
+
+
+def test_snapshot_is_taken_where_an_event_loop_runs(
+    logdir: Path, build: Path, tmp_path: Path
+) -> None:
+    # A notebook's cell, or Playwright's sync API, runs inside an event loop.
+    async def in_a_loop() -> list[str]:
+        return write_snapshot(logdir, tmp_path / "r.html", runs="beta").runs
+
+    assert asyncio.run(in_a_loop()) == ["beta"]
 
 
 # ---- the page ------------------------------------------------------------------------------------
