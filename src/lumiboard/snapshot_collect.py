@@ -81,11 +81,17 @@ class Collected:
 
 
 def load(logdir: str, samples: dict[str, int | None] | None, runs: Matcher) -> Reloader:
-    """The log directory read once, keeping the runs ``runs`` selects."""
+    """The log directory read once, keeping the runs ``runs`` selects; ValueError when none
+    is left (an empty snapshot is a wrong path or regex)."""
     reloader = Reloader(parse_logdir(logdir), samples=samples)
     reloader.reload()
+    found = len(reloader.runs)
+    if not found:
+        raise ValueError(f"no runs found in {logdir}")
     for name in [name for name in reloader.runs if not runs(name)]:
         del reloader.runs[name]  # nothing reloads it: the Reloader serves only this snapshot
+    if not reloader.runs:
+        raise ValueError(f"none of the {found} runs in {logdir} matches --runs")
     return reloader
 
 

@@ -365,6 +365,10 @@ def test_command_errors_are_one_line(
     out = str(tmp_path / "r.html")
     with pytest.raises(SystemExit, match=r"lumiboard snapshot: .*"):
         main(["snapshot", "--logdir", str(logdir), "-o", out, "--runs", "(unclosed"])
+    with pytest.raises(SystemExit, match=r"none of the 2 runs in .* matches --runs"):
+        main(["snapshot", "--logdir", str(logdir), "-o", out, "--runs", "gamma"])
+    with pytest.raises(SystemExit, match="no runs found in"):
+        main(["snapshot", "--logdir", str(tmp_path / "missing"), "-o", out])
     with pytest.raises(SystemExit, match="samples_per_plugin"):
         main(["snapshot", "--logdir", str(logdir), "-o", out, "--samples_per_plugin", "x"])
     monkeypatch.setattr(static, "static_dir", lambda: None)
