@@ -21,7 +21,7 @@ from types import FrameType
 from typing import Any, TextIO
 from urllib.parse import quote
 
-from lumiboard import __version__, cli_scripts, snapshot
+from lumiboard import __version__, cli_mlflow, cli_scripts, snapshot
 
 #: TensorBoard flags with no meaning here (lumiboard always reads every file,
 #: in parallel, natively): accepted, noted, ignored.
@@ -43,7 +43,7 @@ IGNORED_FLAGS = {
     "--master_tpu_unsecure_channel": "not supported",
 }
 
-COMMANDS = ("serve", "demo", "snapshot", *cli_scripts.COMMANDS)
+COMMANDS = ("serve", "demo", "snapshot", cli_mlflow.COMMAND, *cli_scripts.COMMANDS)
 
 
 def _port(text: str) -> int:
@@ -149,6 +149,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-serve", dest="no_serve", action="store_true", help="only write the demo log directory"
     )
     cli_scripts.add_parsers(commands)
+    cli_mlflow.add_parser(commands)
     snapshot.add_parser(commands)
     return parser
 
@@ -202,6 +203,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _demo(args, notes)
     if args.command == "snapshot":
         return snapshot.run(args)
+    if args.command == cli_mlflow.COMMAND:
+        return cli_mlflow.run(args)
     if args.command in cli_scripts.COMMANDS:
         return cli_scripts.run(args)
     return _serve(args, notes)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -41,6 +42,9 @@ from lumiboard.plugins.base import PLUGIN_NAMES, DataClass
 from lumiboard.reader.discover import Logdir
 from lumiboard.reader.reload import Reloader, parse_samples
 from lumiboard.store.provider import Provider
+
+if TYPE_CHECKING:
+    from lumiboard.integrations.mlflow_export import MlflowExport
 
 __all__ = ["AudioRef", "Experiment", "ImageRef", "MediaRef", "read"]
 
@@ -218,6 +222,36 @@ class Experiment:
             "hparams": self.hparams(),
         }
         return exporting.write_tables(tables, path, format)
+
+    def to_mlflow(
+        self,
+        tracking_uri: str,
+        experiment: str | None = None,
+        *,
+        runs: Selector = None,
+        lumiboard_url: str | None = None,
+    ) -> MlflowExport:
+        """Send the runs to MLflow (``pip install "lumiboard[mlflow]"``): each run becomes an
+        MLflow run with every scalar point as metrics, its hparams as params and its event
+        files as artifacts under ``tensorboard_logs/``. Running it again sends only what is
+        new. ``experiment`` defaults to the log directory's name; ``lumiboard_url`` (where
+        this log directory is served) adds a ``lumiboard.url`` tag linking back to the run.
+
+        Example::
+
+            report = lumiboard.read("runs").to_mlflow("http://localhost:5000")
+            print(report.points, "points sent")
+        """
+        from lumiboard.integrations.mlflow_export import export_runs
+
+        return export_runs(
+            self._reloader,
+            self._provider,
+            tracking_uri,
+            experiment,
+            runs=self.runs(runs),
+            lumiboard_url=lumiboard_url,
+        )
 
     def _pairs(self, plugin: str, runs: Selector, tags: Selector) -> list[tuple[str, str]]:
         return series_pairs(self._provider, self.runs(runs), plugin, tags)

@@ -43,6 +43,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeAlias
 
+from lumiboard.reader.mlflow_uri import is_mlflow
 from lumiboard.reader.names import safe_names
 from lumiboard.writer.fs import filesystem, is_remote, join, normalize
 
@@ -180,7 +181,11 @@ def discover_runs(sources: Sequence[Source]) -> Discovery:
     unlisted: list[str] = []
     for source, prefix in zip(sources, _prefixes(sources), strict=True):
         location = normalize(source.location)  # a Source made by hand may say file://
-        if is_remote(location):
+        if is_mlflow(location):
+            from lumiboard.reader.mlflow_source import list_mlflow  # MLflow runs, mirrored
+
+            listed = list_mlflow(location, unlisted)
+        elif is_remote(location):
             listed = _list_remote(location, unlisted)
         else:
             listed = _list_local(location, unlisted)
@@ -286,6 +291,8 @@ def _prefixes(sources: Sequence[Source]) -> list[str | None]:
 
 
 def _last_component(location: str) -> str:
+    if is_mlflow(location):
+        return "mlflow"
     if is_remote(location):
         scheme, _, path = location.rpartition("://")
         parts = [part for part in path.split("/") if part]

@@ -38,6 +38,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from lumiboard.plugins.base import PLUGIN_NAMES
+from lumiboard.reader import mlflow_runs
 from lumiboard.reader.discover import Discovery, Logdir, Run, Source, discover_runs, parse_logdir
 from lumiboard.reader.ingest import RunLoader
 from lumiboard.store.runs import RunData
@@ -241,8 +242,11 @@ class Reloader:
 
     def unreadable_files(self, run: str) -> int:
         """How many of ``run``'s event files could not be opened at the last pass: the
-        status route counts them with the run's skipped records (tag ``""``)."""
-        return len(self._unreadable.get(run, ()))
+        status route counts them with the run's skipped records (tag ``""``). A run read
+        from MLflow whose last sync failed counts as one."""
+        return len(self._unreadable.get(run, ())) + mlflow_runs.failures_of(
+            self._locations.get(run)
+        )
 
     def _restore(self, cache: RunCache, fresh: list[tuple[RunLoader, Run]]) -> None:
         # Restoring a local run holds the GIL nearly throughout (a few small

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from lumiboard import __version__
 from lumiboard.plugins import base
-from lumiboard.reader import scan
+from lumiboard.reader import mlflow_runs, scan
 from lumiboard.reader.names import safe_text
 from lumiboard.server import workers
 from lumiboard.server.context import Context, context
@@ -99,10 +99,14 @@ def status(request: Request) -> Response:
     ctx = context(request)
     progress = ctx.reloader.progress()
     skipped = {}
+    links = {}
     for name in ctx.provider.list_runs():
         run = ctx.reloader.runs.get(name)
         if run is None:
             continue  # dropped by a reload since it was listed
+        page = mlflow_runs.page_of(ctx.reloader.location(name))  # a run read from MLflow
+        if page is not None:
+            links[name] = {"mlflow": page}
         with run.lock:  # the loader thread counts into it
             counts = dict(run.skipped)
         unreadable = ctx.reloader.unreadable_files(name)  # event files it cannot open
@@ -121,6 +125,7 @@ def status(request: Request) -> Response:
             "last_reload_seconds": progress.last_duration,
             "native_scanner": scan.NATIVE,
             "skipped": skipped,
+            "links": links,
             "notes": ctx.options.notes,
         }
     )
