@@ -53,7 +53,8 @@ def write_snapshot(
     """Write a snapshot of ``logdir`` to ``output`` (an ``.html`` file) and say what it holds.
 
     ``runs`` and ``tags`` are regexes (searched, as the app's filters) selecting what goes in;
-    ``samples_per_plugin`` is the server's flag (``"images=3"``: the steps kept per series).
+    ``samples_per_plugin`` is the server's flag (``"images=3"``: the steps kept per series);
+    ``title`` names the page (its tab and header).
     ``compress=False`` keeps the data as readable JSON in the page (about three times larger).
     Raises ``ValueError`` for a bad regex or flag, and
     :class:`~lumiboard.snapshot_page.SnapshotBuildError` when the web app is not built.
@@ -71,7 +72,8 @@ def write_snapshot(
     samples = parse_samples(samples_per_plugin or "")
     keep_runs, keep_tags = name_matcher(runs), name_matcher(tags)
     reloader = load(location, samples, keep_runs)
-    options = ServerOptions(data_location=location, reload_interval=0)
+    # The title is the app's window title too: its tab and header show it.
+    options = ServerOptions(data_location=location, window_title=title or "", reload_interval=0)
     collected = collect(create_app(reloader, options), keep_tags)
     meta = {
         "logdir": location,
@@ -134,7 +136,7 @@ def add_parser(commands: argparse._SubParsersAction) -> None:  # type: ignore[ty
         default="",
         help="steps kept per series, as the server's flag (e.g. images=3)",
     )
-    parser.add_argument("--title", default=None, help="the page's title")
+    parser.add_argument("--title", default=None, help="the page's title (tab and header)")
     parser.add_argument(
         "--no-compress",
         "--no_compress",

@@ -322,6 +322,7 @@ def test_page_is_one_file_whose_data_cannot_break_out(
     assert f"<title>{HOSTILE}" not in page
     assert "<title>&lt;/script&gt;" in page
     data = _data(page)
+    assert _answer(data, "/data/environment")["window_title"] == HOSTILE
     raw = _answer(
         data, "/data/plugin/text/text", run="beta", tag="notes/text_summary", markdown="false"
     )
