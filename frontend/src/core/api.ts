@@ -32,6 +32,8 @@ export interface Status {
   passes: number;
   /** run -> tag -> number of records skipped (bad CRC, undecodable ...). */
   skipped: Record<string, Record<string, number>>;
+  /** run -> {mlflow: URL of its page} for runs read from an MLflow tracking server. */
+  links?: Record<string, { mlflow?: string }>;
   notes: string[];
 }
 

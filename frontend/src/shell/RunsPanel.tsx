@@ -7,6 +7,7 @@ import type { JSX } from 'preact';
 import { useCallback, useMemo } from 'preact/hooks';
 
 import { FilterInput } from '../components/FilterInput';
+import { ExternalIcon } from '../components/icons';
 import { pluginUrl } from '../core/api';
 import type { DashboardApi } from '../core/dashboard';
 import { filterRuns } from '../core/runs';
@@ -20,10 +21,12 @@ import { healthStore } from '../health/store';
 import { ColorByInput, ColumnsHead, ColumnsMenu } from './RunColumnsBar';
 import { formatCell, listRuns, NO_COLUMNS, runColumns, type RawRunTable } from './runColumns';
 import { runColumnsPrefs } from './runColumnsStore';
+import { mlflowLink } from './runLinks';
 
 export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
   const runs = useStore(api.data, (d) => d.runs);
   const runFilter = useStore(api.view, (v) => v.runFilter);
+  const links = useStore(api.data, (d) => d.status?.links);
   const selection = useStore(api.view, (v) => v.selection);
   useStore(api.colors.store, (c) => c.version);
 
@@ -112,6 +115,7 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
         {visible.map((run) => {
           const on = isSelected(selection, run);
           const color = api.colors.get(run);
+          const page = mlflowLink(links, run);
           return (
             <li class={`run ${on ? '' : 'run--off'}`} data-testid="run-row" data-run={run} key={run}>
               <input
@@ -149,6 +153,19 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
               >
                 {run}
               </span>
+              {page ? (
+                <a
+                  class="run__link"
+                  href={page}
+                  target="_blank"
+                  rel="noopener noreferrer"
+                  title="Open this run in MLflow"
+                  aria-label={`Open run ${run} in MLflow`}
+                  data-testid="run-mlflow-link"
+                >
+                  <ExternalIcon />
+                </a>
+              ) : null}
               {health.has(run) ? <RunHealthBadge run={run} summary={health.get(run)!} onOpen={onHealth} /> : null}
               {shownColumns.map((i) => {
                 const value = columns.values.get(run)?.[i] ?? null;
