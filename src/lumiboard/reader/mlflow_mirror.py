@@ -102,6 +102,7 @@ class RunMirror:
         self.run_id = run_id
         self._scratch = scratch  # downloads land here first (never inside a run directory)
         os.makedirs(directory, exist_ok=True)
+        self._saved = b""
         self.state = self._load()
 
     # ---- state ------------------------------------------------------------------
@@ -166,7 +167,10 @@ class RunMirror:
             "artifacts_seen": s.artifacts_seen,
             "log_dir": s.log_dir,
         }
-        _write_atomically(os.path.join(self.directory, STATE_FILE), orjson.dumps(raw))
+        data = orjson.dumps(raw)
+        if data != self._saved:  # most passes change nothing: no write
+            _write_atomically(os.path.join(self.directory, STATE_FILE), data)
+            self._saved = data
 
     def _restart(self) -> None:
         """Drop the metrics file and read every metric again into a new generation."""
@@ -194,6 +198,10 @@ class RunMirror:
         return added
 
     def _sync_metrics(self, client: Any, run: Any, latest: dict[str, PointKey]) -> int:
+        if self.state.size == 0:
+            # First, so that the run is listed (and a failure counted) before any request.
+            started = run.info.start_time or 0
+            self._append([file_version_record(started / 1000.0)])
         cursors = self.state.cursors
         fetched: dict[str, list[Any]] = {}
         for key, point in sorted(latest.items()):
@@ -202,9 +210,6 @@ class RunMirror:
                 continue
             fetched[key] = read_new_points(client, self.run_id, key, cursor)
         records: list[bytes] = []
-        if self.state.size == 0:
-            started = run.info.start_time or 0
-            records.append(file_version_record(started / 1000.0))
         added = 0
         for key, points in fetched.items():
             if points:
@@ -212,11 +217,7 @@ class RunMirror:
                 rows = ((p.timestamp / 1000.0, int(p.step), float(p.value)) for p in points)
                 records.extend(ScalarEncoder(key).records(rows, with_metadata=not cursor.count))
                 added += len(points)
-        if records:
-            data = b"".join(records)
-            with open(self.metrics_path, "ab") as file:
-                file.write(data)
-            self.state.size += len(data)
+        self._append(records)
         for key, points in fetched.items():
             cursor = cursors.setdefault(key, Cursor())
             if points:
@@ -224,6 +225,13 @@ class RunMirror:
                 cursor.last = point_key(points[-1])
             cursor.latest = latest[key]
         return added
+
+    def _append(self, records: list[bytes]) -> None:
+        if records:
+            data = b"".join(records)
+            with open(self.metrics_path, "ab") as file:
+                file.write(data)
+            self.state.size += len(data)
 
     def _sync_params(self, params: dict[str, str]) -> None:
         if params == self.state.params:
