@@ -21,6 +21,7 @@ from mlflow_support import FakeTracking, free_port, run_json
 from starlette.testclient import TestClient
 
 import lumiboard
+from lumiboard import SummaryWriter
 from lumiboard.reader import mlflow_source
 from lumiboard.reader.reload import Reloader
 from lumiboard.server.app import create_app
@@ -145,3 +146,21 @@ def test_a_hanging_server_delays_a_pass_but_never_stops_it(
     experiment.reload()  # waits for the sync in flight (at most WAIT_SECONDS)
     assert experiment.runs() == ["exp/run_slow"]
     assert len(experiment.scalars()) == 1
+
+
+def test_a_named_mlflow_source_beside_a_directory(
+    fake: FakeTracking, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """``--logdir_spec tracked:mlflow+...,local:/path``: both sources' runs, prefixed; the
+    plugins that look at a source's own directory leave the MLflow one alone."""
+    _serve(fake, {"a1": [(1_700_000_000_000, 0, 1.0)]})
+    with SummaryWriter(str(tmp_path / "logs" / "run")) as writer:
+        writer.add_scalar("loss", 1.0, 0)
+    reloader = Reloader(f"tracked:mlflow+{fake.url}?experiment=exp,local:{tmp_path / 'logs'}")
+    with caplog.at_level(logging.WARNING):
+        reloader.reload()
+        with TestClient(create_app(reloader)) as client:
+            assert sorted(client.get("/data/runs").json()) == ["local/run", "tracked/exp/run_a1"]
+            for route in ("/data/plugins_listing", "/data/plugin/projector/runs"):
+                assert client.get(route).status_code == 200
+    assert [record.getMessage() for record in caplog.records] == []

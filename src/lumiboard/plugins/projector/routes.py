@@ -32,6 +32,7 @@ from starlette.routing import Route
 
 from lumiboard.format.proto import projector_pb2
 from lumiboard.plugins.projector import data, errors
+from lumiboard.reader.mlflow_uri import is_mlflow
 from lumiboard.server import workers
 from lumiboard.server.context import Context, context, query
 from lumiboard.server.errors import BadRequestError
@@ -67,6 +68,8 @@ def list_projector_runs(ctx: Context) -> dict[str, str]:
     for source in sources:
         name = "." if len(sources) == 1 and source.name is None else source.name
         if name is None or name in found or reloader.location(name) is not None:
+            continue
+        if is_mlflow(source.location):  # runs mirrored from MLflow: no directory of its own
             continue
         if data.read_config(source.location, logdirs) is not None:
             found[name] = source.location
