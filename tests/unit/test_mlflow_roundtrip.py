@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -223,5 +222,24 @@ def test_cli_export(server: str, tmp_path: Path, capsys: pytest.CaptureFixture[s
     assert "--tracking-uri" in capsys.readouterr().err
 
 
-def _names(experiment: Any) -> list[str]:
-    return list(experiment.runs())
+def test_log_dir_tag_read_directly_and_deleted_runs_go(server: str, tmp_path: Path) -> None:
+    """A run whose artifacts hold no event files shows the directory its
+    ``tensorboard.log_dir`` tag names; a run deleted in MLflow leaves lumiboard too."""
+    with SummaryWriter(str(tmp_path / "tb" / "eval")) as writer:
+        writer.add_scalar("tb/accuracy", 0.75, 3)
+    client = MlflowClient(server)
+    experiment_id = client.create_experiment("tagged")
+    kept = client.create_run(experiment_id, run_name="kept").info.run_id
+    client.set_tag(kept, "tensorboard.log_dir", str(tmp_path / "tb"))
+    client.log_metric(kept, "loss", 1.0, step=0)
+    gone = client.create_run(experiment_id, run_name="gone").info.run_id
+    client.set_tag(gone, "tensorboard.log_dir", "/a/path/of/the/training/machine")
+
+    experiment = lumiboard.read(f"mlflow+{server}?experiment=tagged", cache=False)
+    assert experiment.runs() == ["tagged/gone", "tagged/kept", "tagged/kept/tensorboard_logs/eval"]
+    accuracy = experiment.scalars(runs=["tagged/kept/tensorboard_logs/eval"])
+    assert accuracy[["tag", "step", "value"]].values.tolist() == [["tb/accuracy", 3, 0.75]]
+
+    client.delete_run(gone)
+    experiment.reload()
+    assert experiment.runs() == ["tagged/kept", "tagged/kept/tensorboard_logs/eval"]
