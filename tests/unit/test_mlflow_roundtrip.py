@@ -27,7 +27,7 @@ from starlette.testclient import TestClient
 import lumiboard
 from lumiboard import SummaryWriter
 from lumiboard.cli import main
-from lumiboard.reader import mlflow_fetch, mlflow_source
+from lumiboard.reader import mlflow_fetch, mlflow_mirror, mlflow_source
 from lumiboard.reader.reload import Reloader
 from lumiboard.server.app import create_app
 
@@ -243,3 +243,20 @@ def test_log_dir_tag_read_directly_and_deleted_runs_go(server: str, tmp_path: Pa
     client.delete_run(gone)
     experiment.reload()
     assert experiment.runs() == ["tagged/kept", "tagged/kept/tensorboard_logs/eval"]
+
+
+def test_a_run_resumed_below_its_latest_step(server: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Points below the latest step (a run resumed from a checkpoint) leave MLflow's latest
+    point as it was; a running run's metrics are still read on (every 30 s; here each pass)."""
+    monkeypatch.setattr(mlflow_mirror, "METRIC_RECHECK_SECONDS", 0.0)
+    client = MlflowClient(server)
+    run_id = client.create_run(client.create_experiment("resumed"), run_name="r").info.run_id
+    start = int(time.time() * 1000)
+    client.log_batch(run_id, metrics=[Metric("loss", 1.0, start + i, i) for i in range(30)])
+    experiment = lumiboard.read(f"mlflow+{server}?experiment=resumed", cache=False)
+    assert len(experiment.scalars()) == 30
+    resumed = [Metric("loss", 0.5, start + 100 + i, 10 + i) for i in range(5)]
+    client.log_batch(run_id, metrics=resumed)
+    experiment.reload()
+    assert len(experiment.scalars()) == 35
+    assert experiment.scalars()["value"].tolist().count(0.5) == 5

@@ -59,6 +59,9 @@ logger = logging.getLogger(__name__)
 ROOT_ARTIFACTS = "artifacts"
 #: How often a running run's artifacts are looked at again (a finished one: when it changes).
 ARTIFACT_RECHECK_SECONDS = 60.0
+#: How often every metric of a running run is read on, latest point changed or not: a point
+#: below the latest step (a run resumed from a checkpoint) leaves MLflow's latest as it was.
+METRIC_RECHECK_SECONDS = 30.0
 #: MLflow's tag for the TensorBoard log directory of a run.
 LOG_DIR_TAG = "tensorboard.log_dir"
 
@@ -103,6 +106,9 @@ class RunMirror:
         self._scratch = scratch  # downloads land here first (never inside a run directory)
         os.makedirs(directory, exist_ok=True)
         self._saved = b""
+        #: The run's status when every metric was last read on, and when.
+        self._status = ""
+        self._read_all = -math.inf
         self.state = self._load()
 
     # ---- state ------------------------------------------------------------------
@@ -186,18 +192,27 @@ class RunMirror:
         """Bring the copy up to date with ``run`` (an ``mlflow.entities.Run`` from
         ``search_runs``); return the number of new points. Raises what MLflow raises."""
         latest = {m.key: point_key(m) for m in run.data.to_proto().metrics}
+        status = str(run.info.status)
+        every = status != self._status or (
+            status in ("RUNNING", "SCHEDULED")
+            and time.monotonic() - self._read_all >= METRIC_RECHECK_SECONDS
+        )
         try:
-            added = self._sync_metrics(client, run, latest)
+            added = self._sync_metrics(client, run, latest, every)
         except HistoryChangedError as why:
             logger.info("mlflow: run %s: %s; reading its metrics again", self.run_id, why)
             self._restart()
-            added = self._sync_metrics(client, run, latest)
+            added = self._sync_metrics(client, run, latest, every)
+        if every:
+            self._status, self._read_all = status, time.monotonic()
         self._sync_params(dict(run.data.params))
         self._sync_artifacts(client, run)
         self._save()
         return added
 
-    def _sync_metrics(self, client: Any, run: Any, latest: dict[str, PointKey]) -> int:
+    def _sync_metrics(self, client: Any, run: Any, latest: dict[str, PointKey], every: bool) -> int:
+        """Append the new points of the metrics whose latest point changed (``every``: of
+        every metric)."""
         if self.state.size == 0:
             # First, so that the run is listed (and a failure counted) before any request.
             started = run.info.start_time or 0
@@ -206,7 +221,7 @@ class RunMirror:
         fetched: dict[str, list[Any]] = {}
         for key, point in sorted(latest.items()):
             cursor = cursors.get(key, Cursor())
-            if cursor.latest == point and cursor.count:
+            if cursor.latest == point and cursor.count and not every:
                 continue
             fetched[key] = read_new_points(client, self.run_id, key, cursor)
         records: list[bytes] = []
