@@ -260,3 +260,22 @@ def test_a_run_resumed_below_its_latest_step(server: str, monkeypatch: pytest.Mo
     experiment.reload()
     assert len(experiment.scalars()) == 35
     assert experiment.scalars()["value"].tolist().count(0.5) == 5
+
+
+def test_export_of_a_run_resumed_from_a_checkpoint(server: str, tmp_path: Path) -> None:
+    """Steps below the latest one already in MLflow, written after the last export (a
+    ``purge_step`` restart), are sent; nothing else is sent again."""
+    with SummaryWriter(str(tmp_path / "logs" / "run")) as writer:
+        for step in range(30):
+            writer.add_scalar("loss", 1.0, step)
+    local = lumiboard.read(str(tmp_path / "logs"), cache=False)
+    assert local.to_mlflow(server, "checkpoint").points == 30
+    with SummaryWriter(str(tmp_path / "logs" / "run"), purge_step=10) as writer:
+        for step in range(10, 15):
+            writer.add_scalar("loss", 0.5, step)
+    local.reload()
+    report = local.to_mlflow(server, "checkpoint")
+    assert report.points == 5
+    history = MlflowClient(server).get_metric_history(report.runs[0].run_id, "loss")
+    assert sorted(m.step for m in history if m.value == 0.5) == list(range(10, 15))
+    assert local.to_mlflow(server, "checkpoint").points == 0

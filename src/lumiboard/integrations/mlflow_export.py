@@ -15,7 +15,9 @@ send, per lumiboard run:
 
 Idempotent: the MLflow run is found again by its ``lumiboard.run`` tag; a metric gets only
 the points after its latest one there (MLflow keeps each metric's latest point with the
-run: the highest step, then time), params already set are left alone (MLflow refuses to
+run: the highest step, then time) or written after the last export ended (the tag
+``lumiboard.sent_until``: a run resumed from a checkpoint writes lower steps again), params
+already set are left alone (MLflow refuses to
 change one: a different value is counted and logged), an event file is uploaded again only
 when its size differs. A tag MLflow does not take as a metric name (characters other than
 letters, digits, ``_ - . / :`` and spaces, or a path that resolves elsewhere) is sent with
@@ -46,6 +48,8 @@ logger = logging.getLogger(__name__)
 
 RUN_TAG = "lumiboard.run"
 URL_TAG = "lumiboard.url"
+#: The latest wall time (ms) of the run's points when its last export ended.
+SENT_TAG = "lumiboard.sent_until"
 LOG_DIR_TAG = "tensorboard.log_dir"
 TRUNCATED_TAG = "lumiboard.truncated_params"
 ARTIFACT_PATH = "tensorboard_logs"
@@ -206,8 +210,11 @@ class _Job:
             names = ",".join(truncated)[: self.limits.tag_value]
             new_tags.append(RunTag(TRUNCATED_TAG, names))
         latest = {m.key: (m.step, m.timestamp) for m in known.to_proto().metrics}
-        metrics, last_time = self._metrics(name, latest)
+        sent_until = _integer(known.tags.get(SENT_TAG))
+        metrics, last_time, until = self._metrics(name, latest, sent_until)
         self._send(run_id, metrics, [Param(k, v) for k, v in params.items()], new_tags)
+        if until != sent_until:  # after the points: an export cut short sends them again
+            self.client.set_tag(run_id, SENT_TAG, str(until))
         artifacts = self._artifacts(name, run_id)
         if created or metrics:
             end = max(last_time, round((data.start_time or 0.0) * 1000))
@@ -241,12 +248,21 @@ class _Job:
                            name, ", ".join(truncated), limit)  # fmt: skip
         return new, truncated
 
-    def _metrics(self, name: str, latest: dict[str, tuple[int, int]]) -> tuple[list[Any], int]:
-        """The points MLflow does not have yet, and the last wall time (ms) among them."""
+    def _metrics(
+        self, name: str, latest: dict[str, tuple[int, int]], sent_until: int | None
+    ) -> tuple[list[Any], int, int]:
+        """The points MLflow does not have yet, the last wall time (ms) among them, and
+        the last wall time of every point of the run.
+
+        New: after the metric's latest point in MLflow (by step, then time), or written
+        after the last export ended (``sent_until``): a run resumed from a checkpoint
+        writes steps below the latest one again. A point sent twice (an export cut short)
+        is stored once by MLflow's SQL stores ((key, time, step, value) is their key).
+        """
         from mlflow.entities import Metric
 
         out: list[Any] = []
-        last_time = 0
+        last_time = until = 0
         taken: dict[str, str] = {}
         for tag in sorted(self.provider.run(name).scalars):
             key = _mlflow_name(tag, self.limits.key)
@@ -259,10 +275,13 @@ class _Job:
             steps = columns.step.astype(np.int64)
             times = np.clip(np.round(columns.wall_time * 1000.0), 0, None).astype(np.int64)
             values = columns.value.astype(np.float64)
+            until = max(until, int(times.max(initial=0)))
             keep = np.ones(len(steps), dtype=bool)
             if key in latest:
                 step, time = latest[key]
                 keep = (steps > step) | ((steps == step) & (times > time))
+                if sent_until is not None:
+                    keep |= times > sent_until
             # MLflow stores a point once: (key, timestamp, step, value) is its key.
             seen: set[tuple[int, int, bytes]] = set()
             for index in np.flatnonzero(keep):
@@ -272,7 +291,7 @@ class _Job:
                 seen.add(point)
                 out.append(Metric(key, float(values[index]), point[1], point[0]))
                 last_time = max(last_time, point[1])
-        return out, last_time
+        return out, last_time, until
 
     def _send(self, run_id: str, metrics: list[Any], params: list[Any], tags: list[Any]) -> None:
         limits = self.limits
@@ -337,6 +356,13 @@ def _default_experiment(reloader: Reloader) -> str:
     location = reloader.sources[0].location.rstrip("/\\")
     base = re.split(r"[\\/]", location)[-1] if location else ""
     return base or "lumiboard"
+
+
+def _integer(text: str | None) -> int | None:
+    try:
+        return None if text is None else int(text)
+    except ValueError:
+        return None
 
 
 def _param_text(value: float | str | bool) -> str:
