@@ -43,6 +43,8 @@ NATIVE_MODULES = (
 )
 FRONTEND = Path("frontend")
 STATIC_INDEX = Path("src/lumiboard/static/index.html")
+#: The single-file build ``lumiboard snapshot`` inlines (``vite build --mode snapshot``).
+SNAPSHOT_INDEX = Path("src/lumiboard/static/snapshot/index.html")
 # What the built app depends on, besides everything under frontend/src.
 FRONTEND_FILES = (
     "index.html",
@@ -106,10 +108,10 @@ def frontend_stale(root: Path) -> bool:
     frontend = root / FRONTEND
     if not (frontend / "package.json").is_file():
         return False  # e.g. a wheel built from an sdist, which carries the built app
-    index = root / STATIC_INDEX
-    if not index.is_file():
+    index, snapshot = root / STATIC_INDEX, root / SNAPSHOT_INDEX
+    if not index.is_file() or not snapshot.is_file():
         return True
-    built = index.stat().st_mtime
+    built = min(index.stat().st_mtime, snapshot.stat().st_mtime)
     return any(path.stat().st_mtime > built for path in frontend_inputs(frontend))
 
 
