@@ -274,7 +274,10 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
         )
         webhook = _alert_webhook(args.alert_webhook, app, reloader, logdir)
         _print_urls(host, int(sockets[0].getsockname()[1]), prefix, token)
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+        # log_config=None: uvicorn's default dictConfig would shut down and close every
+        # logging handler the process already has (a notebook's, absl's: that closed a captured
+        # stderr under pytest once keras was imported); its loggers go through ours instead.
+        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", log_config=None))
         workers.shorten_gil_turns()  # the event loop gets the GIL back sooner
         reloader.start(args.reload_interval)
         # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again; by

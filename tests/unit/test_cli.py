@@ -408,3 +408,31 @@ def test_log_records_go_to_the_stderr_of_the_moment(
     monkeypatch.setattr(sys, "stderr", second)
     handler.emit(record)  # the closed stream would raise "I/O operation on closed file"
     assert second.getvalue() == "kept\n"
+
+
+def test_serving_leaves_the_process_logging_handlers_alone(
+    served: Served, logdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Starting the server must not shut down handlers the process already has (uvicorn's
+    default logging config closes them all: absl's, imported with keras, then closed a
+    captured stderr under pytest)."""
+    import io
+    import logging
+
+    class Closing(logging.StreamHandler):  # type: ignore[type-arg]
+        """Closes its stream when closed, as absl's handler does."""
+
+        def close(self) -> None:
+            self.stream.close()
+            super().close()
+
+    stream = io.StringIO()
+    handler = Closing(stream)
+    logging.getLogger("someone.else").addHandler(handler)
+    try:
+        assert cli.main(["--logdir", str(logdir), "--no-cache"]) == 0
+        assert not stream.closed
+        logging.getLogger("someone.else").warning("still here")
+        assert "still here" in stream.getvalue()
+    finally:
+        logging.getLogger("someone.else").removeHandler(handler)
