@@ -6,10 +6,15 @@
 import { compileRegex } from './regex';
 import { Store } from './store';
 
-/** Mid-luminance colours, distinct from each other and readable on light and dark backgrounds. */
+/**
+ * Mid-luminance colours (CIELAB L* 48-70, so lines read on the white and the dark panel alike),
+ * chosen by a max-min search so that any two are at least 21.9 apart in CIEDE2000 (see
+ * ciede2000.ts): the runs on screen take distinct slots, so any 10 of them stay told apart. Twelve
+ * is about as many as that distance allows at this lightness; later runs share by hash.
+ */
 export const PALETTE: readonly string[] = [
-  '#4e79a7', '#f28e2b', '#e15759', '#59a14f', '#9467bd', '#17becf', '#d4a72c', '#e377c2',
-  '#8c564b', '#2a9d8f', '#9ccc3d', '#5b5fc7', '#c2185b', '#8a8a2a', '#64b5f6',
+  '#2d69f0', '#ff782d', '#e10f4b', '#2dc34b', '#c33cb4', '#00b4a5', '#d2a500', '#b496ff',
+  '#96693c', '#00b4ff', '#e196a5', '#78871e',
 ];
 
 /** 32-bit FNV-1a of the UTF-16 code units: fast, and stable across browsers and sessions. */

@@ -151,7 +151,9 @@ export function ColorByInput({ colors }: { colors: RunColors }): JSX.Element {
     [colors],
   );
   useEffect(() => () => apply.cancel(), [apply]);
+  const byExperiment = colors.colorByPattern === EXPERIMENT_GROUP_PATTERN;
   return (
+    <>
     <details
       class="runs__colorby"
       open={open}
@@ -174,19 +176,23 @@ export function ColorByInput({ colors }: { colors: RunColors }): JSX.Element {
           apply(next);
         }}
       />
-      <button
-        type="button"
-        class="link-button"
-        data-testid="runs-colorby-experiment"
-        title="Keras's train/validation and Lightning's version_N runs of one experiment share a colour"
-        onClick={() => {
-          apply.cancel();
-          setText(EXPERIMENT_GROUP_PATTERN);
-          setInvalid(!colors.setColorBy(EXPERIMENT_GROUP_PATTERN));
-        }}
-      >
-        one colour per experiment
-      </button>
     </details>
+    {/* Outside the disclosure: grouping colours is one click from the runs panel. */}
+    <button
+      type="button"
+      class="link-button runs__colorby-group"
+      data-testid="runs-colorby-experiment"
+      aria-pressed={byExperiment ? 'true' : 'false'}
+      title="Keras's train/validation and Lightning's version_N runs of one experiment share a colour (click again for one colour per run)"
+      onClick={() => {
+        apply.cancel();
+        const next = byExperiment ? '' : EXPERIMENT_GROUP_PATTERN;
+        setText(next);
+        setInvalid(!colors.setColorBy(next));
+      }}
+    >
+      {byExperiment ? 'one colour per run' : 'one colour per experiment'}
+    </button>
+    </>
   );
 }
