@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  BIN_COUNT,
   buildGeometry,
   hoverAt,
   parseHistograms,
   rebin,
+  ridgeFill,
   valueRange,
   type Histogram,
   type RawHistogram,
@@ -133,5 +135,24 @@ describe('niceTicks', () => {
     expect(niceTicks(-0.3, 0.3, 3)).toEqual([-0.2, 0, 0.2]);
     expect(niceTicks(5, 5)).toEqual([5]);
     expect(niceTicks(NaN, 1)).toEqual([]);
+  });
+});
+
+describe('filled ridges and shared ranges', () => {
+  it('shades a ridge by its age: later steps take more of the run colour', () => {
+    expect(ridgeFill('#ff0000', 0)).toBe('color-mix(in srgb, #ff0000 25%, var(--panel))');
+    expect(ridgeFill('#ff0000', 1)).toBe('color-mix(in srgb, #ff0000 85%, var(--panel))');
+    const share = (age: number) => Number(/ (\d+)%/.exec(ridgeFill('#123456', age))![1]);
+    expect(share(0.5)).toBeGreaterThan(share(0.2));
+  });
+
+  it('draws on a shared value range when one is given (Compare runs rows line up)', () => {
+    const h = parseHistograms([[1, 0, [[0, 1, 5]]]]);
+    const box = { left: 0, top: 0, right: 100, bottom: 100 };
+    const own = buildGeometry([{ run: 'a', histograms: h }], 'offset', 'step', box)!;
+    const shared = buildGeometry([{ run: 'a', histograms: h }], 'offset', 'step', box, BIN_COUNT, [-1, 1])!;
+    expect(own.range).toEqual([0, 1]);
+    expect(shared.range).toEqual([-1, 1]);
+    expect(shared.x(0)).toBeCloseTo(50);
   });
 });

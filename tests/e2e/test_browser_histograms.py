@@ -9,6 +9,7 @@ the drawn geometry is known: a later step's curve is centred further right, its 
 
 from __future__ import annotations
 
+import io
 import itertools
 import re
 from pathlib import Path
@@ -16,7 +17,8 @@ from typing import Any
 
 import numpy as np
 import pytest
-from e2e_support import UI, Server, rgb
+from e2e_support import UI, Server, chromatic, rgb
+from PIL import Image
 from playwright.sync_api import Locator, expect
 
 from lumiboard import SummaryWriter, summary
@@ -109,6 +111,7 @@ def test_histogram_cards_offset_overlay_and_compare(ui: UI, board: Server) -> No
         assert bottoms[-1] - bottoms[0] > 80, bottoms
         assert {rgb(p["stroke"]) for p in paths} == {colors[run]}
         expect(card.get_by_test_id("card-count")).to_contain_text(f"{STEPS} histograms")
+        expect(card.get_by_test_id("hist-chart")).to_have_attribute("data-look", "filled")
     ui.screenshot("offset")
 
     # Hover over the newest ridge of the TF2 run: its step, a bucket range and a count.
@@ -159,6 +162,8 @@ def test_histogram_cards_offset_overlay_and_compare(ui: UI, board: Server) -> No
     expect(compare).to_have_attribute("data-runs", str(len(RUNS)))
     paths = _paths(compare)
     assert {p["run"] for p in paths} == set(RUNS)
+    # Offset mode draws a row per run (small multiples) on one shared value range.
+    expect(compare.get_by_test_id("hist-row")).to_have_count(len(RUNS))
     for run in RUNS:
         assert {rgb(p["stroke"]) for p in paths if p["run"] == run} == {colors[run]}
     # The runs' offsets show: torch (-2) left of lumi (0) left of tf2 (+2), at every step.
@@ -249,3 +254,103 @@ def test_dark_mode_and_empty_states(ui: UI, board: Server, tmp_path: Path, serve
     expect(page.get_by_test_id("empty-state")).to_contain_text(
         'writer.add_histogram("weights", w, step)'
     )
+
+
+# A ridge's fill as the browser paints it: the computed colour (color-mix) drawn on a canvas.
+_FILLS = """els => els.map((e) => {
+  const ctx = document.createElement('canvas').getContext('2d');
+  ctx.fillStyle = getComputedStyle(e).fill;
+  ctx.fillRect(0, 0, 1, 1);
+  return {step: Number(e.dataset.step), rgb: [...ctx.getImageData(0, 0, 1, 1).data.slice(0, 3)]};
+})"""
+
+
+def _distance(a: Any, b: Any) -> float:
+    return float(np.linalg.norm(np.array(a, dtype=float) - np.array(b, dtype=float)))
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_filled_shaded_ridges_and_outline_option(ui: UI, board: Server, dark: bool) -> None:
+    ui.open(_url(board, tab="histograms", **({"darkMode": "true"} if dark else {})))
+    page = ui.page
+    page.evaluate("() => localStorage.removeItem('lumiboard.histograms')")
+    _wait_paths(ui, "[data-testid=histogram-card]", STEPS)
+    card = page.locator("[data-testid=histogram-card][data-run='lumi']")
+    chart = card.get_by_test_id("hist-chart")
+    expect(chart).to_have_attribute("data-look", "filled")
+    background = rgb(card.evaluate("(el) => getComputedStyle(el).backgroundColor"))
+    color = ui.run_color("lumi")
+
+    # Shaded by step: every ridge is filled, later ones nearer the run's colour, all off the panel.
+    fills = sorted(
+        card.locator("[data-testid=hist-path]").evaluate_all(_FILLS), key=lambda f: f["step"]
+    )
+    to_run = [_distance(f["rgb"], color) for f in fills]
+    assert to_run == sorted(to_run, reverse=True), to_run
+    assert to_run[0] - to_run[-1] > 40, to_run
+    assert min(_distance(f["rgb"], background) for f in fills) > 25, (fills, background)
+
+    # Inside the newest ridge, just above its zero line at its mean: the fill, not the panel.
+    newest = max(_paths(card), key=lambda p: p["step"])
+    image = np.asarray(Image.open(io.BytesIO(chart.screenshot())).convert("RGB")).astype(int)
+    inside = image[int(newest["bottom"] - 6), int(newest["meanX"])]
+    assert _distance(inside, background) > 60, (inside, background)
+    filled = chromatic(image, 40)
+    ui.screenshot("filled-dark" if dark else "filled")
+
+    # "Outline only": today's look, the same ridges with far fewer coloured pixels.
+    page.get_by_test_id("hist-outline").check()
+    expect(chart).to_have_attribute("data-look", "outline")
+    ui.settle()
+    outline = chromatic(
+        np.asarray(Image.open(io.BytesIO(chart.screenshot())).convert("RGB")).astype(int), 40
+    )
+    assert filled > 3 * outline, (filled, outline)
+    ui.screenshot("outline-dark" if dark else "outline")
+    # The choice is remembered.
+    page.reload()
+    _wait_paths(ui, "[data-testid=histogram-card]", STEPS)
+    expect(page.get_by_test_id("hist-outline")).to_be_checked()
+    page.get_by_test_id("hist-outline").uncheck()
+
+
+SIX = [f"seed_{i}" for i in range(6)]
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_compare_six_runs_one_row_each(ui: UI, tmp_path: Path, serve: Any, dark: bool) -> None:
+    rng = np.random.default_rng(5)
+    for i, run in enumerate(SIX):
+        with SummaryWriter(str(tmp_path / "six" / run)) as writer:
+            for step in range(STEPS):
+                writer.add_histogram("w", rng.normal(i * 0.4 + SHIFT * step, 1.0, 1_000), step)
+    server: Server = serve(tmp_path / "six")
+    ui.open(_url(server, tab="histograms", **({"darkMode": "true"} if dark else {})))
+    page = ui.page
+    page.get_by_test_id("hist-layout").locator("[data-value=tag]").click()
+    cards = page.get_by_test_id("histogram-card")
+    expect(cards).to_have_count(1)
+    _wait_paths(ui, "[data-testid=histogram-card]", STEPS * len(SIX))
+    rows = cards.first.get_by_test_id("hist-row")
+    expect(rows).to_have_count(len(SIX))
+    assert rows.evaluate_all("els => els.map((e) => e.dataset.run)") == SIX
+    boxes = [rows.nth(i).get_by_test_id("hist-chart").bounding_box() for i in range(len(SIX))]
+    for upper, lower in itertools.pairwise(boxes):
+        assert upper is not None
+        assert lower is not None
+        assert lower["y"] >= upper["y"] + upper["height"], (upper, lower)  # rows never overlap
+        assert lower["width"] == upper["width"]
+    for i, run in enumerate(SIX):
+        row = rows.nth(i)
+        expect(row.get_by_test_id("hist-chart")).to_have_attribute("data-look", "filled")
+        assert set(
+            row.locator("[data-testid=hist-path]").evaluate_all(
+                "els => els.map((e) => e.dataset.run)"
+            )
+        ) == {run}
+    # One shared value range: the runs' offsets (0.4 apart) show as ridges further right per row.
+    means = [max(_paths(rows.nth(i)), key=lambda p: p["step"])["meanX"] for i in range(len(SIX))]
+    assert means == sorted(means), means
+    assert means[-1] - means[0] > 40, means
+    cards.first.scroll_into_view_if_needed()
+    ui.screenshot("compare-six-dark" if dark else "compare-six")

@@ -9,7 +9,7 @@ import { useJson } from '../../core/useJson';
 import { useVisible } from '../../core/visible';
 import { CardDescription, CardStatus } from '../../components/CardParts';
 import { HistogramChart } from './Chart';
-import { parseHistograms, type Mode, type RawHistogram, type RunHistograms } from './model';
+import { parseHistograms, valueRange, type Mode, type RawHistogram, type RunHistograms } from './model';
 
 /** Histograms drawn per series: TensorBoard's histogram route serves 51. */
 export const SAMPLES = 51;
@@ -23,9 +23,23 @@ export interface HistogramCardProps {
   xAxis: XAxis;
   /** The run colours' version: a change redraws. */
   colorsVersion: number;
+  /** Offset mode: outlines only instead of filled, shaded ridges. */
+  outline: boolean;
 }
 
-export function HistogramCard({ api, tag, runs, description, mode, xAxis, colorsVersion }: HistogramCardProps): JSX.Element {
+/** Compare runs in offset mode: one row per run (small multiples), this tall each. */
+export const ROW_HEIGHT = 130;
+
+export function HistogramCard({
+  api,
+  tag,
+  runs,
+  description,
+  mode,
+  xAxis,
+  colorsVersion,
+  outline,
+}: HistogramCardProps): JSX.Element {
   const cardRef = useRef<HTMLDivElement>(null);
   const seen = useRef(false);
   const visible = useVisible(cardRef);
@@ -41,6 +55,10 @@ export function HistogramCard({ api, tag, runs, description, mode, xAxis, colors
   const count = series.reduce((n, s) => n + s.histograms.length, 0);
   const steps = series.flatMap((s) => s.histograms.map((h) => h.step));
   const single = runs.length === 1 ? runs[0]! : null;
+  // Ridgelines of several runs in one chart hide each other: Compare runs in offset mode draws a
+  // row per run instead, on one shared value range so the rows line up.
+  const rows = multiRun && mode === 'offset';
+  const shared = useMemo(() => (rows ? valueRange(series.flatMap((s) => s.histograms)) : null), [rows, series]);
 
   return (
     <div
@@ -75,8 +93,29 @@ export function HistogramCard({ api, tag, runs, description, mode, xAxis, colors
         </div>
       </div>
       <div class="card__chart hist-card__chart">
-        {series.length ? (
-          <HistogramChart runs={series} mode={mode} xAxis={xAxis} color={color} multiRun={multiRun} />
+        {series.length && rows ? (
+          <div class="hist-rows" data-testid="hist-rows">
+            {series.map((one) => (
+              <div key={one.run} class="hist-row" data-testid="hist-row" data-run={one.run}>
+                <div class="hist-row__run" title={one.run}>
+                  <span class="swatch" style={{ background: color(one.run) }} />
+                  {one.run}
+                </div>
+                <HistogramChart
+                  runs={[one]}
+                  mode={mode}
+                  xAxis={xAxis}
+                  color={color}
+                  multiRun={false}
+                  outline={outline}
+                  height={ROW_HEIGHT}
+                  range={shared}
+                />
+              </div>
+            ))}
+          </div>
+        ) : series.length ? (
+          <HistogramChart runs={series} mode={mode} xAxis={xAxis} color={color} multiRun={multiRun} outline={outline} />
         ) : (
           <div class="card__placeholder">{state.error ? '' : 'Loading…'}</div>
         )}

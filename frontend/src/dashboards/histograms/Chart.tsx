@@ -4,7 +4,7 @@ import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 
 import type { XAxis } from '../../core/api';
 import { formatValue } from '../../core/format';
-import { buildGeometry, hoverAt, type Box, type Hover, type Mode, type RunHistograms } from './model';
+import { BIN_COUNT, buildGeometry, hoverAt, ridgeFill, type Box, type Hover, type Mode, type RunHistograms } from './model';
 import { describeTime, formatTime, niceTicks, px } from './svg';
 
 export const CHART_HEIGHT = 250;
@@ -16,6 +16,12 @@ export interface ChartProps {
   color(run: string): string;
   /** Several runs in one chart: curves are not filled (they would hide each other). */
   multiRun: boolean;
+  /** Offset mode draws outlines only (the look before filled ridges) instead of shaded fills. */
+  outline?: boolean;
+  /** The SVG's height (Compare runs' rows are shorter). */
+  height?: number;
+  /** A value range shared with other charts, so that rows line up. */
+  range?: [number, number] | null;
 }
 
 /** The element's width, following resizes. */
@@ -33,18 +39,29 @@ export function useWidth(ref: { current: HTMLElement | null }): number {
   return width;
 }
 
-export function HistogramChart({ runs, mode, xAxis, color, multiRun }: ChartProps): JSX.Element {
+export function HistogramChart({
+  runs,
+  mode,
+  xAxis,
+  color,
+  multiRun,
+  outline = false,
+  height = CHART_HEIGHT,
+  range = null,
+}: ChartProps): JSX.Element {
   const hostRef = useRef<HTMLDivElement>(null);
   const width = useWidth(hostRef);
   const [hover, setHover] = useState<Hover | null>(null);
   const box: Box = useMemo(
-    () => ({ left: mode === 'overlay' ? 46 : 12, top: 10, right: Math.max(60, width - (mode === 'offset' ? 58 : 14)), bottom: CHART_HEIGHT - 26 }),
-    [width, mode],
+    () => ({ left: mode === 'overlay' ? 46 : 12, top: 10, right: Math.max(60, width - (mode === 'offset' ? 58 : 14)), bottom: height - 26 }),
+    [width, mode, height],
   );
   const geometry = useMemo(
-    () => (width > 0 ? buildGeometry(runs, mode, xAxis, box) : null),
-    [runs, mode, xAxis, box, width],
+    () => (width > 0 ? buildGeometry(runs, mode, xAxis, box, BIN_COUNT, range) : null),
+    [runs, mode, xAxis, box, width, range?.[0], range?.[1]],
   );
+  // Offset mode, one run: TensorBoard's filled ridges, shaded by step (unless "Outline only").
+  const filled = mode === 'offset' && !multiRun && !outline;
   // A hover belongs to one drawing.
   useLayoutEffect(() => setHover(null), [geometry]);
 
@@ -103,7 +120,7 @@ export function HistogramChart({ runs, mode, xAxis, color, multiRun }: ChartProp
         <g class="hist-curves" data-testid="hist-curves">
           {geometry.curves.map((curve) => {
             const stroke = color(curve.run);
-            const faded = mode === 'overlay' ? (curve.newest ? 1 : 0.18 + 0.3 * curve.age) : 0.45 + 0.55 * curve.age;
+            const faded = filled ? 1 : mode === 'overlay' ? (curve.newest ? 1 : 0.18 + 0.3 * curve.age) : 0.45 + 0.55 * curve.age;
             return (
               <path
                 key={`${curve.run}\u0000${curve.step}\u0000${curve.wallTime}`}
@@ -118,8 +135,8 @@ export function HistogramChart({ runs, mode, xAxis, color, multiRun }: ChartProp
                 style={{
                   stroke,
                   strokeOpacity: faded,
-                  strokeWidth: mode === 'overlay' && curve.newest ? 2 : 1,
-                  fill: mode === 'offset' && !multiRun ? 'var(--panel)' : 'none',
+                  strokeWidth: mode === 'overlay' && curve.newest ? 2 : filled ? 0.8 : 1,
+                  fill: filled ? ridgeFill(stroke, curve.age) : mode === 'offset' && !multiRun ? 'var(--panel)' : 'none',
                 }}
               />
             );
@@ -154,9 +171,10 @@ export function HistogramChart({ runs, mode, xAxis, color, multiRun }: ChartProp
     <div class="hist-chart" ref={hostRef}>
       <svg
         width={width}
-        height={CHART_HEIGHT}
+        height={height}
         data-testid="hist-chart"
         data-mode={mode}
+        data-look={filled ? 'filled' : 'outline'}
         data-curves={geometry?.curves.length ?? 0}
         onMouseMove={onMove}
         onMouseLeave={() => setHover(null)}
@@ -169,7 +187,7 @@ export function HistogramChart({ runs, mode, xAxis, color, multiRun }: ChartProp
           data-testid="hist-tooltip"
           style={{
             left: `${Math.min(Math.max(0, tipLeft + 12), Math.max(0, width - 190))}px`,
-            top: `${Math.max(0, Math.min(hover.curve.baseline - 70, CHART_HEIGHT - 90))}px`,
+            top: `${Math.max(0, Math.min(hover.curve.baseline - 70, height - 90))}px`,
           }}
         >
           {multiRun ? (

@@ -1,7 +1,7 @@
 /**
  * The Histograms dashboard: TensorBoard's controls (histogram mode offset / overlay, the offset
- * time axis step / relative / wall) and one card per run × tag; "Compare runs" draws all shown
- * runs of a tag in one card instead, one colour per run.
+ * time axis step / relative / wall, filled or outline-only ridges) and one card per run × tag;
+ * "Compare runs" draws all shown runs of a tag in one card instead (offset mode: a row per run).
  */
 import type { JSX } from 'preact';
 import { useState } from 'preact/hooks';
@@ -26,20 +26,28 @@ const LAYOUTS: { value: 'run' | 'tag'; label: string }[] = [
 
 const MODE_KEY = 'lumiboard.histograms';
 
-function loadChoices(): { mode: Mode; layout: 'run' | 'tag' } {
+interface Choices {
+  mode: Mode;
+  layout: 'run' | 'tag';
+  /** Offset mode draws outlines only (no filled, shaded ridges). */
+  outline: boolean;
+}
+
+function loadChoices(): Choices {
   try {
     const raw: unknown = JSON.parse(localStorage.getItem(MODE_KEY) ?? '{}');
     const saved = raw && typeof raw === 'object' ? (raw as Record<string, unknown>) : {};
     return {
       mode: saved.mode === 'overlay' ? 'overlay' : 'offset',
       layout: saved.layout === 'tag' ? 'tag' : 'run',
+      outline: saved.outline === true,
     };
   } catch {
-    return { mode: 'offset', layout: 'run' };
+    return { mode: 'offset', layout: 'run', outline: false };
   }
 }
 
-function saveChoices(choices: { mode: Mode; layout: 'run' | 'tag' }): void {
+function saveChoices(choices: Choices): void {
   try {
     localStorage.setItem(MODE_KEY, JSON.stringify(choices));
   } catch {
@@ -69,6 +77,15 @@ export function HistogramsDashboard({ api }: { api: DashboardApi }): JSX.Element
         testid="time-axis"
       />
       <Segmented label="Cards" value={choices.layout} options={LAYOUTS} onChange={(layout) => update({ layout })} testid="hist-layout" />
+      <label class="hist-toggle" title="Offset mode: draw each step's outline only, without the shaded fill">
+        <input
+          type="checkbox"
+          checked={choices.outline}
+          data-testid="hist-outline"
+          onChange={(e) => update({ outline: (e.currentTarget as HTMLInputElement).checked })}
+        />
+        Outline only
+      </label>
     </div>
   );
   return (
@@ -88,6 +105,7 @@ export function HistogramsDashboard({ api }: { api: DashboardApi }): JSX.Element
           mode={choices.mode}
           xAxis={xAxis}
           colorsVersion={colorsVersion}
+          outline={choices.outline}
         />
       )}
     />

@@ -148,6 +148,16 @@ export interface ChartGeometry {
   countY(count: number): number;
 }
 
+/**
+ * The fill of an offset-mode ridge, as TensorBoard shades them: the run's colour mixed into the
+ * panel colour, more of it for later steps (`age` 0 = oldest, 1 = newest), so the newest ridge is
+ * the most saturated (never all of it: the outline, in the run's colour, still shows) in both themes (the panel colour is the theme's).
+ */
+export function ridgeFill(color: string, age: number): string {
+  const share = Math.round(25 + 60 * Math.min(1, Math.max(0, age)));
+  return `color-mix(in srgb, ${color} ${share}%, var(--panel))`;
+}
+
 /** The share of the plot's height one ridge may take in offset mode. */
 const RIDGE = 0.38;
 
@@ -157,8 +167,10 @@ export function buildGeometry(
   xAxis: XAxis,
   box: Box,
   bins = BIN_COUNT,
+  /** A value range shared with other charts (Compare runs' rows); by default the runs' own. */
+  shared: [number, number] | null = null,
 ): ChartGeometry | null {
-  const range = valueRange(runs.flatMap((r) => r.histograms));
+  const range = shared ?? valueRange(runs.flatMap((r) => r.histograms));
   if (!range) return null;
   const [min, max] = range;
   const x = linear(min, max, box.left, box.right);
