@@ -9,6 +9,7 @@
  * non-finite value. `count` says how many members contributed at each x. The standard deviation is
  * the population one (divide by count), so a single member has a zero-width band.
  */
+import { formatValue } from '../core/format';
 
 export interface Member {
   /** Ascending x. */
@@ -97,6 +98,20 @@ export function aggregate(members: readonly Member[]): Aggregate {
     }
   }
   return { x, mean, std, min, max, count };
+}
+
+/**
+ * The tooltip's summary of a group at point `i`: the mean with ±std (or the min–max range when
+ * the band shows it) and how many of the group's `total` runs contribute there (a run that ended
+ * earlier, or started later, does not).
+ */
+export function groupSummary(agg: Aggregate, i: number, band: 'std' | 'minmax' | 'none', total: number): string {
+  const count = agg.count[i] ?? 0;
+  const runs = `${count} of ${total} run${total === 1 ? '' : 's'}`;
+  if (count === 0) return runs;
+  const mean = `mean ${formatValue(agg.mean[i])}`;
+  if (band === 'minmax') return `${mean} · min ${formatValue(agg.min[i])} – max ${formatValue(agg.max[i])} · ${runs}`;
+  return `${mean} ± ${formatValue(agg.std[i])} · ${runs}`;
 }
 
 /** The lower and upper edges of a group's band. */

@@ -204,6 +204,7 @@ export function ScalarCard(props: CardProps): JSX.Element {
         groupColor: (key) => look.groupColors.get(key) ?? api.colors.get(key),
         xLimits: limits.x,
         yLimits: limits.y,
+        dark: look.dark,
       });
       instance.update(model);
       // For tests and scripts: how many lines (runs or groups) and points are drawn.
@@ -230,6 +231,7 @@ export function ScalarCard(props: CardProps): JSX.Element {
     look.groupColors,
     look.band,
     look.showMembers,
+    look.dark,
     look.colorsVersion,
     logY,
     limits,

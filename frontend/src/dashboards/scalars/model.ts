@@ -5,7 +5,7 @@
  */
 import type { SeriesColumns, XAxis } from '../../core/api';
 import type { Band } from '../../core/state';
-import { aggregate, bandEdges, groupKey, slowest, spread } from '../../charts/aggregate';
+import { aggregate, bandEdges, groupKey, groupSummary, slowest, spread } from '../../charts/aggregate';
 import { formatValue } from '../../core/format';
 import { padRange, valueRange } from '../../charts/extent';
 import type { ChartModel, HoverLine, LineSpec } from '../../charts/lineChart';
@@ -49,6 +49,8 @@ export interface ModelOptions {
   /** Zoomed or typed ranges; null bounds fit the data. */
   xLimits: [number | null, number | null];
   yLimits: [number | null, number | null];
+  /** The dark theme: bands and member lines need more opacity to stand out from a dark card. */
+  dark?: boolean;
 }
 
 export interface CardModel extends ChartModel {
@@ -60,6 +62,10 @@ export interface CardModel extends ChartModel {
 const RAW_ALPHA = 0.25;
 const BAND_ALPHA = 0.2;
 const MEMBER_ALPHA = 0.3;
+// On a dark card the same alphas leave a band and member lines close to the background
+// (a 0.2 band of a mid-tone colour over #1e1e1e is barely visible).
+const DARK_BAND_ALPHA = 0.32;
+const DARK_MEMBER_ALPHA = 0.5;
 
 /** The x values of a run on the chosen axis (the server returns them in ascending x order). */
 export function xValues(data: RunData, xAxis: XAxis): Float64Array {
@@ -149,6 +155,17 @@ function outlierNotes(
   };
 }
 
+/** A group's tooltip lines: its summary at the hovered x, then who stands out. */
+function groupNotes(
+  agg: ReturnType<typeof aggregate>,
+  band: Band,
+  total: number,
+  outliers: ((index: number) => string[]) | undefined,
+): ((index: number) => string[]) | undefined {
+  if (total < 2) return undefined; // a group of one is its run: nothing to summarize
+  return (i) => [groupSummary(agg, i, band, total), ...(outliers ? outliers(i) : [])];
+}
+
 export function buildModel(runs: readonly RunData[], options: ModelOptions): CardModel {
   const { xAxis, smoothing, logY } = options;
   const smoothingOn = smoothing > 0;
@@ -198,7 +215,7 @@ export function buildModel(runs: readonly RunData[], options: ModelOptions): Car
           key: `member:${m.run.run}`,
           color: options.color(m.run.run),
           width: 1,
-          alpha: MEMBER_ALPHA,
+          alpha: options.dark ? DARK_MEMBER_ALPHA : MEMBER_ALPHA,
           x: m.x,
           y: drawable(m.y, logY),
         });
@@ -208,7 +225,8 @@ export function buildModel(runs: readonly RunData[], options: ModelOptions): Car
     const ys: Float64Array[] = [agg.mean];
     if (options.band !== 'none') {
       const { lo, hi } = bandEdges(agg, options.band);
-      lines.push({ key: `band:${key}`, color, width: 0, alpha: BAND_ALPHA, x: agg.x, y: hi, band: { lo, hi } });
+      const alpha = options.dark ? DARK_BAND_ALPHA : BAND_ALPHA;
+      lines.push({ key: `band:${key}`, color, width: 0, alpha, x: agg.x, y: hi, band: { lo, hi } });
       ys.push(lo, hi);
     }
     if (smoothingOn) {
@@ -228,7 +246,7 @@ export function buildModel(runs: readonly RunData[], options: ModelOptions): Car
       wallTime: xAxis === 'wall_time' ? agg.x : null,
       relative: xAxis === 'relative' ? agg.x : null,
       relativeOrigin: null,
-      notes: outlierNotes(key, smoothedMembers, agg, xAxis),
+      notes: groupNotes(agg, options.band, members.length, outlierNotes(key, smoothedMembers, agg, xAxis)),
     });
   }
 
