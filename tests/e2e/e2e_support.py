@@ -183,6 +183,14 @@ class UI:
         self.page.goto(url)
         self.page.get_by_test_id("dashboard").wait_for()
 
+    def open_settings(self) -> Locator:
+        """The Scalars Settings pane, opened (it is closed on first load)."""
+        pane = self.page.get_by_test_id("settings-pane")
+        if not pane.is_visible():
+            self.page.get_by_test_id("settings-toggle").click()
+        pane.wait_for()
+        return pane
+
     def charts(self) -> Locator:
         return self.page.locator("[data-testid=scalar-card] [data-testid=chart]")
 

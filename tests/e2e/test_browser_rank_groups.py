@@ -8,6 +8,7 @@ min–max band, and the tooltip names rank 2 as the rank farthest from the mean.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,6 +52,7 @@ def test_ranks_grouped_with_band_and_diverging_rank_named(
     server = serve(job_logdir)
     ui.open(server.base + "?smoothing=0")
     ui.wait_charts(cards=1, runs=WORLD + 1)
+    ui.open_settings()  # closed on first load
     page = ui.page
     ungrouped = ui.canvas("loss", shot="ungrouped")
 
@@ -89,8 +91,10 @@ def test_ranks_grouped_with_band_and_diverging_rank_named(
     expect(tooltip).to_be_visible()
     expect(tooltip).to_contain_text("job (3 runs)")
     note = tooltip.get_by_test_id("tooltip-note")
-    expect(note).to_have_count(1)
-    expect(note).to_contain_text("farthest from mean: rank_2 (+")
+    expect(note).to_have_count(2)
+    # The group's summary at that step (min–max: the band this preset draws), then the outlier.
+    expect(note.first).to_contain_text(re.compile(r"^mean \S+ · min \S+ – max \S+ · 3 of 3 runs$"))
+    expect(note.nth(1)).to_contain_text("farthest from mean: rank_2 (+")
     ui.screenshot("tooltip")
 
     # The grouping travels in the URL: a reload keeps it, and the select shows "Ranks".

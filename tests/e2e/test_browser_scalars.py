@@ -68,6 +68,7 @@ def test_charts_drawn_with_one_line_per_run(ui: UI, board: Server) -> None:
 def test_smoothing_slider_changes_the_line(ui: UI, board: Server) -> None:
     ui.open(board.url)
     ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    ui.open_settings()  # closed on first load
     page = ui.page
     slider = page.get_by_test_id("smoothing-slider")
     value = page.get_by_test_id("smoothing-input")
@@ -104,6 +105,7 @@ def test_smoothing_slider_changes_the_line(ui: UI, board: Server) -> None:
 def test_smoother_choice(ui: UI, board: Server) -> None:
     ui.open(board.base + "?smoothing=0.95")
     ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    ui.open_settings()  # closed on first load
     page = ui.page
     color = ui.run_color("beta_seed2")
     ema = ui.canvas("loss/train", shot="smoother-ema")
@@ -331,6 +333,7 @@ def test_run_aggregation_draws_a_band(ui: UI, board: Server) -> None:
     # Unsmoothed: the band (alpha 0.2) is then the only faded fill of a group's colour.
     ui.open(board.base + "?smoothing=0")
     ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    ui.open_settings()  # closed on first load
     page = ui.page
     pane = page.get_by_test_id("aggregation")
     pane.get_by_test_id("group-by").select_option("regex")
@@ -346,6 +349,10 @@ def test_run_aggregation_draws_a_band(ui: UI, board: Server) -> None:
     swatches = pane.locator("[data-testid=group-preview] .swatch").evaluate_all(
         "els => els.map((e) => getComputedStyle(e).backgroundColor)"
     )
+    # Closed again, the pane gives the cards their width back (the band thresholds assume it).
+    page.get_by_test_id("settings-toggle").click()
+    expect(page.get_by_test_id("settings-pane")).to_have_count(0)
+    ui.wait_charts(cards=len(TAGS), runs=len(GROUPS))
     image = ui.canvas("loss/train", shot="groups")
     background = np.array(ui.background("loss/train"))
     for name, css in zip(names, swatches, strict=True):
@@ -358,11 +365,32 @@ def test_run_aggregation_draws_a_band(ui: UI, board: Server) -> None:
         if ui.run_color(run) not in [rgb(css) for css in swatches]:
             assert color_pixels(image, ui.run_color(run)) < 5, run
 
+    # Hovered, a group's tooltip row gives its mean, ± std and how many runs contribute there.
+    over = ui.card("loss/train").locator(".u-over")
+    box = over.bounding_box()
+    assert box is not None
+    over.hover(position={"x": box["width"] * 0.5, "y": box["height"] * 0.5})
+    tooltip = page.get_by_test_id("chart-tooltip")
+    expect(tooltip).to_be_visible()
+    summaries = tooltip.get_by_test_id("tooltip-note").filter(has_text=re.compile(r"^mean "))
+    expect(summaries).to_have_count(len(GROUPS))
+    members = {g: sum(run.startswith(f"{g}_seed") for run in RUNS) for g in GROUPS}
+    for text in summaries.all_inner_texts():
+        match = re.fullmatch(r"mean \S+ ± \S+ · (\d+) of (\d+) runs", text)
+        assert match, text
+        assert int(match[1]) == int(match[2]), text  # every seed runs the whole way
+        assert int(match[2]) in members.values(), text
+    ui.screenshot("group-tooltip")
+    page.emulate_media(color_scheme="dark")
+    ui.settle()
+    ui.screenshot("group-tooltip-dark")
+
 
 def test_deep_link_opens_the_view(ui: UI, board: Server) -> None:
     ui.open(board.base + "?tagFilter=loss&smoothing=0.9")
     matching = [tag for tag in TAGS if "loss" in tag]
     ui.wait_charts(cards=len(matching), runs=len(RUNS))
+    ui.open_settings()  # closed on first load
     page = ui.page
     tags = page.get_by_test_id("scalar-card").evaluate_all("els => els.map((e) => e.dataset.tag)")
     assert sorted(tags) == matching
@@ -426,6 +454,7 @@ def _f32(x: float) -> float:
 def test_step_selection_data_table(ui: UI, board: Server) -> None:
     ui.open(board.url)
     ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    ui.open_settings()  # closed on first load
     page = ui.page
     card = ui.card("loss/train")
     over = card.locator(".u-over")
@@ -525,6 +554,7 @@ def test_step_selection_data_table(ui: UI, board: Server) -> None:
 def test_tooltip_row_limit(ui: UI, board: Server) -> None:
     ui.open(board.url)
     ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    ui.open_settings()  # closed on first load
     page = ui.page
     limit = page.get_by_test_id("tooltip-limit")
     expect(limit).to_have_value("10")

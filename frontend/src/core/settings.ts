@@ -37,11 +37,14 @@ export interface Settings {
 
 export const DEFAULT_SETTINGS: Settings = {
   pageSize: 12,
-  cardWidth: 435,
+  // 385: two cards fit beside the runs panel at 1440 px even with the Settings pane open.
+  cardWidth: 385,
   tooltipSort: 'nearest',
   autoReload: true,
   reloadPeriod: null,
-  settingsOpen: true,
+  // Closed on first load so that the cards get the width (two per row at 1440 px); once the user
+  // opens it, the saved settings keep it open.
+  settingsOpen: false,
 };
 
 export const MIN_RELOAD_SECONDS = 2;
