@@ -155,10 +155,11 @@ def test_lumiboard_sweep(ui: UI, serve: Callable[..., Server], tmp_path: Path) -
     page.locator("[data-testid=hp-scale][data-column='h:lr']").select_option("quantile")
     expect(lines).to_have_count(6)
 
-    # Scatter matrix: metrics x hparams, a dot per session with both values; hover links plots.
+    # Scatter matrix: (hparams + metrics) x hparams, a dot per session with both values; hover
+    # links plots.
     page.get_by_test_id("hp-tab-scatter").click()
     cells = page.get_by_test_id("hp-cell")
-    expect(cells).to_have_count(2 * 3)
+    expect(cells).to_have_count((3 + 2) * 3)  # (hparams + metrics) x hparams
     dots = page.locator(
         "[data-testid=hp-cell][data-y='m:loss'][data-x='h:lr'] [data-testid=hp-dot]"
     )
@@ -166,7 +167,7 @@ def test_lumiboard_sweep(ui: UI, serve: Callable[..., Server], tmp_path: Path) -
     dots.first.hover()
     session = dots.first.get_attribute("data-session")
     highlighted = page.locator(f"[data-testid=hp-dot][data-session='{session}'].hp-dot--on")
-    expect(highlighted).to_have_count(6)
+    expect(highlighted).to_have_count(5 * 3)
     ui.screenshot("scatter")
 
     # "Select these runs" sets the runs panel's selection to the filtered sessions.
@@ -283,7 +284,8 @@ def test_torch_add_hparams_sweep(ui: UI, serve: Callable[..., Server], tmp_path:
     assert len(set(strokes)) == len(TRIALS)
     ui.screenshot("torch-parallel")
     page.get_by_test_id("hp-tab-scatter").click()
-    expect(page.get_by_test_id("hp-dot")).to_have_count(len(TRIALS) * 3 * 2)
+    # (3 hparams + 2 metrics) rows x 3 hparam columns, a dot per trial in each.
+    expect(page.get_by_test_id("hp-dot")).to_have_count(len(TRIALS) * (3 + 2) * 3)
 
     # Dark mode: the views use the theme's colours.
     ui.open(f"{server.url}?tab=hparams&darkMode=true")
@@ -377,3 +379,132 @@ def test_runs_panel_hparam_columns(ui: UI, serve: Callable[..., Server], tmp_pat
     page.reload()
     page.get_by_test_id("runs-columns-head").wait_for()
     expect(page.locator("[data-testid=run-cell][data-col='h:lr']")).to_have_count(12)
+
+
+# WCAG contrast of an element's text against the first opaque background behind it.
+_CONTRAST = """els => els.map((el) => {
+  const parse = (css) => css.match(/[\\d.]+/g).map(Number);
+  const lum = ([r, g, b]) => {
+    const f = (c) => { c /= 255; return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4; };
+    return 0.2126 * f(r) + 0.7152 * f(g) + 0.0722 * f(b);
+  };
+  let node = el;
+  let bg = null;
+  while (node && !bg) {
+    const c = parse(getComputedStyle(node).backgroundColor);
+    if (c.length < 4 || c[3] > 0.99) bg = c.slice(0, 3);
+    node = node.parentElement;
+  }
+  const fg = parse(getComputedStyle(el).color).slice(0, 3);
+  const [a, b] = [lum(fg), lum(bg || [255, 255, 255])].sort((x, y) => y - x);
+  return {status: el.textContent, ratio: (a + 0.05) / (b + 0.05)};
+})"""
+
+
+@pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
+def test_parallel_width_fading_matrix_and_pills(
+    ui: UI, serve: Callable[..., Server], tmp_path: Path, dark: bool
+) -> None:
+    logdir = tmp_path / "logs"
+    write_lumiboard_sweep(logdir)
+    server = serve(logdir)
+    ui.page.set_viewport_size({"width": 1440, "height": 1000})
+    ui.open(f"{server.url}?tab=hparams{'&darkMode=true' if dark else ''}")
+    page = ui.page
+    page.get_by_test_id("hp-table").wait_for()
+    shot = "-dark" if dark else ""
+
+    # Status pills: every one at least 4.5:1 against what is behind it.
+    pills = page.locator("[data-testid=hp-table] .hp-status")
+    expect(pills.first).to_be_visible()
+    ratios = pills.evaluate_all(_CONTRAST)
+    assert ratios, ratios
+    assert all(r["ratio"] >= 4.5 for r in ratios), ratios
+    ui.screenshot(f"pills{shot}")
+
+    # Parallel coordinates take the width right of the query pane, up to the window's edge
+    # (at 1440 px; the dashboard once shrank to its content, ~730 of ~940 px).
+    page.get_by_test_id("hp-tab-parallel").click()
+    lines = page.get_by_test_id("hp-line")
+    expect(lines).to_have_count(6)
+    widths = page.evaluate(
+        """() => {
+          const svg = document.querySelector('[data-testid=hp-parallel-svg]')
+            .getBoundingClientRect();
+          const main = document.querySelector('[data-testid=dashboard]').getBoundingClientRect();
+          return {svg: svg.width, available: main.right - svg.left, main: main.right};
+        }"""
+    )
+    assert widths["svg"] >= 0.95 * widths["available"], widths
+    assert widths["main"] >= 1400, widths
+
+    # Tick labels come after every line (drawn above them), with a halo of the panel's colour.
+    labels = page.evaluate(
+        """() => {
+          const lines = document.querySelector('[data-testid=hp-lines]');
+          const ticks = [...document.querySelectorAll('.hp-axis__tick')];
+          const panel = getComputedStyle(document.querySelector('[data-testid=hp-parallel]'))
+            .backgroundColor;
+          return {count: ticks.length, panel,
+                  after: ticks.every((t) => lines.compareDocumentPosition(t)
+                    & Node.DOCUMENT_POSITION_FOLLOWING),
+                  order: getComputedStyle(ticks[0]).paintOrder,
+                  halo: getComputedStyle(ticks[0]).stroke};
+        }"""
+    )
+    assert labels["count"] > 5, labels
+    assert labels["after"], labels
+    assert labels["order"].startswith("stroke"), labels
+    assert rgb(labels["halo"]) == rgb(labels["panel"]), labels
+
+    # A filter fades the sessions it leaves out instead of removing them.
+    page.locator("[data-testid=hp-discrete][data-column='h:optimizer'][data-value=sgd]").click()
+    expect(lines).to_have_count(3)
+    filtered = page.get_by_test_id("hp-line-filtered")
+    expect(filtered).to_have_count(3)
+    assert set(filtered.evaluate_all("els => els.map((e) => e.dataset.session)")) == {
+        "trial_2",
+        "trial_3",
+        "no_metrics",
+    }
+    opacity = "els => els.map((e) => Number(getComputedStyle(e).strokeOpacity))"
+    faded = filtered.evaluate_all(opacity)
+    shown = lines.evaluate_all(opacity)
+    assert max(faded) <= 0.3, faded
+    assert max(faded) < min(shown) / 2, (faded, shown)
+    ui.screenshot(f"parallel-filtered{shot}")
+    page.locator("[data-testid=hp-discrete][data-column='h:optimizer'][data-value=sgd]").click()
+    expect(filtered).to_have_count(0)
+
+    # The full scatter plot matrix: (3 hparams + 2 metrics) rows x 3 hparam columns.
+    page.get_by_test_id("hp-color-by").select_option("m:validation/accuracy")
+    page.get_by_test_id("hp-tab-scatter").click()
+    cells = page.get_by_test_id("hp-cell")
+    expect(cells).to_have_count((3 + 2) * 3)
+    pairs = cells.evaluate_all("els => els.map((e) => [e.dataset.y, e.dataset.x])")
+    hparams = ["h:lr", "h:optimizer", "h:layers"]
+    rows_y = ["h:lr", "h:optimizer", "h:layers", "m:validation/accuracy", "m:loss"]
+    assert sorted(map(tuple, pairs)) == sorted((y, x) for y in rows_y for x in hparams), pairs
+    # hparam x hparam: every session with both values, no_metrics included.
+    lr_layers = page.locator(
+        "[data-testid=hp-cell][data-y='h:layers'][data-x='h:lr'] [data-testid=hp-dot]"
+    )
+    expect(lr_layers).to_have_count(len(TRIALS) + 1)
+    # Dots coloured by the chosen metric: the same colour for a session in every cell,
+    # different sessions (different accuracies) in different colours.
+    fills = page.locator("[data-testid=hp-dot]").evaluate_all(
+        "els => els.map((e) => [e.dataset.session, getComputedStyle(e).fill])"
+    )
+    by_session: dict[str, set[str]] = {}
+    for session, fill in fills:
+        by_session.setdefault(session, set()).add(fill)
+    assert all(len(f) == 1 for f in by_session.values()), by_session
+    trial_fills = {next(iter(by_session[name])) for name in TRIALS}
+    assert len(trial_fills) == len(TRIALS), by_session
+    # Hover names the session.
+    dot = page.locator("[data-testid=hp-cell][data-y='m:loss'][data-x='h:lr'] [data-testid=hp-dot]")
+    dot.first.hover()
+    expect(page.get_by_test_id("hp-scatter-hover")).to_have_text(
+        dot.first.get_attribute("data-session") or ""
+    )
+    ui.screenshot(f"matrix{shot}")

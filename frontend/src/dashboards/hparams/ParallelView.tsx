@@ -2,7 +2,9 @@
  * PARALLEL COORDINATES: an axis per shown column (hparams, then metrics), each with its scale
  * (linear, log or quantile; categories evenly spread), one SVG path per session. Drag along an
  * axis to brush: the brushed range becomes that column's filter (a click clears it). Hover a
- * line to highlight it and read its values; click it to show its curves.
+ * line to highlight it and read its values; click it to show its curves. Sessions the filters
+ * leave out stay drawn, faded and behind (the shape of the whole sweep stays in view); the axes'
+ * labels are drawn after the lines, with a halo in the panel's colour, so lines never cover them.
  */
 import type { JSX } from 'preact';
 import { useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
@@ -122,6 +124,8 @@ export function ParallelView(
   };
 
   const hoveredRow = hovered ? rows.find((r) => r.run === hovered) : undefined;
+  const passing = useMemo(() => new Set(rows.map((r) => r.run)), [rows]);
+  const filteredOut = allRows.filter((r) => !passing.has(r.run));
   const ordered = hovered ? [...rows.filter((r) => r.run !== hovered), ...(hoveredRow ? [hoveredRow] : [])] : rows;
 
   return (
@@ -159,7 +163,19 @@ export function ParallelView(
           onHover(null);
         }}
       >
-        <g class="hp-lines">
+        <g class="hp-lines hp-lines--filtered" data-testid="hp-lines-filtered">
+          {filteredOut.map((row) => (
+            <path
+              key={row.run}
+              d={pathOf(row)}
+              data-session={row.run}
+              data-testid="hp-line-filtered"
+              class="hp-line hp-line--filtered"
+              stroke={faded.has(row.run) ? 'var(--muted)' : color(row)}
+            />
+          ))}
+        </g>
+        <g class="hp-lines" data-testid="hp-lines">
           {ordered.map((row) => {
             const on = hovered === row.run || selected === row.run;
             const dim = faded.has(row.run) || (hovered !== null && !on);

@@ -1,5 +1,8 @@
 /**
- * SCATTER PLOT MATRIX: a plot per (metric row, hparam column) pair, one dot per session. The plots
+ * SCATTER PLOT MATRIX: a plot per (row, hparam column) pair, one dot per session, the rows being
+ * every shown hparam and then every shown metric: hparam × hparam (how the sweep covered the
+ * space; the diagonal shows each hparam's values) and hparam × metric. Dots take the colour of the
+ * "colour by" column (a metric, say). The plots
  * share the container's width (between MIN_PLOT and MAX_PLOT each; narrower containers scroll).
  * Each row's metric is labelled on the left edge of its first plot, each column's hparam along
  * the bottom edge of the last row, outside the plotting areas. Hovering a dot highlights that
@@ -61,18 +64,19 @@ export function ScatterView(
   const wrap = useRef<HTMLDivElement>(null);
   const width = useWidth(wrap);
   const hparams = columns.filter((c) => c.column.kind === 'hparam');
-  const metrics = columns.filter((c) => c.column.kind === 'metric');
+  // The matrix' rows: every hparam (hparam × hparam), then every metric (hparam × metric).
+  const metrics = [...hparams, ...columns.filter((c) => c.column.kind === 'metric')];
   const hScales = useMemo(() => axisScales(hparams, allRows, kinds), [hparams.map((c) => c.column.id).join('\n'), allRows, kinds]);
   const mScales = useMemo(() => axisScales(metrics, allRows, kinds), [metrics.map((c) => c.column.id).join('\n'), allRows, kinds]);
-  if (!hparams.length || !metrics.length) {
+  if (!hparams.length) {
     return (
       <div class="notice" data-testid="hp-scatter-empty">
-        The scatter plot matrix needs at least one shown hyperparameter and one shown metric.
+        The scatter plot matrix needs at least one shown hyperparameter.
       </div>
     );
   }
   const W = plotSize(width, hparams.length);
-  const H = Math.round(Math.min(280, Math.max(130, W * 0.72)));
+  const H = Math.round(Math.min(metrics.length > 3 ? 200 : 280, Math.max(120, W * 0.62)));
   const hoveredRow = hovered ? rows.find((r) => r.run === hovered) : undefined;
   return (
     <div class="hp-scatter-wrap" ref={wrap}>
@@ -108,7 +112,7 @@ export function ScatterView(
                   key={`${m.column.id}|${h.column.id}`}
                   width={W + left}
                   height={H + bottom}
-                  class="hp-cell"
+                  class={`hp-cell ${m.column.id === h.column.id ? 'hp-cell--diagonal' : ''}`}
                   data-testid="hp-cell"
                   data-x={h.column.id}
                   data-y={m.column.id}
