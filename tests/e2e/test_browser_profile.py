@@ -235,7 +235,8 @@ def test_distributed_view_and_run_selection(
     page.get_by_test_id("profile-run").select_option("resnet")
     expect(page.get_by_test_id("profile-view-distributed")).to_have_count(0)
     # Hiding "resnet" in the runs panel (it has event files) hides it here too; "ddp" has
-    # no event files (not in the runs panel) and stays.
+    # no event files (not in the runs panel) and stays. (The panel is a rail on Profile.)
+    page.get_by_test_id("runs-panel-toggle").click()
     page.locator("[data-testid=run-checkbox][data-run='resnet']").uncheck()
     expect(page.get_by_test_id("profile-run").locator("option", has_text="resnet")).to_have_count(0)
     expect(page.get_by_test_id("profile-run").locator("option", has_text="ddp")).to_have_count(1)

@@ -41,7 +41,9 @@ def test_profile_only_logdir_opens_the_profile_tab_with_its_runs(
     options = page.get_by_test_id("profile-run").locator("option")
     expect(options).to_have_count(2)
     assert sorted(options.all_inner_texts()) == ["keras/train", "torch_run"]
-    # The runs panel lists the profiled runs too, not "No runs yet".
+    # The runs panel lists the profiled runs too, not "No runs yet" (it is a rail on Profile,
+    # one click opens it).
+    page.get_by_test_id("runs-panel-toggle").click()
     rows = page.get_by_test_id("run-row")
     expect(rows).to_have_count(2)
     expect(page.get_by_test_id("runs-list")).not_to_contain_text("No runs yet")

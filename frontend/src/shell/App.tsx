@@ -153,7 +153,7 @@ export function App({ api }: { api: DashboardApi }): JSX.Element {
       <Header api={api} plugins={names} current={current} onReload={reload} />
       <SnapshotBanner />
       <div class="body">
-        <RunsPanel api={api} />
+        <RunsPanel api={api} plugin={current} />
         <main class="main" data-testid="dashboard" data-plugin={current}>
           {!loaded && error ? (
             <div class="notice notice--error" data-testid="load-error">

@@ -1,10 +1,14 @@
 /**
  * The runs panel: regex filter, select all / none, a checkbox and a colour per run;
  * double-click a run to show only it. With hparams in the log directory, hparam and metric
- * columns can be shown beside the runs, sorted and filtered (RunColumnsBar).
+ * columns can be shown beside the runs, sorted and filtered (RunColumnsBar). Scales to hundreds of
+ * runs (runList.ts): sorted by time, name or any column, names cut in the middle, one tab stop
+ * for the whole list (arrow keys move between rows), torch's `add_hparams` sub-runs folded into
+ * their parent. The panel is resizable and collapsible, and starts as a rail on the canvas
+ * dashboards (Projector, Profile).
  */
 import type { JSX } from 'preact';
-import { useCallback, useMemo } from 'preact/hooks';
+import { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 
 import { FilterInput } from '../components/FilterInput';
 import { ExternalIcon } from '../components/icons';
@@ -21,10 +25,73 @@ import { healthStore } from '../health/store';
 import { ColorByInput, ColumnsHead, ColumnsMenu } from './RunColumnsBar';
 import { formatCell, listRuns, NO_COLUMNS, runColumns, type RawRunTable } from './runColumns';
 import { runColumnsPrefs } from './runColumnsStore';
+import {
+  attachSubruns,
+  CANVAS_DASHBOARDS,
+  clampWidth,
+  hparamsSubruns,
+  orderRuns,
+  runsPanelLayout,
+  splitName,
+  type NameOrder,
+} from './runList';
 import { mlflowLink } from './runLinks';
 
-export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
-  const runs = useStore(api.data, (d) => d.runs);
+/** The run's name, cut in the middle: the head shrinks behind an ellipsis, the tail stays. */
+function RunName({ run }: { run: string }): JSX.Element {
+  const { head, tail } = splitName(run);
+  return (
+    <>
+      <span class="run__name-head">{head}</span>
+      {tail ? <span class="run__name-tail">{tail}</span> : null}
+    </>
+  );
+}
+
+const FOCUSABLE = 'input, a, button, select, textarea, [tabindex]';
+
+export function RunsPanel({ api, plugin = '' }: { api: DashboardApi; plugin?: string }): JSX.Element {
+  const layout = useStore(runsPanelLayout(), (l) => l);
+  // On a canvas dashboard the panel is a rail until opened there (for this visit of the tab).
+  const onCanvas = CANVAS_DASHBOARDS.has(plugin);
+  const [openOn, setOpenOn] = useState<string | null>(null);
+  const collapsed = onCanvas ? openOn !== plugin : layout.collapsed;
+  const toggleCollapsed = () => {
+    if (onCanvas) setOpenOn(openOn === plugin ? null : plugin);
+    else runsPanelLayout().set({ collapsed: !layout.collapsed });
+  };
+  if (collapsed) {
+    return (
+      <aside class="runs runs--collapsed" aria-label="Runs" data-testid="runs-panel" data-collapsed="true">
+        <button
+          type="button"
+          class="runs__collapse"
+          data-testid="runs-panel-toggle"
+          aria-expanded="false"
+          title="Show the runs panel"
+          onClick={toggleCollapsed}
+        >
+          <span aria-hidden="true">»</span>
+          <span class="runs__rail-label">Runs</span>
+        </button>
+      </aside>
+    );
+  }
+  return <RunsPanelOpen api={api} width={layout.width} order={layout.order} onCollapse={toggleCollapsed} />;
+}
+
+function RunsPanelOpen({
+  api,
+  width,
+  order,
+  onCollapse,
+}: {
+  api: DashboardApi;
+  width: number | null;
+  order: NameOrder;
+  onCollapse: () => void;
+}): JSX.Element {
+  const allRuns = useStore(api.data, (d) => d.runs);
   const runFilter = useStore(api.view, (v) => v.runFilter);
   const links = useStore(api.data, (d) => d.status?.links);
   const selection = useStore(api.view, (v) => v.selection);
@@ -32,14 +99,28 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
 
   const hparamsOn = useStore(api.data, (d) => d.listing?.hparams?.enabled === true);
   const table = useJson<RawRunTable>(api, hparamsOn ? pluginUrl('hparams', 'table') : null);
-  const columns = useMemo(() => (table.data ? runColumns(table.data, runs) : NO_COLUMNS), [table.data, runs]);
+  // torch's add_hparams sub-runs are no rows of their own: their values show on the parent.
+  const subruns = useMemo(() => hparamsSubruns(allRuns, table.data ?? null), [allRuns, table.data]);
+  const children = useMemo(() => {
+    const out = new Map<string, string[]>();
+    for (const [child, parent] of subruns) out.set(parent, [...(out.get(parent) ?? []), child]);
+    return out;
+  }, [subruns]);
+  const runs = useMemo(
+    () => (subruns.size ? allRuns.filter((run) => !subruns.has(run)) : allRuns),
+    [allRuns, subruns],
+  );
+  const columns = useMemo(
+    () => (table.data ? runColumns(attachSubruns(table.data, subruns), runs) : NO_COLUMNS),
+    [table.data, runs, subruns],
+  );
   const prefs = useStore(runColumnsPrefs(), (p) => p);
   const shownColumns = prefs.shown
     .map((id) => columns.columns.findIndex((c) => c.id === id))
     .filter((i) => i >= 0);
   const listed = useMemo(
-    () => listRuns(filterRuns(runs, runFilter), columns, prefs),
-    [runs, runFilter, columns, prefs],
+    () => listRuns(orderRuns(filterRuns(runs, runFilter), order), columns, prefs),
+    [runs, runFilter, columns, prefs, order],
   );
   const visible = listed.runs;
   const columnFiltered = listed.filtered;
@@ -49,21 +130,136 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
   const healthFlags = useStore(healthStore(), (h) => h.report.flags);
   const health = useMemo(() => healthByRun(healthFlags), [healthFlags]);
   const onHealth = useCallback((run: string) => openHealth(api, { run }), [api]);
+  const withChildren = (list: string[]) => list.flatMap((run) => [run, ...(children.get(run) ?? [])]);
   const setAll = (on: boolean) =>
-    api.view.set({ selection: selectAll(selection, visible, runs, on) });
+    api.view.set({ selection: selectAll(selection, withChildren(visible), allRuns, on) });
+
+  // One tab stop for the whole list (roving tabindex): the active row's checkbox; arrow keys
+  // move between rows (Up/Down, Home/End) and along a row's controls (Left/Right).
+  const listRef = useRef<HTMLUListElement>(null);
+  const [activeRun, setActiveRun] = useState<string | null>(null);
+  const active = activeRun !== null && visible.includes(activeRun) ? activeRun : (visible[0] ?? null);
+  useLayoutEffect(() => {
+    const list = listRef.current;
+    if (!list) return;
+    const target = list.querySelector<HTMLElement>(`[data-testid=run-checkbox][data-run="${CSS.escape(active ?? '')}"]`);
+    for (const el of list.querySelectorAll<HTMLElement>(FOCUSABLE)) {
+      const stop = el === target;
+      if (el.tabIndex !== (stop ? 0 : -1)) el.tabIndex = stop ? 0 : -1;
+    }
+  });
+  const onListKey = (e: KeyboardEvent) => {
+    const list = listRef.current;
+    const from = e.target instanceof HTMLElement ? e.target.closest<HTMLElement>('[data-testid=run-row]') : null;
+    if (!list || !from || visible.length === 0) return;
+    const index = visible.indexOf(from.dataset.run ?? '');
+    let next = -1;
+    if (e.key === 'ArrowDown') next = Math.min(visible.length - 1, index + 1);
+    else if (e.key === 'ArrowUp') next = Math.max(0, index - 1);
+    else if (e.key === 'Home') next = 0;
+    else if (e.key === 'End') next = visible.length - 1;
+    else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
+      const controls = [...from.querySelectorAll<HTMLElement>(FOCUSABLE)];
+      const at = controls.indexOf(e.target as HTMLElement);
+      const to = controls[at + (e.key === 'ArrowRight' ? 1 : -1)];
+      if (to && at >= 0) {
+        e.preventDefault();
+        to.focus();
+      }
+      return;
+    } else return;
+    e.preventDefault();
+    const run = visible[next]!;
+    setActiveRun(run);
+    list
+      .querySelector<HTMLElement>(`[data-testid=run-checkbox][data-run="${CSS.escape(run)}"]`)
+      ?.focus();
+  };
+
+  // Sort: by time (the server's order), by name, or by a column (shown beside the runs).
+  const sortColumn = prefs.sort.column && prefs.shown.includes(prefs.sort.column) ? prefs.sort.column : '';
+  const sortValue = sortColumn ? `col:${prefs.sort.descending ? 'desc' : 'asc'}:${sortColumn}` : order;
+  const onSort = (value: string) => {
+    const match = /^col:(asc|desc):(.*)$/.exec(value);
+    const store = runColumnsPrefs();
+    if (match) {
+      const column = match[2]!;
+      const current = store.get();
+      store.set({
+        sort: { column, descending: match[1] === 'desc' },
+        shown: current.shown.includes(column) ? current.shown : [...current.shown, column],
+      });
+    } else {
+      store.set({ sort: { column: '', descending: false } });
+      runsPanelLayout().set({ order: value as NameOrder });
+    }
+  };
+
+  // Resize: drag the right edge (or focus it and press the arrow keys); the width is stored.
+  const panelRef = useRef<HTMLElement>(null);
+  const [dragWidth, setDragWidth] = useState<number | null>(null);
+  const shownWidth = dragWidth ?? width;
+  const onResizeStart = (e: PointerEvent) => {
+    const panel = panelRef.current;
+    if (!panel || e.button !== 0) return;
+    e.preventDefault();
+    const handle = e.currentTarget as HTMLElement;
+    handle.setPointerCapture(e.pointerId);
+    const left = panel.getBoundingClientRect().left;
+    let last = panel.getBoundingClientRect().width;
+    const move = (ev: PointerEvent) => {
+      last = clampWidth(ev.clientX - left);
+      setDragWidth(last);
+    };
+    const up = () => {
+      handle.removeEventListener('pointermove', move);
+      handle.removeEventListener('pointerup', up);
+      handle.removeEventListener('pointercancel', up);
+      runsPanelLayout().set({ width: clampWidth(last) });
+      setDragWidth(null);
+    };
+    handle.addEventListener('pointermove', move);
+    handle.addEventListener('pointerup', up);
+    handle.addEventListener('pointercancel', up);
+  };
+  const onResizeKey = (e: KeyboardEvent) => {
+    if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
+    e.preventDefault();
+    const now = panelRef.current?.getBoundingClientRect().width ?? 272;
+    runsPanelLayout().set({ width: clampWidth(now + (e.key === 'ArrowRight' ? 16 : -16)) });
+  };
+  const panelStyle: Record<string, string> = {};
+  if (shownColumns.length) panelStyle['--run-columns'] = String(Math.min(shownColumns.length, 6));
+  if (shownWidth !== null) {
+    panelStyle.width = `${shownWidth}px`;
+    panelStyle.maxWidth = 'none';
+  }
 
   return (
     <aside
       class={`runs ${shownColumns.length ? 'runs--wide' : ''}`}
       aria-label="Runs"
       data-testid="runs-panel"
-      style={shownColumns.length ? { '--run-columns': String(Math.min(shownColumns.length, 6)) } : undefined}
+      data-collapsed="false"
+      ref={panelRef}
+      style={panelStyle}
     >
       <div class="panel-title">
         <span>Runs</span>
         <span class="panel-title__count" data-testid="runs-count">
           {selectedCount} of {runs.length} selected
         </span>
+        <button
+          type="button"
+          class="runs__collapse"
+          data-testid="runs-panel-toggle"
+          aria-expanded="true"
+          title="Hide the runs panel"
+          aria-label="Hide the runs panel"
+          onClick={onCollapse}
+        >
+          «
+        </button>
       </div>
       <FilterInput
         value={runFilter}
@@ -108,16 +304,45 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
       <div class="runs__tools">
         {columns.columns.length ? <ColumnsMenu columns={columns} prefs={prefs} /> : null}
         <ColorByInput colors={api.colors} />
+        <label class="runs__sort">
+          Sort
+          <select
+            value={sortValue}
+            data-testid="runs-sort"
+            aria-label="Sort runs"
+            onChange={(e) => onSort(e.currentTarget.value)}
+          >
+            <option value="time" title="The order runs were first logged in">time</option>
+            <option value="name">A → Z</option>
+            <option value="name-desc">Z → A</option>
+            {columns.columns.flatMap((column) => [
+              <option key={`a${column.id}`} value={`col:asc:${column.id}`}>
+                {column.label} ↑
+              </option>,
+              <option key={`d${column.id}`} value={`col:desc:${column.id}`}>
+                {column.label} ↓
+              </option>,
+            ])}
+          </select>
+        </label>
       </div>
       <div class="runs__body">
       {shownColumns.length ? <ColumnsHead columns={columns} prefs={prefs} errors={listed.errors} /> : null}
-      <ul class="runs__list" data-testid="runs-list">
+      <ul class="runs__list" data-testid="runs-list" ref={listRef} onKeyDown={onListKey}>
         {visible.map((run) => {
           const on = isSelected(selection, run);
           const color = api.colors.get(run);
           const page = mlflowLink(links, run);
           return (
-            <li class={`run ${on ? '' : 'run--off'}`} data-testid="run-row" data-run={run} key={run}>
+            <li
+              class={`run ${on ? '' : 'run--off'}`}
+              data-testid="run-row"
+              data-run={run}
+              key={run}
+              onFocusIn={() => {
+                if (run !== active) setActiveRun(run);
+              }}
+            >
               <input
                 type="checkbox"
                 checked={on}
@@ -125,7 +350,7 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
                 data-testid="run-checkbox"
                 data-run={run}
                 onChange={(e) =>
-                  api.view.set({ selection: setSelected(selection, [run], e.currentTarget.checked) })
+                  api.view.set({ selection: setSelected(selection, withChildren([run]), e.currentTarget.checked) })
                 }
               />
               <label class="run__swatch" style={{ background: color }} title="Change colour">
@@ -142,16 +367,14 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
                 class="run__name"
                 title={`${run}\nDouble-click to show only this run`}
                 data-testid="run-name"
-                onClick={() =>
-                  api.view.set({ selection: setSelected(selection, [run], !on) })
-                }
+                onClick={() => api.view.set({ selection: setSelected(selection, withChildren([run]), !on) })}
                 onDblClick={(e) => {
                   e.preventDefault();
                   window.getSelection()?.removeAllRanges();
                   api.view.set({ selection: solo(run) });
                 }}
               >
-                {run}
+                <RunName run={run} />
               </span>
               {page ? (
                 <a
@@ -191,6 +414,16 @@ export function RunsPanel({ api }: { api: DashboardApi }): JSX.Element {
         ) : null}
       </ul>
       </div>
+      <div
+        class="runs__resize"
+        role="separator"
+        aria-orientation="vertical"
+        aria-label="Resize the runs panel"
+        tabIndex={0}
+        data-testid="runs-panel-resize"
+        onPointerDown={onResizeStart}
+        onKeyDown={onResizeKey}
+      />
     </aside>
   );
 }
