@@ -236,6 +236,7 @@ def test_runs_list_scales_to_200_runs(
         "[data-testid=run-row][data-run='tuned'] [data-testid=run-cell][data-col='h:lr']"
     )
     expect(cell).to_have_text("0.03")
+    ui.screenshot("sorted-by-lr")
     sort.select_option("time")
     expect(row.first).to_have_attribute("data-run", order[0])
 
@@ -305,6 +306,8 @@ def test_panel_collapses_resizes_and_steps_aside_on_canvas_dashboards(
     expect(panel).to_have_attribute("data-collapsed", "true")
     page.reload()
     expect(page.get_by_test_id("runs-panel")).to_have_attribute("data-collapsed", "true")
+    ui.settle()
+    ui.screenshot("collapsed")
     main_after = page.get_by_test_id("dashboard").bounding_box()
     assert main_before
     assert main_after
@@ -320,5 +323,6 @@ def test_panel_collapses_resizes_and_steps_aside_on_canvas_dashboards(
         assert rail is not None
         assert rail["width"] <= 40
         expect(page.get_by_test_id("run-row")).to_have_count(0)
+        ui.screenshot(f"{tab}-rail")
     ui.open(board.base + "?tab=scalars")
     expect(page.get_by_test_id("runs-panel")).to_have_attribute("data-collapsed", "false")

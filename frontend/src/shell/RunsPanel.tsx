@@ -8,7 +8,7 @@
  * dashboards (Projector, Profile).
  */
 import type { JSX } from 'preact';
-import { useCallback, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { useCallback, useMemo, useState } from 'preact/hooks';
 
 import { FilterInput } from '../components/FilterInput';
 import { ExternalIcon } from '../components/icons';
@@ -25,10 +25,10 @@ import { healthStore } from '../health/store';
 import { ColorByInput, ColumnsHead, ColumnsMenu } from './RunColumnsBar';
 import { formatCell, listRuns, NO_COLUMNS, runColumns, type RawRunTable } from './runColumns';
 import { runColumnsPrefs } from './runColumnsStore';
+import { usePanelResize, useRovingRows } from './runsPanelControls';
 import {
   attachSubruns,
   CANVAS_DASHBOARDS,
-  clampWidth,
   hparamsSubruns,
   orderRuns,
   runsPanelLayout,
@@ -47,8 +47,6 @@ function RunName({ run }: { run: string }): JSX.Element {
     </>
   );
 }
-
-const FOCUSABLE = 'input, a, button, select, textarea, [tabindex]';
 
 export function RunsPanel({ api, plugin = '' }: { api: DashboardApi; plugin?: string }): JSX.Element {
   const layout = useStore(runsPanelLayout(), (l) => l);
@@ -134,47 +132,7 @@ function RunsPanelOpen({
   const setAll = (on: boolean) =>
     api.view.set({ selection: selectAll(selection, withChildren(visible), allRuns, on) });
 
-  // One tab stop for the whole list (roving tabindex): the active row's checkbox; arrow keys
-  // move between rows (Up/Down, Home/End) and along a row's controls (Left/Right).
-  const listRef = useRef<HTMLUListElement>(null);
-  const [activeRun, setActiveRun] = useState<string | null>(null);
-  const active = activeRun !== null && visible.includes(activeRun) ? activeRun : (visible[0] ?? null);
-  useLayoutEffect(() => {
-    const list = listRef.current;
-    if (!list) return;
-    const target = list.querySelector<HTMLElement>(`[data-testid=run-checkbox][data-run="${CSS.escape(active ?? '')}"]`);
-    for (const el of list.querySelectorAll<HTMLElement>(FOCUSABLE)) {
-      const stop = el === target;
-      if (el.tabIndex !== (stop ? 0 : -1)) el.tabIndex = stop ? 0 : -1;
-    }
-  });
-  const onListKey = (e: KeyboardEvent) => {
-    const list = listRef.current;
-    const from = e.target instanceof HTMLElement ? e.target.closest<HTMLElement>('[data-testid=run-row]') : null;
-    if (!list || !from || visible.length === 0) return;
-    const index = visible.indexOf(from.dataset.run ?? '');
-    let next = -1;
-    if (e.key === 'ArrowDown') next = Math.min(visible.length - 1, index + 1);
-    else if (e.key === 'ArrowUp') next = Math.max(0, index - 1);
-    else if (e.key === 'Home') next = 0;
-    else if (e.key === 'End') next = visible.length - 1;
-    else if (e.key === 'ArrowLeft' || e.key === 'ArrowRight') {
-      const controls = [...from.querySelectorAll<HTMLElement>(FOCUSABLE)];
-      const at = controls.indexOf(e.target as HTMLElement);
-      const to = controls[at + (e.key === 'ArrowRight' ? 1 : -1)];
-      if (to && at >= 0) {
-        e.preventDefault();
-        to.focus();
-      }
-      return;
-    } else return;
-    e.preventDefault();
-    const run = visible[next]!;
-    setActiveRun(run);
-    list
-      .querySelector<HTMLElement>(`[data-testid=run-checkbox][data-run="${CSS.escape(run)}"]`)
-      ?.focus();
-  };
+  const { listRef, active, setActiveRun, onListKey } = useRovingRows(visible);
 
   // Sort: by time (the server's order), by name, or by a column (shown beside the runs).
   const sortColumn = prefs.sort.column && prefs.shown.includes(prefs.sort.column) ? prefs.sort.column : '';
@@ -195,39 +153,8 @@ function RunsPanelOpen({
     }
   };
 
-  // Resize: drag the right edge (or focus it and press the arrow keys); the width is stored.
-  const panelRef = useRef<HTMLElement>(null);
-  const [dragWidth, setDragWidth] = useState<number | null>(null);
+  const { panelRef, dragWidth, onResizeStart, onResizeKey } = usePanelResize();
   const shownWidth = dragWidth ?? width;
-  const onResizeStart = (e: PointerEvent) => {
-    const panel = panelRef.current;
-    if (!panel || e.button !== 0) return;
-    e.preventDefault();
-    const handle = e.currentTarget as HTMLElement;
-    handle.setPointerCapture(e.pointerId);
-    const left = panel.getBoundingClientRect().left;
-    let last = panel.getBoundingClientRect().width;
-    const move = (ev: PointerEvent) => {
-      last = clampWidth(ev.clientX - left);
-      setDragWidth(last);
-    };
-    const up = () => {
-      handle.removeEventListener('pointermove', move);
-      handle.removeEventListener('pointerup', up);
-      handle.removeEventListener('pointercancel', up);
-      runsPanelLayout().set({ width: clampWidth(last) });
-      setDragWidth(null);
-    };
-    handle.addEventListener('pointermove', move);
-    handle.addEventListener('pointerup', up);
-    handle.addEventListener('pointercancel', up);
-  };
-  const onResizeKey = (e: KeyboardEvent) => {
-    if (e.key !== 'ArrowLeft' && e.key !== 'ArrowRight') return;
-    e.preventDefault();
-    const now = panelRef.current?.getBoundingClientRect().width ?? 272;
-    runsPanelLayout().set({ width: clampWidth(now + (e.key === 'ArrowRight' ? 16 : -16)) });
-  };
   const panelStyle: Record<string, string> = {};
   if (shownColumns.length) panelStyle['--run-columns'] = String(Math.min(shownColumns.length, 6));
   if (shownWidth !== null) {
