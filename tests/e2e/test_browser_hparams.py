@@ -501,10 +501,15 @@ def test_parallel_width_fading_matrix_and_pills(
     assert all(len(f) == 1 for f in by_session.values()), by_session
     trial_fills = {next(iter(by_session[name])) for name in TRIALS}
     assert len(trial_fills) == len(TRIALS), by_session
-    # Hover names the session.
+    # Hover shows the session and its values next to the pointer.
     dot = page.locator("[data-testid=hp-cell][data-y='m:loss'][data-x='h:lr'] [data-testid=hp-dot]")
     dot.first.hover()
-    expect(page.get_by_test_id("hp-scatter-hover")).to_have_text(
-        dot.first.get_attribute("data-session") or ""
-    )
+    session = dot.first.get_attribute("data-session") or ""
+    expect(page.get_by_test_id("hp-scatter-hover-run")).to_have_text(session)
+    tooltip = page.get_by_test_id("hp-scatter-hover")
+    expect(tooltip).to_contain_text(f"lr{TRIALS[session][0]}")
+    tip_box, dot_box = tooltip.bounding_box(), dot.first.bounding_box()
+    assert tip_box is not None
+    assert dot_box is not None
+    assert abs(tip_box["y"] - dot_box["y"]) < 60, (tip_box, dot_box)
     ui.screenshot(f"matrix{shot}")

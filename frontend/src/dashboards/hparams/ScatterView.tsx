@@ -9,7 +9,7 @@
  * session in every plot; a click shows its curves.
  */
 import type { JSX } from 'preact';
-import { useMemo, useRef } from 'preact/hooks';
+import { useMemo, useRef, useState } from 'preact/hooks';
 
 import { formatTick, formatValue, type Row, type ScaleKind } from './model';
 import { axisScales, useWidth, type AxisScale } from './ParallelView';
@@ -62,6 +62,8 @@ export function ScatterView(
 ): JSX.Element {
   const { columns, rows, allRows, faded, color, hovered, onHover, selected, onSelect, kinds } = props;
   const wrap = useRef<HTMLDivElement>(null);
+  // The pointer, relative to the matrix: the hovered session's tooltip follows it.
+  const [tip, setTip] = useState<{ x: number; y: number } | null>(null);
   const width = useWidth(wrap);
   const hparams = columns.filter((c) => c.column.kind === 'hparam');
   // The matrix' rows: every hparam (hparam × hparam), then every metric (hparam × metric).
@@ -84,6 +86,11 @@ export function ScatterView(
         class="hp-scatter"
         data-testid="hp-scatter"
         data-plot-width={W}
+        onMouseMove={(e) => {
+          const box = (e.currentTarget as HTMLElement).getBoundingClientRect();
+          setTip({ x: e.clientX - box.left, y: e.clientY - box.top });
+        }}
+        onMouseLeave={() => setTip(null)}
         style={{ gridTemplateColumns: `${SIDE}px ${W + LEFT}px ${hparams.length > 1 ? `repeat(${hparams.length - 1}, ${W}px)` : ''}` }}
       >
         <div />
@@ -171,8 +178,27 @@ export function ScatterView(
           ];
         })}
         {hoveredRow ? (
-          <div class="hp-scatter__hover" data-testid="hp-scatter-hover">
-            {hoveredRow.run}
+          <div
+            class="hp-tooltip hp-scatter__hover"
+            data-testid="hp-scatter-hover"
+            style={
+              !tip
+                ? { left: '0px', bottom: '0px' }
+                : tip.x + 260 > width // near the right edge: the tooltip goes left of the pointer
+                  ? { left: `${tip.x - 14}px`, top: `${tip.y + 10}px`, transform: 'translateX(-100%)' }
+                  : { left: `${tip.x + 14}px`, top: `${tip.y + 10}px` }
+            }
+          >
+            <div class="hp-tooltip__run" data-testid="hp-scatter-hover-run">
+              <span class="hp-swatch" style={{ background: color(hoveredRow) }} />
+              {hoveredRow.run}
+            </div>
+            {columns.map(({ column, index }) => (
+              <div key={column.id} class="hp-tooltip__row">
+                <span>{column.label}</span>
+                <b>{formatValue(hoveredRow.values[index] ?? null)}</b>
+              </div>
+            ))}
           </div>
         ) : null}
       </div>
