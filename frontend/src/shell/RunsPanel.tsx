@@ -30,6 +30,8 @@ import {
   attachSubruns,
   CANVAS_DASHBOARDS,
   hparamsSubruns,
+  MAX_WIDTH,
+  MIN_WIDTH,
   orderRuns,
   runsPanelLayout,
   splitName,
@@ -346,6 +348,9 @@ function RunsPanelOpen({
         role="separator"
         aria-orientation="vertical"
         aria-label="Resize the runs panel"
+        aria-valuemin={MIN_WIDTH}
+        aria-valuemax={MAX_WIDTH}
+        aria-valuenow={Math.round(shownWidth ?? panelRef.current?.getBoundingClientRect().width ?? 272)}
         tabIndex={0}
         data-testid="runs-panel-resize"
         onPointerDown={onResizeStart}
