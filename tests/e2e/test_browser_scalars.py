@@ -383,6 +383,8 @@ def test_run_aggregation_draws_a_band(ui: UI, board: Server) -> None:
     ui.screenshot("group-tooltip")
     page.emulate_media(color_scheme="dark")
     ui.settle()
+    over.hover(position={"x": box["width"] * 0.5 + 1, "y": box["height"] * 0.5})
+    expect(summaries).to_have_count(len(GROUPS))
     ui.screenshot("group-tooltip-dark")
 
 
