@@ -3,7 +3,8 @@
 The Scalars Settings pane is closed on first load (its width goes to the cards) and remembered
 open once the user opens it; Text, PR curves, Custom scalars and Mesh cards fill the row with the
 same responsive grid as the scalar cards. Cards per row: cards whose top offsets are equal.
-Screenshots in light and dark are saved under artifacts/e2e/.
+A card alone in its group spans the row on those four. Screenshots in light and dark are saved
+under artifacts/e2e/.
 """
 
 from __future__ import annotations
@@ -29,7 +30,10 @@ def _write(root: Path) -> None:
     for run in ("alpha", "beta"):
         with SummaryWriter(str(root / run)) as writer:
             writer.add_custom_scalars(
-                {"Losses": {f"chart {k}": ["Multiline", [f"loss/{k}"]] for k in range(TAGS)}}
+                {
+                    "Losses": {f"chart {k}": ["Multiline", [f"loss/{k}"]] for k in range(TAGS)},
+                    "Solo": {"lone chart": ["Multiline", ["loss/0"]]},
+                }
             )
             for step in range(20):
                 for k in range(TAGS):
@@ -40,6 +44,11 @@ def _write(root: Path) -> None:
                 writer.add_pr_curve(f"pr/{k}", labels, rng.random(200), 0)
                 points = rng.normal(size=(1, 100, 3)).astype(np.float32)
                 writer.add_mesh(f"mesh/{k}", points, global_step=0)
+    # One card alone in its group, on each dashboard but Scalars.
+    with SummaryWriter(str(root / "alpha")) as writer:
+        writer.add_text("solo/text", "alone in its group", 0)
+        writer.add_pr_curve("solo/pr", rng.integers(0, 2, 200), rng.random(200), 0)
+        writer.add_mesh("solo/mesh", rng.normal(size=(1, 50, 3)).astype(np.float32), global_step=0)
 
 
 @pytest.fixture
@@ -70,6 +79,17 @@ def _check(ui: UI, board: Server, tab: str, selector: str, shot: str) -> None:
     rows = _per_row(ui, selector)
     assert rows, tab
     assert rows[0] >= 2, (tab or "scalars", rows)
+    if tab:
+        # A lone card uses the row: as wide as its group's grid, not one column of it.
+        lone = page.locator(selector).filter(has_text="solo" if tab != "custom_scalars" else "lone")
+        widths = lone.first.evaluate(
+            "(el) => [el.getBoundingClientRect().width,"
+            " el.parentElement.getBoundingClientRect().width]"
+        )
+        assert widths[0] > 0.95 * widths[1], (tab, widths)
+        lone.first.scroll_into_view_if_needed()
+        ui.screenshot(f"{shot}-lone")
+        page.locator(selector).first.scroll_into_view_if_needed()
     ui.screenshot(f"{shot}-light")
     page.emulate_media(color_scheme="dark")
     ui.settle()
