@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import concurrent.futures
 import gzip
 import hashlib
 import html.parser
@@ -284,7 +285,10 @@ def test_snapshot_is_taken_where_an_event_loop_runs(
     async def in_a_loop() -> list[str]:
         return write_snapshot(logdir, tmp_path / "r.html", runs="beta").runs
 
-    assert asyncio.run(in_a_loop()) == ["beta"]
+    # On a thread of its own: earlier browser tests leave Playwright's loop running on this
+    # one, where asyncio.run refuses to start.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        assert pool.submit(lambda: asyncio.run(in_a_loop())).result() == ["beta"]
 
 
 # ---- the page ------------------------------------------------------------------------------------
