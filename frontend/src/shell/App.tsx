@@ -12,6 +12,7 @@ import { DashboardHost } from './DashboardHost';
 import { Header } from './Header';
 import { RunsPanel } from './RunsPanel';
 import { withProfiledRuns } from './runSources';
+import { withTimeSeriesTab } from '../dashboards/timeseries/model';
 import { NotInSnapshot, SnapshotBanner } from '../snapshot/Banner';
 import { isSnapshot } from '../snapshot/data';
 
@@ -58,7 +59,8 @@ export function App({ api }: { api: DashboardApi }): JSX.Element {
       api.colors.setRuns(allRuns);
       data.set((d) => ({
         runs: allRuns,
-        listing,
+        // The Time Series view has no server plugin: enabled when its three plugins have data.
+        listing: withTimeSeriesTab(listing),
         environment,
         // Dashboards mount at once and fetch in parallel with this first load: no refetch for it.
         generation: d.loaded ? d.generation + 1 : d.generation,
@@ -150,11 +152,15 @@ export function App({ api }: { api: DashboardApi }): JSX.Element {
 
   return (
     <div class="app">
+      {/* Keyboard users skip the header and the runs panel (the first thing a Tab reaches). */}
+      <a class="skip-link" href="#dashboard" data-testid="skip-link">
+        Skip to the dashboard
+      </a>
       <Header api={api} plugins={names} current={current} onReload={reload} />
       <SnapshotBanner />
       <div class="body">
         <RunsPanel api={api} plugin={current} />
-        <main class="main" data-testid="dashboard" data-plugin={current}>
+        <main class="main" id="dashboard" tabIndex={-1} data-testid="dashboard" data-plugin={current}>
           {!loaded && error ? (
             <div class="notice notice--error" data-testid="load-error">
               {error}. Retrying…

@@ -3,7 +3,7 @@
  * progress, reload, theme.
  */
 import { Fragment, type JSX } from 'preact';
-import { useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 import type { DashboardApi } from '../core/dashboard';
 import { formatBytes } from '../core/format';
@@ -12,9 +12,28 @@ import { useStore } from '../core/store';
 import { ChevronIcon, ReloadIcon } from '../components/icons';
 import { fitTabs } from './tabFit';
 import { isSnapshot } from '../snapshot/data';
+import { healthStore } from '../health/store';
 
 /** Room kept for the menu button at the end of the tabs. */
 const MENU_WIDTH = 120;
+/** The longest the tabs wait for the first health answer before they are laid out without it. */
+const HEALTH_WAIT_MS = 3000;
+
+/**
+ * Whether the set of tabs is known: the plugins listing and the first health answer (the Health
+ * tab sits right after Scalars, so drawing the tabs before it would move every later tab).
+ */
+function useTabsKnown(api: DashboardApi): boolean {
+  const listed = useStore(api.data, (d) => d.listing !== null);
+  const health = useStore(healthStore(), (h) => h.loaded || h.unsupported);
+  const [waited, setWaited] = useState(false);
+  useEffect(() => {
+    if (!listed || health) return undefined;
+    const timer = setTimeout(() => setWaited(true), HEALTH_WAIT_MS);
+    return () => clearTimeout(timer);
+  }, [listed, health]);
+  return listed && (health || waited);
+}
 
 export interface HeaderProps {
   api: DashboardApi;
@@ -54,8 +73,10 @@ export function Header({ api, plugins, current, onReload }: HeaderProps): JSX.El
   const autoReload = useStore(api.settings, (s) => s.autoReload);
   const darkMode = useStore(api.view, (v) => v.darkMode);
 
-  const active = plugins.filter((name) => listing?.[name]?.enabled);
-  const inactive = plugins.filter((name) => !listing?.[name]?.enabled);
+  // Until the set of tabs is known the strip stays empty (it keeps its place in the header).
+  const known = useTabsKnown(api);
+  const active = known ? plugins.filter((name) => listing?.[name]?.enabled) : [];
+  const inactive = known ? plugins.filter((name) => !listing?.[name]?.enabled) : [];
   const label = (name: string) => listing?.[name]?.tab_name || name;
   const select = (name: string) => api.view.set({ tab: name });
 
@@ -94,7 +115,7 @@ export function Header({ api, plugins, current, onReload }: HeaderProps): JSX.El
     <header class="header">
       <div class="brand">
         <span class="brand__logo" aria-hidden="true" />
-        <span class="brand__name">lumiboard</span>
+        <h1 class="brand__name">lumiboard</h1>
         {environment?.window_title ? (
           <span class="brand__title" data-testid="window-title">{environment.window_title}</span>
         ) : null}
