@@ -303,3 +303,84 @@ def test_empty_state_then_live_graph(ui: UI, tmp_path: Path, serve: Any) -> None
     ui.page.get_by_test_id("reload-button").click()
     nodes = _wait_layout(ui, {"Net"})
     assert {n["name"] for n in nodes} == {"input", "Net", "output"}
+
+
+class Scaled(torch.nn.Module):
+    """Constants in the forward pass: torch traces them as prim::Constant nodes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.enc = Block()
+        self.mid = Block()
+        self.head = torch.nn.Linear(8, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = self.mid(self.enc(x * 2.0 + 1.0))
+        return self.head(y.clamp(-3.0, 3.0).reshape(1, -1))
+
+
+def _box(locator: Any) -> dict[str, float]:
+    box = locator.bounding_box()
+    assert box is not None
+    return dict(box)
+
+
+def test_minimap_expand_keeps_view_constants(ui: UI, tmp_path: Path, serve: Any) -> None:
+    root = tmp_path / "logs"
+    with SummaryWriter(str(root / "scaled")) as writer:
+        writer.add_graph(Scaled(), torch.zeros(1, 8))
+    ui.open(_url(serve(root)))
+    _wait_layout(ui, {"Scaled"})
+
+    # The minimap: the whole graph small, with the view as a rectangle inside it.
+    minimap = ui.page.get_by_test_id("graph-minimap")
+    expect(minimap).to_be_visible()
+    mbox = _box(minimap)
+    vbox = _box(ui.page.get_by_test_id("graph-minimap-viewport"))
+    assert mbox["x"] - 1 <= vbox["x"], (mbox, vbox)
+    assert vbox["x"] + vbox["width"] <= mbox["x"] + mbox["width"] + 1, (mbox, vbox)
+    assert mbox["y"] - 1 <= vbox["y"], (mbox, vbox)
+    assert vbox["y"] + vbox["height"] <= mbox["y"] + mbox["height"] + 1, (mbox, vbox)
+    assert len(minimap.locator("rect").all()) >= 3
+
+    # Expanding a metanode keeps it where it was on screen (no re-fit of the whole graph).
+    steps = (("Scaled", "Scaled/Block[enc]"), ("Scaled/Block[enc]", "Scaled/Block[enc]/Linear[fc]"))
+    for name, child in steps:
+        node = ui.page.locator(f"[data-testid=graph-node][data-name='{name}']")
+        before = _box(node.locator("rect").first)
+        node.dblclick()
+        _wait_layout(ui, {child})
+        after = _box(node.locator("rect").first)
+        assert abs(after["x"] - before["x"]) < 4, (name, before, after)
+        assert abs(after["y"] - before["y"]) < 4, (name, before, after)
+
+    # torch constants are folded into their consumers: counted, not drawn.
+    constants = ui.page.get_by_test_id("graph-constants")
+    expect(constants).to_be_visible()
+    assert int(constants.get_attribute("data-count") or 0) >= 4
+    titles = ui.page.locator("[data-testid=graph-node] title").all_text_contents()
+    assert titles
+    assert not any("prim::Constant" in t for t in titles)
+    # The consumer's info lists the constant with its value.
+    mul = ui.page.locator("[data-testid=graph-node]").filter(
+        has=ui.page.locator("title", has_text="aten::mul")
+    )
+    mul.first.dispatch_event("click")
+    expect(ui.page.get_by_test_id("graph-info-constant").first).to_contain_text("constant")
+
+    # Fit: labels stay readable (>= 9 px tall on screen, or hidden with a note).
+    ui.page.get_by_test_id("graph-fit").click()
+    ui.settle()
+    heights = ui.page.locator("[data-testid=graph-node] .graph-label").evaluate_all(
+        "(els) => els.map((el) => el.getBoundingClientRect().height).filter((h) => h > 0)"
+    )
+    assert heights
+    assert min(heights) >= 9, heights
+
+    # Clicking the minimap's corner pans the main view there.
+    transform = ui.page.get_by_test_id("graph-scene").get_attribute("transform")
+    mbox = _box(minimap)
+    ui.page.mouse.click(mbox["x"] + 3, mbox["y"] + 3)
+    ui.settle()
+    assert ui.page.get_by_test_id("graph-scene").get_attribute("transform") != transform
+    ui.screenshot("graphs-minimap")

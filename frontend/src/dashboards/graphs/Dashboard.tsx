@@ -13,13 +13,15 @@ import { useStore } from '../../core/store';
 import { useJson } from '../../core/useJson';
 import { LoadNotice, NoRunsSelected, Notice, useDashboardData } from '../../components/DashboardStates';
 import { EmptyState } from '../../components/EmptyState';
-import { centerTransform, fitTransform, GraphView, type Transform } from './GraphView';
+import { centerTransform, GraphView, READABLE_PX, READABLE_ZOOM, readableFit, type Transform } from './GraphView';
+import { Minimap } from './Minimap';
 import { InfoPanel } from './InfoPanel';
 import { elkGraph, LayoutWorker, type Layout } from './layout';
 import {
   ancestorsOf,
   buildHierarchy,
   colorItems,
+  DANGLING_SENTENCE,
   graphQuery,
   isAnswerTo,
   hasStat,
@@ -62,6 +64,9 @@ interface Laid {
 
 /** The most items (nodes and open groups) laid out at once. */
 const MAX_LAYOUT_ITEMS = 1500;
+
+/** What "N dangling inputs" means, said where it is shown. */
+const DANGLING_TEXT = `Dangling inputs are ${DANGLING_SENTENCE}`;
 
 export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   const { loaded, shown, loading, dataLocation } = useDashboardData(api);
@@ -121,6 +126,10 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   const [downloadError, setDownloadError] = useState<string | null>(null);
   const svgRef = useRef<SVGSVGElement | null>(null);
   const sizeRef = useRef({ width: 800, height: 600 });
+  const [viewSize, setViewSize] = useState({ width: 800, height: 600 });
+  // Set when "fit" had to stop at a readable zoom: the graph is bigger than the screen.
+  const [fitClamped, setFitClamped] = useState(false);
+  const [danglingOpen, setDanglingOpen] = useState(false);
   const transformRef = useRef(transform);
   transformRef.current = transform;
   // What to do with the next layout: fit it, centre an item, or keep an item where it was.
@@ -183,7 +192,9 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
     if (focusBox) {
       setTransform(centerTransform(focusBox, width, height, Math.min(1.5, Math.max(0.8, transformRef.current.k))));
     } else if (fit) {
-      setTransform(fitTransform({ x: 0, y: 0, width: layout.width, height: layout.height }, width, height));
+      const fitted = readableFit({ x: 0, y: 0, width: layout.width, height: layout.height }, width, height);
+      setTransform(fitted.transform);
+      setFitClamped(fitted.clamped);
     } else if (anchor) {
       const box = layout.nodes.get(anchor.id);
       const t = transformRef.current;
@@ -193,7 +204,13 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
 
   const fit = () => {
     if (!laid) return;
-    setTransform(fitTransform({ x: 0, y: 0, width: laid.layout.width, height: laid.layout.height }, sizeRef.current.width, sizeRef.current.height));
+    const fitted = readableFit(
+      { x: 0, y: 0, width: laid.layout.width, height: laid.layout.height },
+      sizeRef.current.width,
+      sizeRef.current.height,
+    );
+    setTransform(fitted.transform);
+    setFitClamped(fitted.clamped);
   };
 
   const toggle = (g: number) => {
@@ -446,8 +463,19 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
               svgRef={svgRef}
               onSize={(size) => {
                 sizeRef.current = size;
+                setViewSize(size);
               }}
             />
+            {transform.k < READABLE_ZOOM ? (
+              <div class="graphs__note" data-testid="graph-labels-hidden">
+                Labels hidden below {READABLE_PX} px: zoom in or Fit to screen to read them
+              </div>
+            ) : fitClamped ? (
+              <div class="graphs__note" data-testid="graph-fit-note">
+                Zoomed to keep labels readable: drag or use the minimap to see the rest
+              </div>
+            ) : null}
+            <Minimap layout={laid!.layout} transform={transform} view={viewSize} onTransform={setTransform} />
             {coloring?.legend ? <LegendBox legend={coloring.legend} /> : null}
             <div class="graphs__status">
               {laying ? (
@@ -457,8 +485,31 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
                   {laid!.hierarchy.nodes.length} nodes · {laid!.view.size} shown
                 </span>
               )}
+              {laid!.view.constants > 0 ? (
+                <span data-testid="graph-constants" data-count={laid!.view.constants} title="torch prim::Constant nodes are folded into the node that takes them; their values are listed in its info">
+                  {' '}
+                  · {laid!.view.constants} constants folded
+                </span>
+              ) : null}
               {current && current.dangling > 0 ? (
-                <span title="Inputs that name no node of the graph"> · {current.dangling} dangling inputs</span>
+                <>
+                  {' · '}
+                  <button
+                    type="button"
+                    class="graphs__dangling"
+                    data-testid="graph-dangling"
+                    aria-expanded={danglingOpen}
+                    title={DANGLING_TEXT}
+                    onClick={() => setDanglingOpen((open) => !open)}
+                  >
+                    {current.dangling} dangling inputs
+                  </button>
+                  {danglingOpen ? (
+                    <div class="graphs__dangling-note" data-testid="graph-dangling-note">
+                      {DANGLING_TEXT}
+                    </div>
+                  ) : null}
+                </>
               ) : null}
               {layoutError ? <span class="graphs__status-error"> · layout failed: {layoutError}</span> : null}
             </div>
@@ -469,6 +520,7 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
               view={view}
               id={selected}
               stats={stats}
+              dangling={current?.dangling ?? 0}
               onSelect={reveal}
               onClose={() => setSelected(null)}
             />

@@ -37,6 +37,26 @@ export function fitTransform(box: Box, width: number, height: number, margin = 2
   return { x: (width - box.width * k) / 2 - box.x * k, y: (height - box.height * k) / 2 - box.y * k, k };
 }
 
+/** The labels' font size (graphs.css) and the smallest on-screen size still read comfortably. */
+export const LABEL_PX = 11;
+export const READABLE_PX = 9;
+/** Below this zoom the labels would be under READABLE_PX: they are hidden, with a note. */
+export const READABLE_ZOOM = READABLE_PX / LABEL_PX;
+
+/**
+ * "Fit to screen" that keeps labels readable: the fit of `box`, but never below READABLE_ZOOM.
+ * A graph too big for that is shown from its start (top left, where its inputs are), centred
+ * along an axis where it fits; `clamped` says the rest is a pan (or the minimap) away.
+ */
+export function readableFit(box: Box, width: number, height: number, margin = 24): { transform: Transform; clamped: boolean } {
+  const fitted = fitTransform(box, width, height, margin);
+  if (fitted.k >= READABLE_ZOOM || box.width <= 0 || box.height <= 0) return { transform: fitted, clamped: false };
+  const k = READABLE_ZOOM;
+  const place = (start: number, size: number, view: number) =>
+    size * k <= view - 2 * margin ? (view - size * k) / 2 - start * k : margin - start * k;
+  return { transform: { x: place(box.x, box.width, width), y: place(box.y, box.height, height), k }, clamped: true };
+}
+
 /** The transform that puts the centre of `box` in the middle of the view, at zoom `k`. */
 export function centerTransform(box: Box, width: number, height: number, k: number): Transform {
   return { x: width / 2 - (box.x + box.width / 2) * k, y: height / 2 - (box.y + box.height / 2) * k, k };
@@ -160,7 +180,7 @@ export function GraphView(props: GraphViewProps): JSX.Element {
         ref={(el) => {
           props.svgRef.current = el;
         }}
-        class={dragging ? 'graph-svg graph-svg--dragging' : 'graph-svg'}
+        class={`graph-svg${dragging ? ' graph-svg--dragging' : ''}${transform.k < READABLE_ZOOM ? ' graph-svg--small' : ''}`}
         data-testid="graph-svg"
         onPointerDown={onPointerDown}
         onPointerMove={onPointerMove}

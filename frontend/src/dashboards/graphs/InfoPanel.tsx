@@ -2,6 +2,9 @@
 import type { JSX } from 'preact';
 
 import {
+  constantValue,
+  DANGLING_SENTENCE,
+  isFoldedConstant,
   formatBytes,
   formatMicros,
   hasStat,
@@ -20,6 +23,8 @@ export interface InfoPanelProps {
   view: VisibleGraph;
   id: string;
   stats: RunMetadataJson | null;
+  /** The graph's inputs that name no node (explained at the bottom). */
+  dangling?: number;
   onSelect: (id: string) => void;
   onClose: () => void;
 }
@@ -119,7 +124,7 @@ function BoundaryList({
   );
 }
 
-export function InfoPanel({ hierarchy: h, view, id, stats, onSelect, onClose }: InfoPanelProps): JSX.Element {
+export function InfoPanel({ hierarchy: h, view, id, stats, dangling = 0, onSelect, onClose }: InfoPanelProps): JSX.Element {
   const { kind, index } = parseId(id);
   const { inputs, outputs } = boundary(h, view, id);
   const node = kind === 'node' ? h.nodes[index]! : null;
@@ -195,6 +200,11 @@ export function InfoPanel({ hierarchy: h, view, id, stats, onSelect, onClose }: 
                 <NodeLink h={h} id={`n${source}`} onSelect={onSelect} />
                 {slot ? `:${slot}` : ''}
                 {control ? <span class="graph-info__tag">control</span> : null}
+                {isFoldedConstant(h, source) ? (
+                  <span class="graph-info__tag" data-testid="graph-info-constant" title="A constant, folded into this node">
+                    constant{constantValue(h, source)}
+                  </span>
+                ) : null}
                 {!control && h.nodes[source]!.shapes?.[slot] ? (
                   <span class="graph-info__shape">{shapeLabel(h.nodes[source]!.shapes![slot]!)}</span>
                 ) : null}
@@ -220,6 +230,11 @@ export function InfoPanel({ hierarchy: h, view, id, stats, onSelect, onClose }: 
           <BoundaryList h={h} title="Outputs to" edges={outputs} onSelect={onSelect} />
         </>
       )}
+      {dangling > 0 ? (
+        <p class="graph-info__more" data-testid="graph-info-dangling">
+          This graph has {dangling} dangling input{dangling === 1 ? '' : 's'}: {DANGLING_SENTENCE}
+        </p>
+      ) : null}
     </aside>
   );
 }

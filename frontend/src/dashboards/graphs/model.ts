@@ -207,10 +207,32 @@ export interface VisibleGraph {
   edges: VisibleEdge[];
   /** Number of visible items. */
   size: number;
+  /** torch `prim::Constant` nodes folded into their consumer (not drawn). */
+  constants: number;
+}
+
+/** What a dangling input is, said where their count is shown. */
+export const DANGLING_SENTENCE =
+  'inputs that name a node missing from the graph (often a tensor made outside the traced model, or a graph cut when it was written), so their edges are not drawn.';
+
+/** A folded constant's value (its `value` attribute), for the consumer's info. */
+export function constantValue(h: Hierarchy, i: number): string {
+  const value = h.nodes[i]!.attrs?.find(([key]) => key === 'value')?.[1];
+  return value === undefined ? '' : ` ${value.length > 24 ? `${value.slice(0, 23)}…` : value}`;
+}
+
+/** The op of torch's constants: folded into the node that takes them, as TensorBoard does. */
+export const CONSTANT_OP = 'prim::Constant';
+
+/** A constant with a consumer is folded into it; one nobody takes stays visible. */
+export function isFoldedConstant(h: Hierarchy, i: number): boolean {
+  return h.nodes[i]!.op === CONSTANT_OP && h.consumers[i]!.length > 0;
 }
 
 /** What is drawn when `expanded` metanodes are open: items, and edges folded per item pair. */
-export function visibleGraph(h: Hierarchy, expanded: ReadonlySet<number>): VisibleGraph {
+export function visibleGraph(h: Hierarchy, expanded: ReadonlySet<number>, foldConstants = true): VisibleGraph {
+  const foldedConst = foldConstants ? h.nodes.map((_, i) => isFoldedConstant(h, i)) : h.nodes.map(() => false);
+  const constants = foldedConst.filter(Boolean).length;
   const children = new Map<number, string[]>();
   // groupRep[g]: the collapsed group that stands for g's content, or -1 when g's content shows.
   const groupRep = new Int32Array(h.groups.length).fill(-1);
@@ -225,17 +247,20 @@ export function visibleGraph(h: Hierarchy, expanded: ReadonlySet<number>): Visib
   for (let g = 0; g < h.groups.length; g++) {
     if (groupRep[g]! >= 0) continue;
     const group = h.groups[g]!;
-    const items = [...group.groups.map(groupId), ...group.leaves.map(nodeId)];
+    const items = [...group.groups.map(groupId), ...group.leaves.filter((i) => !foldedConst[i]).map(nodeId)];
     size += items.length;
     children.set(g, items);
   }
-  const rep = h.nodes.map((_, i) => {
+  const repOf = (i: number): string => {
     const g = groupRep[h.parentOf[i]!]!;
     return g >= 0 ? groupId(g) : nodeId(i);
-  });
+  };
+  // A folded constant stands with its (first) consumer.
+  const rep = h.nodes.map((_, i) => (foldedConst[i] ? repOf(h.consumers[i]![0]!) : repOf(i)));
   const folded = new Map<string, VisibleEdge>();
   h.nodes.forEach((node, target) => {
     for (const [source, slot, control] of node.inputs ?? []) {
+      if (foldedConst[source]) continue;
       const a = rep[source];
       const b = rep[target]!;
       if (a === undefined || a === b) continue;
@@ -250,7 +275,7 @@ export function visibleGraph(h: Hierarchy, expanded: ReadonlySet<number>): Visib
       }
     }
   });
-  return { children, rep, edges: [...folded.values()], size };
+  return { children, rep, edges: [...folded.values()], size, constants };
 }
 
 /** `[1,8]` as `1×8` (unknown sizes `?`), a scalar as `scalar`. */
