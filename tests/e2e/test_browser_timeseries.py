@@ -19,6 +19,7 @@ from playwright.sync_api import Locator, expect
 from lumiboard import SummaryWriter
 
 WIDTH, HEIGHT = 1440, 900
+LONG = 12
 
 
 def _write(root: Path) -> None:
@@ -33,6 +34,12 @@ def _write(root: Path) -> None:
                 writer.add_image("loss/samples", image, step, dataformats="HWC")
                 writer.add_histogram("loss/grad", rng.normal(step * 0.5, 1.0, 500), step)
                 writer.add_histogram("weights/w", rng.normal(0, 1 + step, 500), step)
+    # A long group (sorted last) for lazy rendering: its lower cards start far below the fold.
+    with SummaryWriter(str(root / "alpha")) as writer:
+        for k in range(LONG):
+            writer.add_image(
+                f"zz/img{k:02d}", np.full((8, 8, 3), 40 * (k % 6), np.uint8), 0, dataformats="HWC"
+            )
 
 
 @pytest.fixture
@@ -75,11 +82,12 @@ def test_one_group_mixes_three_types_and_the_type_filter_hides_one(ui: UI, board
     ui.page.get_by_test_id("ts-type-images").click()
     expect(_group(ui, "loss").locator("[data-kind=images]")).to_have_count(2)
 
-    # The tag filter (the shared regex box) applies across the three types.
+    # The tag filter (the shared regex box) applies across the three types; it counts tags.
     ui.page.get_by_test_id("tag-filter").fill("grad|samples")
     expect(ui.page.locator("[data-kind=scalars]")).to_have_count(0)
     expect(ui.page.locator("[data-kind=images]")).to_have_count(2)
     expect(ui.page.locator("[data-kind=histograms]")).to_have_count(2)
+    expect(ui.page.get_by_test_id("tag-count")).to_contain_text("2 of")
 
 
 def test_pinning_an_image_and_a_histogram_card_survives_a_reload(ui: UI, board: Server) -> None:
@@ -124,3 +132,19 @@ def test_pinning_an_image_and_a_histogram_card_survives_a_reload(ui: UI, board: 
     pinned = ui.page.get_by_test_id("pinned-section")
     pinned.locator("[data-kind=images] [data-testid=ts-pin]").click()
     expect(pinned.locator("[data-testid=ts-card]")).to_have_count(2)
+
+
+def test_off_screen_image_cards_load_only_when_scrolled_to(ui: UI, board: Server) -> None:
+    ui.page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
+    ui.open(f"{board.base}?tab=timeseries")
+    expect(_group(ui, "loss").locator("[data-kind=images] [data-testid=image]")).to_have_count(2)
+    long = _group(ui, "zz")
+    expect(long.locator("[data-testid=ts-card]")).to_have_count(LONG)
+    last = long.locator(f"[data-tag='zz/img{LONG - 1:02d}']")
+    # Below the fold: a placeholder, and nothing of it was asked for.
+    expect(last.get_by_test_id("ts-placeholder")).to_have_count(1)
+    asked = [url for url in ui.requests if "zz%2Fimg" in url or "zz/img" in url]
+    assert not any(f"img{LONG - 1:02d}" in url for url in asked), asked
+    last.scroll_into_view_if_needed()
+    expect(last.get_by_test_id("image")).to_be_visible()
+    expect(last.get_by_test_id("ts-placeholder")).to_have_count(0)

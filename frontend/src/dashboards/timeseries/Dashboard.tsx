@@ -202,7 +202,7 @@ export function TimeSeriesDashboard({ api }: { api: DashboardApi }): JSX.Element
         <TagFilterTools
           api={api}
           value={view.tagFilter}
-          count={{ shown: groups.reduce((n, g) => n + g.cards.length, 0), total: allCards.length }}
+          count={{ shown: new Set(groups.flatMap((g) => g.cards.map((c) => c.tag))).size, total: new Set(allCards.map((c) => c.tag)).size }}
           suggestions={[...new Set(allCards.map((c) => c.tag))]}
         />
         <div class="ts-types" role="group" aria-label="Card types" data-testid="ts-types">
