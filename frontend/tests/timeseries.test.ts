@@ -31,7 +31,7 @@ const TAGS = {
 const ALL = new Set<Kind>(KINDS);
 
 describe('Time Series tab', () => {
-  it('is enabled when scalars, images or histograms has data, and comes right after Scalars', () => {
+  it('is enabled when scalars, images or histograms has data, and comes after Scalars (and Health)', () => {
     const listing: PluginsListing = { scalars: info(false), images: info(true), text: info(true) };
     const out = withTimeSeriesTab(listing);
     expect(out.timeseries?.enabled).toBe(true);
@@ -39,6 +39,7 @@ describe('Time Series tab', () => {
     expect(out.text).toBe(listing.text);
     expect(withTimeSeriesTab({ text: info(true), histograms: info(false) }).timeseries?.enabled).toBe(false);
     expect(orderPlugins(Object.keys(out))).toEqual(['scalars', 'timeseries', 'images', 'text']);
+    expect(orderPlugins([...Object.keys(out), 'health'])).toEqual(['scalars', 'health', 'timeseries', 'images', 'text']);
   });
 });
 

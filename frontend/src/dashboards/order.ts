@@ -1,11 +1,11 @@
 /**
  * The dashboards' tab order, shared by the app and its snapshot build: TensorBoard's
  * (tb:default.py), then any other plugin by name. Health (the flags from `data/health`, not a
- * TensorBoard plugin) comes right after them. Time Series (scalars, images and histograms in
- * one view) comes after Scalars, not first as in TensorBoard: Scalars stays the tab a plain URL opens.
+ * TensorBoard plugin) comes right after Scalars. Time Series (scalars, images and histograms in
+ * one view) comes next, not first as in TensorBoard: Scalars stays the tab a plain URL opens.
  */
 export const TAB_ORDER = [
-  'scalars', 'timeseries', 'health', 'custom_scalars', 'images', 'audio', 'graphs', 'distributions',
+  'scalars', 'health', 'timeseries', 'custom_scalars', 'images', 'audio', 'graphs', 'distributions',
   'histograms', 'text', 'pr_curves', 'profile', 'hparams', 'mesh', 'projector',
 ];
 
