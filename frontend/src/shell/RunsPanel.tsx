@@ -38,6 +38,7 @@ import {
   type NameOrder,
 } from './runList';
 import { mlflowLink } from './runLinks';
+import { useNarrow } from '../responsive';
 
 /** The run's name, cut in the middle: the head shrinks behind an ellipsis, the tail stays. */
 function RunName({ run }: { run: string }): JSX.Element {
@@ -52,8 +53,10 @@ function RunName({ run }: { run: string }): JSX.Element {
 
 export function RunsPanel({ api, plugin = '' }: { api: DashboardApi; plugin?: string }): JSX.Element {
   const layout = useStore(runsPanelLayout(), (l) => l);
-  // On a canvas dashboard the panel is a rail until opened there (for this visit of the tab).
-  const onCanvas = CANVAS_DASHBOARDS.has(plugin);
+  // On a canvas dashboard, and on a narrow screen, the panel is a rail until opened there (for
+  // this visit of the tab).
+  const narrow = useNarrow();
+  const onCanvas = CANVAS_DASHBOARDS.has(plugin) || narrow;
   const [openOn, setOpenOn] = useState<string | null>(null);
   const collapsed = onCanvas ? openOn !== plugin : layout.collapsed;
   const toggleCollapsed = () => {

@@ -130,6 +130,9 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   // Set when "fit" had to stop at a readable zoom: the graph is bigger than the screen.
   const [fitClamped, setFitClamped] = useState(false);
   const [danglingOpen, setDanglingOpen] = useState(false);
+  // The first layout is ready before the view is drawn: its fit waits for the view's real size
+  // (else it fits an assumed 800×600, and on a phone the graph lands off screen).
+  const fitPending = useRef<Layout | null>(null);
   const transformRef = useRef(transform);
   transformRef.current = transform;
   // What to do with the next layout: fit it, centre an item, or keep an item where it was.
@@ -191,6 +194,8 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
     const focusBox = focus !== null ? layout.nodes.get(focus) : undefined;
     if (focusBox) {
       setTransform(centerTransform(focusBox, width, height, Math.min(1.5, Math.max(0.8, transformRef.current.k))));
+    } else if (fit && !svgRef.current) {
+      fitPending.current = layout;
     } else if (fit) {
       const fitted = readableFit({ x: 0, y: 0, width: layout.width, height: layout.height }, width, height);
       setTransform(fitted.transform);
@@ -464,6 +469,13 @@ export function GraphsDashboard({ api }: { api: DashboardApi }): JSX.Element {
               onSize={(size) => {
                 sizeRef.current = size;
                 setViewSize(size);
+                const pending = fitPending.current;
+                fitPending.current = null;
+                if (pending && size.width > 0) {
+                  const fitted = readableFit({ x: 0, y: 0, width: pending.width, height: pending.height }, size.width, size.height);
+                  setTransform(fitted.transform);
+                  setFitClamped(fitted.clamped);
+                }
               }}
             />
             {transform.k < READABLE_ZOOM ? (
