@@ -21,24 +21,24 @@ from lumiboard.plugins.profile.demo import synthetic_trace, write_trace
 
 DASHBOARDS = ["scalars", "images", "histograms", "text", "hparams", "graphs", "profile", "health"]
 
-# Elements that reach past the right edge and do not sit in a sideways-scrolling container
-# (one whose own right edge is on screen): one cut off by a hidden overflow counts.
+# Elements of the header and toolbars (and tables) cut off on the right: past the viewport's
+# edge or past the edge of an ancestor that clips or scrolls them (a toolbar must wrap, not
+# scroll; a wide table scrolls inside its own box). A cell inside a table is the table's affair.
 OVERFLOW_JS = """(width) => {
   const out = [];
-  const scrolls = (el) => {
-    for (let p = el.parentElement; p; p = p.parentElement) {
-      const s = getComputedStyle(p);
-      if (/(auto|scroll)/.test(s.overflowX) && p.getBoundingClientRect().right <= width + 1)
-        return true;
-    }
-    return false;
-  };
   for (const el of document.querySelectorAll(
       '.header *, .toolbar *, [class*=toolbar] *, [data-testid=dashboard] table')) {
+    if (el.tagName !== 'TABLE' && el.closest('table')) continue;
     const r = el.getBoundingClientRect();
     if (r.width === 0 || r.height === 0 || getComputedStyle(el).visibility === 'hidden') continue;
-    if (r.right > width + 1 && !scrolls(el))
-      out.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(r.right)}`);
+    let clip = width;
+    for (let p = el.parentElement; p; p = p.parentElement) {
+      if (getComputedStyle(p).overflowX !== 'visible')
+        clip = Math.min(clip, p.getBoundingClientRect().right);
+    }
+    if (r.right > clip + 1)
+      out.push(`${el.tagName.toLowerCase()}.${el.className} right=${Math.round(r.right)}` +
+               ` clip=${Math.round(clip)}`);
   }
   return out;
 }"""
