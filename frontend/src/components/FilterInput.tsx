@@ -67,6 +67,9 @@ export function FilterInput({
         placeholder={placeholder}
         aria-label={label}
         aria-invalid={error ? 'true' : 'false'}
+        // With suggestions it is a combobox: aria-expanded / aria-autocomplete need that role.
+        // (spread: preact's types ask a combobox <input> for a `list` it does not need here).
+        {...((suggestions ? { role: 'combobox' } : {}) as Record<string, string>)}
         aria-autocomplete={suggestions ? 'list' : undefined}
         aria-controls={found.length ? listId : undefined}
         aria-expanded={suggestions ? found.length > 0 : undefined}

@@ -138,7 +138,7 @@ function StepChart({ steps, roles }: { steps: OverviewPayload['breakdown']['step
   const hovered = hover === null ? null : steps[hover];
   return (
     <div class="profile-chart">
-      <svg viewBox={`0 0 ${width} ${height}`} class="profile-svg" data-testid="step-chart" role="img">
+      <svg viewBox={`0 0 ${width} ${height}`} class="profile-svg" data-testid="step-chart" role="img" aria-label="Step time by step">
         {ticks.map((t) => (
           <g key={t}>
             <line x1={left} x2={width - 10} y1={y(t)} y2={y(t)} class="profile-grid" />
