@@ -118,3 +118,31 @@ def test_axe_finds_no_serious_violation(ui: UI, board: Server, tab: str, theme: 
     violations = [v for v in _axe(ui) if v["id"] not in ALLOWED.get(tab, set())]
     ui.screenshot(f"a11y-{tab}-{theme}")
     assert not violations, violations
+
+
+def test_skip_link_h1_and_columns_popover(ui: UI, board: Server) -> None:
+    page = ui.page
+    ui.open(f"{board.base}?tab=scalars")
+    page.locator(DASHBOARDS["scalars"]).first.wait_for(state="attached")
+    expect(page.locator("h1")).to_have_count(1)
+    expect(page.locator("h1")).to_have_text("lumiboard")
+    # The first Tab stop is the skip link; following it focuses the dashboard.
+    page.keyboard.press("Tab")
+    skip = page.get_by_test_id("skip-link")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("dashboard")).to_be_focused()
+    # The Columns popover closes on Escape (focus back on its button) and on a click outside.
+    columns = page.get_by_test_id("runs-columns")
+    button = page.get_by_test_id("runs-columns-button")
+    button.click()
+    expect(columns).to_have_attribute("open", "")
+    page.get_by_test_id("runs-column-toggle").first.focus()
+    page.keyboard.press("Escape")
+    expect(columns).not_to_have_attribute("open", "")
+    expect(button).to_be_focused()
+    button.click()
+    expect(columns).to_have_attribute("open", "")
+    page.get_by_test_id("dashboard").click(position={"x": 5, "y": 5})
+    expect(columns).not_to_have_attribute("open", "")

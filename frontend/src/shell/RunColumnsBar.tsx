@@ -3,7 +3,7 @@
  * the header row that sorts by a column and filters on it (ColumnsHead).
  */
 import type { JSX } from 'preact';
-import { useEffect, useMemo, useState } from 'preact/hooks';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 
 import { EXPERIMENT_GROUP_PATTERN } from '../charts/aggregate';
 import type { RunColors } from '../core/colors';
@@ -27,8 +27,25 @@ export function ColumnsMenu({ columns, prefs }: { columns: RunColumns; prefs: Ru
     ['Metrics', columns.columns.filter((c) => c.kind === 'metric')],
   ];
   const count = prefs.shown.filter((id) => columns.columns.some((c) => c.id === id)).length;
+  const ref = useRef<HTMLDetailsElement>(null);
+  // A popover: Escape closes it (focus back on its button), as does a click outside it.
+  useEffect(() => {
+    const onPointer = (e: PointerEvent) => {
+      const details = ref.current;
+      if (details?.open && !details.contains(e.target as Node)) details.open = false;
+    };
+    document.addEventListener('pointerdown', onPointer);
+    return () => document.removeEventListener('pointerdown', onPointer);
+  }, []);
+  const onKeyDown = (e: KeyboardEvent) => {
+    const details = ref.current;
+    if (e.key !== 'Escape' || !details?.open) return;
+    e.preventDefault();
+    details.open = false;
+    details.querySelector('summary')?.focus();
+  };
   return (
-    <details class="runs__columns" data-testid="runs-columns">
+    <details class="runs__columns" data-testid="runs-columns" ref={ref} onKeyDown={onKeyDown}>
       <summary data-testid="runs-columns-button" title="Show hparam and metric columns beside the runs">
         Columns{count ? ` (${count})` : ''}
       </summary>
