@@ -146,3 +146,23 @@ def test_skip_link_h1_and_columns_popover(ui: UI, board: Server) -> None:
     expect(columns).to_have_attribute("open", "")
     page.get_by_test_id("dashboard").click(position={"x": 5, "y": 5})
     expect(columns).not_to_have_attribute("open", "")
+
+
+def test_chart_card_tooltip_by_keyboard(ui: UI, board: Server) -> None:
+    page = ui.page
+    ui.open(f"{board.base}?tab=scalars")
+    chart = page.locator("[data-testid=scalar-card] [data-testid=chart]").first
+    chart.locator("[data-testid=chart-canvas]").wait_for()
+    ui.settle()
+    tooltip = page.get_by_test_id("chart-tooltip")
+    chart.focus()
+    expect(chart).to_be_focused()
+    page.keyboard.press("ArrowRight")  # the first point
+    expect(tooltip).to_be_visible()
+    first = tooltip.inner_text()
+    page.keyboard.press("ArrowRight")  # the next one: other values
+    expect(tooltip).not_to_have_text(first)
+    page.keyboard.press("End")
+    expect(tooltip).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(tooltip).to_be_hidden()

@@ -541,6 +541,33 @@ export class LineChart {
     });
   }
 
+  /**
+   * Keyboard access: move the tooltip cursor `delta` points along x (the first hovered line's
+   * points; from outside, the first or last one), `'first'` / `'last'` to an end, or hide it
+   * (`null`). Returns whether the chart had a cursor to move.
+   */
+  stepCursor(delta: number | 'first' | 'last' | null): boolean {
+    const plot = this.plot;
+    const xs = this.model?.hover[0]?.x;
+    if (!plot || !xs || xs.length === 0) return false;
+    if (delta === null) {
+      plot.setCursor({ left: -10, top: -10 });
+      return true;
+    }
+    const last = xs.length - 1;
+    const current = this.cursorAt ? nearestIndex(xs, plot.posToVal(this.cursorAt.left, 'x')) : -1;
+    let index: number;
+    if (delta === 'first') index = 0;
+    else if (delta === 'last') index = last;
+    else if (current < 0) index = delta < 0 ? last : 0;
+    else index = Math.min(last, Math.max(0, current + delta));
+    const width = plot.over.clientWidth;
+    const left = Math.min(width - 1, Math.max(0, plot.valToPos(xs[index]!, 'x')));
+    // Through uPlot: its setCursor hook draws the tooltip as a mouse hover would.
+    plot.setCursor({ left, top: Math.round(plot.over.clientHeight / 2) });
+    return true;
+  }
+
   private hideTooltip(): void {
     this.tooltip.hide();
   }

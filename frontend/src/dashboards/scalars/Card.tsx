@@ -339,7 +339,32 @@ export function ScalarCard(props: CardProps): JSX.Element {
           }}
         />
       ) : null}
-      <div class="card__chart" data-testid="chart" ref={chartRef}>
+      <div
+        class="card__chart"
+        data-testid="chart"
+        ref={chartRef}
+        // Keyboard access: focusable, arrow keys move the tooltip along x (shift: 10 points).
+        tabIndex={0}
+        role="group"
+        aria-label={`Chart of ${tag}: arrow keys show the values point by point`}
+        onKeyDown={(e) => {
+          const step = e.shiftKey ? 10 : 1;
+          const move =
+            e.key === 'ArrowRight'
+              ? step
+              : e.key === 'ArrowLeft'
+                ? -step
+                : e.key === 'Home'
+                  ? 'first'
+                  : e.key === 'End'
+                    ? 'last'
+                    : e.key === 'Escape'
+                      ? null
+                      : undefined;
+          if (move !== undefined && chart.current?.stepCursor(move)) e.preventDefault();
+        }}
+        onBlur={() => chart.current?.stepCursor(null)}
+      >
         {!hasData ? (
           <div class="card__placeholder">
             {series.error
