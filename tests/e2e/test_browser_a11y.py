@@ -12,6 +12,7 @@ import math
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -109,7 +110,8 @@ def _axe(ui: UI) -> list[dict[str, object]]:
 def test_axe_finds_no_serious_violation(ui: UI, board: Server, tab: str, theme: str) -> None:
     assert AXE.is_file(), "run `npm ci` in frontend/ (axe-core is a devDependency)"
     page = ui.page
-    page.emulate_media(color_scheme=theme)  # the theme follows the browser's by default
+    scheme: Literal["light", "dark"] = "dark" if theme == "dark" else "light"
+    page.emulate_media(color_scheme=scheme)  # the theme follows the browser's by default
     ui.open(f"{board.base}?tab={tab}")
     expect(page.get_by_test_id("dashboard")).to_have_attribute("data-plugin", tab)
     expect(page.locator("html")).to_have_attribute("data-theme", theme)
