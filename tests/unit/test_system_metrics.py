@@ -16,6 +16,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections import Counter, namedtuple
 from collections.abc import Iterator
 from pathlib import Path
@@ -426,7 +427,11 @@ def test_the_real_psutil_gives_plausible_values(writer: SummaryWriter) -> None:
     pytest.importorskip("psutil")
     handle = monitor(writer, 10, nvml=None, start=False)
     handle.sample_once()
-    sum(i * i for i in range(200_000))  # some CPU time between the two samples
+    # Some CPU time between the two samples, over a window long enough (~0.3 s) that the
+    # 10 ms granularity of CPU-time counters cannot push a percentage past the cores' total.
+    deadline = time.perf_counter() + 0.3
+    while time.perf_counter() < deadline:
+        sum(i * i for i in range(10_000))
     values = handle.sample_once()
     cores = os.cpu_count() or 1
     assert 0 <= values["system/cpu_percent"] <= 100

@@ -39,7 +39,7 @@ export function CardStatus({ error, pending }: { error: string | null | undefine
       {error}
     </span>
   ) : pending ? (
-    <span class="card__loading" aria-label="Loading" />
+    <span class="card__loading" role="status" aria-label="Loading" />
   ) : null;
 }
 

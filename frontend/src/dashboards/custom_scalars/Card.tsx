@@ -173,7 +173,7 @@ export function CustomCard({
           {state.data?.truncated ? ' (more matched: narrow the regex)' : ''}
         </span>
         {state.error && series.length ? <span class="card__error">{state.error}</span> : null}
-        {state.pending ? <span class="card__loading" aria-label="Loading" /> : null}
+        {state.pending ? <span class="card__loading" role="status" aria-label="Loading" /> : null}
       </div>
     </div>
   );

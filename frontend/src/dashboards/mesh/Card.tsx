@@ -277,7 +277,7 @@ export function MeshCard({ api, run, name, samples, color, dark, shared, bus }: 
         ) : null}
         {parsed.error ? <span class="card__error">{parsed.error}</span> : null}
         {error && loaded ? <span class="card__error">{error}</span> : null}
-        {pending || meta.pending ? <span class="card__loading" aria-label="Loading" /> : null}
+        {pending || meta.pending ? <span class="card__loading" role="status" aria-label="Loading" /> : null}
       </div>
     </div>
   );

@@ -132,7 +132,7 @@ export function MeshDashboard({ api }: { api: DashboardApi }): JSX.Element {
             Share viewpoint
           </button>
         </div>
-        {tags.pending ? <span class="card__loading" aria-label="Loading" /> : null}
+        {tags.pending ? <span class="card__loading" role="status" aria-label="Loading" /> : null}
       </div>
       {tags.error && tags.data ? (
         <div class="notice notice--error">Could not refresh the meshes: {tags.error}</div>

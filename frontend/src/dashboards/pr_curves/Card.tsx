@@ -327,7 +327,7 @@ export function PrCard({ api, tag, displayName, description, runs, display }: Pr
       <div class="card__foot">
         <span>{drawn.length ? `${drawn.length} run${drawn.length === 1 ? '' : 's'}` : ''}</span>
         {state.error && drawn.length ? <span class="card__error">{state.error}</span> : null}
-        {state.pending ? <span class="card__loading" aria-label="Loading" /> : null}
+        {state.pending ? <span class="card__loading" role="status" aria-label="Loading" /> : null}
       </div>
     </div>
   );

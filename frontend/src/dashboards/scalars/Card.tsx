@@ -399,7 +399,7 @@ export function ScalarCard(props: CardProps): JSX.Element {
           <span />
         )}
         {series.error && hasData ? <span class="card__error">{series.error}</span> : null}
-        {series.loading ? <span class="card__loading" aria-label="Loading" /> : null}
+        {series.loading ? <span class="card__loading" role="status" aria-label="Loading" /> : null}
       </div>
     </div>
   );

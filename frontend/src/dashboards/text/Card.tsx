@@ -108,7 +108,7 @@ export function TextCard({ api, run, tag, markdown, color }: TextCardProps): JSX
             <span data-testid="card-run">{run}</span>
           </div>
         </div>
-        {state.pending ? <span class="card__loading" aria-label="Loading" /> : null}
+        {state.pending ? <span class="card__loading" role="status" aria-label="Loading" /> : null}
       </div>
       {steps.length > 1 ? (
         <div class="text-card__controls">
