@@ -1,5 +1,5 @@
 /** A collapsible, paginated group of cards (a tag prefix's cards in every dashboard). */
-import type { JSX } from 'preact';
+import type { ComponentChildren, JSX } from 'preact';
 import { useCallback, useState } from 'preact/hooks';
 
 import { groupTags } from '../core/tags';
@@ -141,6 +141,19 @@ export function CardGroup({
         ) : null}
       </div>
       {collapsed ? null : <div class="cards">{slice.map(render)}</div>}
+    </section>
+  );
+}
+
+/** The "Pinned" section above a dashboard's groups: its cards in one row of cards. */
+export function PinnedSection({ count, children }: { count: number; children: ComponentChildren }): JSX.Element {
+  return (
+    <section class="group group--pinned" data-testid="pinned-section">
+      <div class="group__head">
+        <span class="group__name">Pinned</span>
+        <span class="group__count">{count}</span>
+      </div>
+      <div class="cards">{children}</div>
     </section>
   );
 }

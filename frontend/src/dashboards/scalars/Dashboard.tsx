@@ -14,7 +14,7 @@ import { compareTags } from '../../core/tags';
 import { assignColors } from '../../core/colors';
 import { groupKey } from '../../charts/aggregate';
 import { EmptyState } from '../../components/EmptyState';
-import { CardGroups, tagGroups, useCollapsed } from '../../components/CardGroup';
+import { CardGroups, PinnedSection, tagGroups, useCollapsed } from '../../components/CardGroup';
 import { LoadNotice, NoRunsSelected, NoTagMatch, TagFilterTools, useDashboardData } from '../../components/DashboardStates';
 import { SettingsIcon } from '../../components/icons';
 import { ScalarCard, type CardLook } from './Card';
@@ -173,13 +173,7 @@ export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
     body = (
       <>
         {pinned.length ? (
-          <section class="group group--pinned" data-testid="pinned-section">
-            <div class="group__head">
-              <span class="group__name">Pinned</span>
-              <span class="group__count">{pinned.length}</span>
-            </div>
-            <div class="cards">{pinned.map((tag) => card(tag, 'pinned'))}</div>
-          </section>
+          <PinnedSection count={pinned.length}>{pinned.map((tag) => card(tag, 'pinned'))}</PinnedSection>
         ) : null}
         {visibleTags.length === 0 ? (
           <NoTagMatch filter={view.tagFilter} />

@@ -14,7 +14,7 @@ import { parseFilter } from '../../core/regex';
 import { useStore } from '../../core/store';
 import { useJson } from '../../core/useJson';
 import { useVisible } from '../../core/visible';
-import { CardGroups, useCollapsed } from '../../components/CardGroup';
+import { CardGroups, PinnedSection, useCollapsed } from '../../components/CardGroup';
 import { LoadNotice, NoRunsSelected, NoTagMatch, TagFilterTools, useDashboardData } from '../../components/DashboardStates';
 import { EmptyState } from '../../components/EmptyState';
 import { PinIcon } from '../../components/icons';
@@ -172,13 +172,9 @@ export function TimeSeriesDashboard({ api }: { api: DashboardApi }): JSX.Element
     body = (
       <>
         {pinnedCards.length ? (
-          <section class="group group--pinned" data-testid="pinned-section">
-            <div class="group__head">
-              <span class="group__name">Pinned</span>
-              <span class="group__count">{pinnedCards.length}</span>
-            </div>
-            <div class="cards">{pinnedCards.map((card) => render(card, 'pinned'))}</div>
-          </section>
+          <PinnedSection count={pinnedCards.length}>
+            {pinnedCards.map((card) => render(card, 'pinned'))}
+          </PinnedSection>
         ) : null}
         {groups.length === 0 ? (
           <NoTagMatch filter={view.tagFilter} />
