@@ -34,7 +34,7 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -54,6 +54,10 @@ from lumiboard.store.cache_format import (
 )
 from lumiboard.store.columns import ScalarSeries
 from lumiboard.store.reservoir import Reservoir
+from lumiboard.writer.fs import is_remote
+
+if TYPE_CHECKING:
+    from lumiboard.store.cache_remote import RemoteCache
 
 logger = logging.getLogger(__name__)
 
@@ -237,8 +241,19 @@ class RunCache:
         directory: str | os.PathLike[str],
         samples: Mapping[str, int | None] | None = None,
         save_interval: float = SAVE_INTERVAL,
+        mirror: str | os.PathLike[str] | None = None,
     ) -> None:
-        self.directory = os.path.abspath(os.path.expanduser(os.fspath(directory)))
+        """``directory``: a local directory, or an fsspec URL mirrored (see
+        :mod:`lumiboard.store.cache_remote`) in ``mirror`` (default: under :func:`default_dir`)."""
+        text = os.fspath(directory)
+        #: The remote cache, when ``directory`` is a URL (None: a local one).
+        self.remote: RemoteCache | None = None
+        if is_remote(text):
+            from lumiboard.store.cache_remote import RemoteCache, mirror_dir
+
+            self.remote = RemoteCache(text)
+            text = os.fspath(mirror) if mirror is not None else mirror_dir(text, default_dir())
+        self.directory = os.path.abspath(os.path.expanduser(text))
         # As given: the defaults behind it can only change with lumiboard's
         # version, which the cache checks too (and resolving them would
         # import every plugin on a restart).
@@ -257,6 +272,8 @@ class RunCache:
         """
         path = cache_path(self.directory, run.location)
         try:
+            if self.remote is not None and not self._fetch(path, run):
+                raise FileNotFoundError(path)
             snapshot = read_snapshot(path, max_cache_bytes(run))
             if snapshot.location != run.location:
                 raise VersionError("written for another location")
@@ -305,12 +322,25 @@ class RunCache:
             snapshot = take_snapshot(loader, location, self.samples)
             files = [self._identified(entry) for entry in snapshot.files]
             write_snapshot(path, replace(snapshot, files=files))
+            if self.remote is not None:
+                self.remote.publish(path, os.path.basename(path))
         except Exception as error:  # e.g. a read-only cache dir: serve on, uncached
             self._report("save", path, "cannot write cache %s: %r", path, error)
             self._saved[location] = _Saved(fingerprint, now)  # do not retry every pass
             return False
         self._saved[location] = _Saved(fingerprint, now)
         return True
+
+    def _fetch(self, path: str, run: Run) -> bool:
+        """Download the run's remote cache file to ``path``; False when there is none.
+        Without the remote (a network error), the local copy, if any, is used: it is
+        checked as any cache file is."""
+        assert self.remote is not None
+        try:
+            return self.remote.fetch(os.path.basename(path), path, max_cache_bytes(run))
+        except Exception as error:
+            self._report("fetch", path, "run %s: cannot fetch remote cache: %r", run.name, error)
+            return os.path.exists(path)
 
     def _identified(self, entry: FileEntry) -> FileEntry:
         path, offset = entry.state.path, entry.state.offset
@@ -325,7 +355,15 @@ class RunCache:
     def forget(self, location: str, paths: list[str]) -> None:
         """Delete the cache of the run at ``location`` (gone, or to be read again) and
         what is known of its event files ``paths``."""
-        remove(cache_path(self.directory, location))
+        path = cache_path(self.directory, location)
+        remove(path)
+        if self.remote is not None:
+            try:
+                self.remote.delete(os.path.basename(path))
+            except Exception as error:  # the next save replaces it anyway
+                self._report(
+                    "delete", path, "cannot delete remote cache of %s: %r", location, error
+                )
         self._saved.pop(location, None)
         for path in paths:
             self._identities.pop(path, None)
