@@ -220,9 +220,12 @@ def _logdir(args: argparse.Namespace) -> str:
 
 
 def _demo(args: argparse.Namespace, notes: list[str]) -> int:
-    from lumiboard.demo import start_live_run, write_demo
+    from lumiboard.demo import DemoDirError, start_live_run, write_demo
 
-    path = write_demo(args.logdir, steps=args.steps)
+    try:
+        path = write_demo(args.logdir, steps=args.steps)
+    except DemoDirError as error:
+        raise SystemExit(f"lumiboard demo: {error}") from None
     print(f"lumiboard {__version__}: demo log directory written to {path.resolve()}")
     if args.no_serve:
         return 0

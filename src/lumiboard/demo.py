@@ -2,14 +2,21 @@
 
 Three training runs of a hyperparameter sweep (scalars, histograms, hparams,
 PR curves), one media run (images, boxes, figure, video, audio, text), one
-TF2-style run, a custom-scalars layout, a mesh, embeddings, model graphs (from
-torch when it is installed, and one with step stats and a Keras model) and
-PyTorch profiler traces of a two-rank job.
+TF2-style run, a custom-scalars layout, a mesh, embeddings, model graphs (a torch
+model's, stored in ``demo_data/`` so that torch is not needed, and one with step
+stats and a Keras model) and PyTorch profiler traces of a two-rank job.
+
+Writing the demo again into the same directory replaces what the demo wrote there
+before (a marker file says which directory is a demo's), so a re-run gives the same
+data, not twice the points; a directory holding anything else is refused.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -23,9 +30,39 @@ LEARNING_RATES = (0.1, 0.01, 0.001)
 STEPS = 200
 
 
+# What the demo writes at the top of its log directory: these runs (directories), event files
+# at the root (the hparams experiment config), and the marker naming the directory a demo's.
+MARKER = ".lumiboard-demo.json"
+_ENTRIES = (
+    *(f"lr_{lr}" for lr in LEARNING_RATES),
+    "sweep",
+    "media",
+    "tf2_style",
+    "graphs_demo",
+    "projector",
+    "profile",
+    "live",
+)
+_ROOT_FILES = "events.out.tfevents."
+_LIVE_FILES = "live/events.out.tfevents."
+
+
+class DemoDirError(ValueError):
+    """The demo's target directory holds files the demo did not write; nothing was changed."""
+
+
 def write_demo(logdir: str | Path, steps: int = STEPS, seed: int = 0) -> Path:
-    """Write the demo under ``logdir`` and return its path."""
+    """Write the demo under ``logdir`` and return its path.
+
+    ``logdir`` must be missing, empty, or a log directory this function wrote before: then the
+    earlier demo's files are deleted first, so that a re-run does not double every series.
+    Anything else raises :class:`DemoDirError` before a file is touched.
+    """
     root = Path(logdir)
+    _clear_previous(root)
+    root.mkdir(parents=True, exist_ok=True)
+    # The marker goes first, so that a demo interrupted half-way can still be rewritten.
+    _write_marker(root, files=None)
     rng = np.random.default_rng(seed)
     _write_sweep(root, steps, rng)
     _write_media(root / "media", rng)
@@ -39,7 +76,68 @@ def write_demo(logdir: str | Path, steps: int = STEPS, seed: int = 0) -> Path:
     graphs_demo.write_demo(root)
     projector_demo.write_demo(root)
     profile_demo.write_demo(root)
+    _write_marker(root, files=sorted(_relative_files(root)))
     return root
+
+
+def _write_marker(root: Path, files: list[str] | None) -> None:
+    # ``files`` (every file written, once the demo is complete) lets a re-run tell a file the
+    # user added inside one of the demo's runs from the demo's own.
+    marker = {"lumiboard_demo": 1, "files": files}
+    (root / MARKER).write_text(json.dumps(marker, indent=0) + "\n")
+
+
+def _relative_files(root: Path) -> set[str]:
+    return {
+        path.relative_to(root).as_posix()
+        for path in root.rglob("*")
+        if path.is_file() and path.name != MARKER
+    }
+
+
+def _clear_previous(root: Path) -> None:
+    """Delete an earlier demo's files under ``root``; refuse if anything there is not the demo's."""
+    if not root.exists():
+        return
+    if not root.is_dir():
+        raise DemoDirError(f"{root} is a file, not a directory")
+    entries = sorted(entry.name for entry in root.iterdir())
+    if not entries:
+        return
+    try:
+        marker = json.loads((root / MARKER).read_text())
+        owned = marker["files"]
+    except (OSError, ValueError, KeyError, TypeError):
+        raise DemoDirError(
+            f"{root} is not empty and was not written by `lumiboard demo`; "
+            "pick a new or empty directory with --logdir"
+        ) from None
+    foreign = [
+        entry
+        for entry in entries
+        if entry != MARKER and entry not in _ENTRIES and not entry.startswith(_ROOT_FILES)
+    ]
+    if isinstance(owned, list):
+        # The live run's event files are written after the list: they are the demo's too.
+        foreign += sorted(
+            name
+            for name in _relative_files(root) - set(owned)
+            if not name.startswith(_LIVE_FILES) and name.split("/")[0] not in foreign
+        )
+    if foreign:
+        shown = ", ".join(foreign[:5]) + (
+            f" and {len(foreign) - 5} more" if len(foreign) > 5 else ""
+        )
+        raise DemoDirError(
+            f"{root} holds a demo log directory and files the demo did not write ({shown}); "
+            "move them out or pick another directory with --logdir"
+        )
+    for entry in entries:
+        path = root / entry
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        else:
+            path.unlink()
 
 
 LR_PARAM = hp.HParam("lr", hp.Discrete(list(LEARNING_RATES)))
@@ -136,12 +234,27 @@ def _write_extras(run: Path, rng: np.random.Generator) -> None:
 
 
 def _write_graph(writer: SummaryWriter) -> None:
-    try:
-        import torch
-    except ImportError:
-        return
-    model = torch.nn.Sequential(torch.nn.Linear(8, 16), torch.nn.ReLU(), torch.nn.Linear(16, 3))
-    writer.add_graph(model, torch.zeros(1, 8))
+    """The graph ``add_graph`` writes for a small torch MLP, from the copy in ``demo_data/``.
+
+    Stored (``scripts/make_demo_graph.py`` traced it) rather than traced here, so that the demo
+    needs no torch and shows the same Graphs tab with or without it.
+    """
+    import time
+
+    from google.protobuf import text_format
+
+    from lumiboard.format.proto import event_pb2, graph_pb2, run_metadata_pb2
+
+    data = resources.files("lumiboard") / "demo_data"
+    graph = text_format.Parse((data / "graph.pbtxt").read_text(), graph_pb2.GraphDef())
+    metadata = text_format.Parse(
+        (data / "run_metadata.pbtxt").read_text(), run_metadata_pb2.RunMetadata()
+    )
+    now = time.time()
+    # The two events add_graph writes: the GraphDef, then its step stats under the tag "step1".
+    writer._event(event_pb2.Event(wall_time=now, graph_def=graph.SerializeToString()))
+    tagged = event_pb2.TaggedRunMetadata(tag="step1", run_metadata=metadata.SerializeToString())
+    writer._event(event_pb2.Event(wall_time=now, tagged_run_metadata=tagged))
 
 
 def _write_media(run: Path, rng: np.random.Generator) -> None:

@@ -69,31 +69,90 @@ static uint32_t crc32c_soft(const uint8_t *p, size_t n) {
     return ~crc;
 }
 
-#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+/* Hardware CRC-32C, chosen at compile time by the target's and compiler's
+ * predefined macros, then at run time by what the CPU reports:
+ * - x86-64 with gcc, clang or MSVC: SSE4.2's crc32 instruction, when cpuid
+ *   reports SSE4.2 (every x86-64 CPU since 2008-2011 does);
+ * - AArch64 whose target has the ARMv8 CRC32 instructions
+ *   (__ARM_FEATURE_CRC32: Apple silicon, -march=armv8.1-a and later): always;
+ *   AArch64 Linux with gcc otherwise: when the kernel's HWCAP reports them;
+ * - anything else, or built with -DLUMIBOARD_NO_HW_CRC: crc32c_soft above.
+ * crc_path() tells Python which one runs; a test holds every path to
+ * google_crc32c's answers. */
+#if !defined(LUMIBOARD_NO_HW_CRC) && (defined(__x86_64__) || defined(_M_X64)) && \
+    (defined(__GNUC__) || defined(__clang__) || defined(_MSC_VER))
 #include <nmmintrin.h>
-__attribute__((target("sse4.2"))) static uint32_t crc32c_hw(const uint8_t *p, size_t n) {
-    uint64_t crc = 0xFFFFFFFFu;
+#if defined(_MSC_VER)
+#include <intrin.h> /* __cpuid; clang-cl too (its cpuid.h clashes with intrin.h) */
+#else
+#include <cpuid.h>
+#endif
+#if defined(__GNUC__) || defined(__clang__)
+#define HW_CRC_TARGET __attribute__((target("sse4.2")))
+#else
+#define HW_CRC_TARGET /* MSVC emits SSE4.2 intrinsics without being asked */
+#endif
+#define HW_CRC_NAME "sse4.2"
+#define CRC_U64(crc, word) ((uint32_t)_mm_crc32_u64((crc), (word)))
+#define CRC_U8(crc, byte) ((uint32_t)_mm_crc32_u8((crc), (byte)))
+static int hw_crc_detect(void) {
+#if defined(_MSC_VER)
+    int info[4];
+    __cpuid(info, 1);
+    return (info[2] >> 20) & 1;
+#else
+    unsigned int eax, ebx, ecx, edx;
+    return __get_cpuid(1, &eax, &ebx, &ecx, &edx) && ((ecx >> 20) & 1);
+#endif
+}
+#define HAVE_HW_CRC 1
+#elif !defined(LUMIBOARD_NO_HW_CRC) && defined(__aarch64__) && \
+    (defined(__ARM_FEATURE_CRC32) || (defined(__linux__) && defined(__GNUC__) && !defined(__clang__)))
+#include <arm_acle.h>
+#if defined(__ARM_FEATURE_CRC32)
+#define HW_CRC_TARGET
+static int hw_crc_detect(void) { return 1; }
+#else
+#include <sys/auxv.h>
+#ifndef HWCAP_CRC32
+#define HWCAP_CRC32 (1 << 7) /* linux/arch/arm64/include/uapi/asm/hwcap.h */
+#endif
+/* gcc's arm_acle.h declares the CRC intrinsics for any target; a function
+ * using them needs the feature itself. */
+#define HW_CRC_TARGET __attribute__((target("+crc")))
+static int hw_crc_detect(void) { return (getauxval(AT_HWCAP) & HWCAP_CRC32) != 0; }
+#endif
+#define HW_CRC_NAME "armv8-crc"
+#define CRC_U64(crc, word) __crc32cd((crc), (word))
+#define CRC_U8(crc, byte) __crc32cb((crc), (byte))
+#define HAVE_HW_CRC 1
+#else
+#define HAVE_HW_CRC 0
+#endif
+
+#if HAVE_HW_CRC
+HW_CRC_TARGET static uint32_t crc32c_hw(const uint8_t *p, size_t n) {
+    uint32_t crc = 0xFFFFFFFFu;
     while (n >= 8) {
         uint64_t word;
         memcpy(&word, p, 8);
-        crc = _mm_crc32_u64(crc, word);
+        crc = CRC_U64(crc, word);
         p += 8;
         n -= 8;
     }
-    uint32_t c32 = (uint32_t)crc;
-    while (n--) c32 = _mm_crc32_u8(c32, *p++);
-    return ~c32;
+    while (n--) crc = CRC_U8(crc, *p++);
+    return ~crc;
 }
 static int have_hw_crc = 0;
-static void crc_detect(void) { have_hw_crc = __builtin_cpu_supports("sse4.2"); }
+static void crc_detect(void) { have_hw_crc = hw_crc_detect(); }
 static uint32_t crc32c(const uint8_t *p, size_t n) {
     return have_hw_crc ? crc32c_hw(p, n) : crc32c_soft(p, n);
 }
-#define HAVE_HW_CRC 1
+static const char *crc_path_name(void) { return have_hw_crc ? HW_CRC_NAME : "table"; }
 #else
 static void crc_detect(void) {}
 static uint32_t crc32c(const uint8_t *p, size_t n) { return crc32c_soft(p, n); }
-#define HAVE_HW_CRC 0
+static const char *crc_path_name(void) { return "table"; }
 #endif
 
 /* TensorFlow's mask (tensorflow/core/lib/hash/crc32c.h). */
@@ -680,11 +739,11 @@ static size_t next_header_soft(const uint8_t *buf, size_t p, size_t n) {
 }
 
 #if HAVE_HW_CRC
-__attribute__((target("sse4.2"))) static size_t next_header_hw(const uint8_t *buf, size_t p, size_t n) {
+HW_CRC_TARGET static size_t next_header_hw(const uint8_t *buf, size_t p, size_t n) {
     for (; p + 12 <= n; p++) {
         uint64_t word;
         memcpy(&word, buf + p, 8);
-        if (mask_crc(~(uint32_t)_mm_crc32_u64(0xFFFFFFFFu, word)) == load_u32(buf + p + 8)) return p;
+        if (mask_crc(~CRC_U64(0xFFFFFFFFu, word)) == load_u32(buf + p + 8)) return p;
     }
     return n;
 }
@@ -731,12 +790,20 @@ static PyObject *masked_crc32c_py(PyObject *self, PyObject *arg) {
     return PyLong_FromUnsignedLong(crc);
 }
 
+static PyObject *crc_path_py(PyObject *self, PyObject *unused) {
+    (void)self;
+    (void)unused;
+    return PyUnicode_FromString(crc_path_name());
+}
+
 static PyMethodDef methods[] = {
     {"scan", (PyCFunction)(void (*)(void))scan, METH_VARARGS | METH_KEYWORDS,
      "scan(buffer, base_offset, tag_kinds, verify_crc=True): see lumiboard.reader.scan."},
     {"find_frame", find_frame, METH_VARARGS,
      "find_frame(buffer, start, max_record) -> (found, pending): see lumiboard.format.tfrecord."},
     {"masked_crc32c", masked_crc32c_py, METH_O, "TensorFlow's masked CRC-32C of a bytes-like object."},
+    {"crc_path", crc_path_py, METH_NOARGS,
+     "The CRC-32C code in use: 'sse4.2', 'armv8-crc' (instructions) or 'table' (portable)."},
     {NULL, NULL, 0, NULL},
 };
 

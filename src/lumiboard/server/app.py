@@ -16,6 +16,7 @@ from lumiboard.plugins import base
 from lumiboard.reader.reload import Reloader
 from lumiboard.server import core, errors, health_routes, static
 from lumiboard.server.auth import HostCheck, TokenAuth
+from lumiboard.server.compression import Compression
 from lumiboard.server.context import Context, ServerOptions
 from lumiboard.store.provider import Provider
 
@@ -82,7 +83,8 @@ def create_app(
         options = ServerOptions(data_location=location)
     inner.state.context = Context(reloader, Provider(reloader.runs), options)
     prefix = path_prefix.rstrip("/")
-    middleware = [Middleware(SecurityHeaders)]
+    # Compression outermost: every answer, the auth and host checks' errors too.
+    middleware = [Middleware(Compression), Middleware(SecurityHeaders)]
     if allowed_hosts is not None:
         middleware.append(Middleware(HostCheck, allowed=allowed_hosts))
     if auth_token is not None:

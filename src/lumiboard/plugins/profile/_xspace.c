@@ -38,9 +38,13 @@
 #include <stdint.h>
 #include <string.h>
 
+/* Inlining hints: the walk's per-byte helpers inline, the failure path stays out of line. */
 #if defined(__GNUC__) || defined(__clang__)
 #define HOT static inline __attribute__((always_inline))
 #define COLD static __attribute__((noinline, cold))
+#elif defined(_MSC_VER)
+#define HOT static __forceinline
+#define COLD static __declspec(noinline)
 #else
 #define HOT static inline
 #define COLD static

@@ -15,8 +15,10 @@ takes seconds to write as CSV.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -38,6 +40,10 @@ from lumiboard.store.provider import NotFoundError, Provider
 
 TAB_NAME = "Scalars"
 MAX_BUCKETS = 20_000
+#: Form fields of one ``scalars_multirun`` request: the tag and up to 100,000 runs.
+MAX_MULTIRUN_FIELDS = 100_001
+#: The largest urlencoded ``scalars_multirun`` form read (100,000 names of ~600 bytes).
+MAX_FORM_BYTES = 64 << 20
 
 
 @workers.off_loop
@@ -69,14 +75,62 @@ def scalars(request: Request) -> Response:
 
 
 async def scalars_multirun(request: Request) -> Response:
-    """TensorBoard's POST form (``tag``, repeated ``runs``): ``{run: [[wt, step, v], ...]}``."""
-    # As a context manager: files uploaded in a (hostile) multipart form are closed.
-    async with request.form() as form:
-        tag = form.get("tag")
-        runs = [run for run in form.getlist("runs") if isinstance(run, str)]
+    """TensorBoard's POST form (``tag``, repeated ``runs``): ``{run: [[wt, step, v], ...]}``.
+
+    Up to :data:`MAX_MULTIRUN_FIELDS` fields (TensorBoard answers 2,000 runs; Starlette's
+    form parser stops at 1,000 fields), a 413 above.
+    """
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media == "application/x-www-form-urlencoded":
+        # parse_qsl (C speed, bounded) rather than the form parser's callback per field.
+        body = await _bounded_body(request, MAX_FORM_BYTES)
+        fields = await workers.run(_urlencoded_fields, body)
+        tags = [value for name, value in fields if name == "tag"]
+        tag: object = tags[0] if tags else None
+        runs = [value for name, value in fields if name == "runs"]
+    else:
+        try:
+            # As a context manager: files uploaded in a (hostile) multipart form are closed.
+            async with request.form(max_fields=MAX_MULTIRUN_FIELDS) as form:
+                tag = form.get("tag")
+                runs = [run for run in form.getlist("runs") if isinstance(run, str)]
+        except HTTPException as error:
+            if "Too many fields" in str(error.detail):
+                raise _too_many() from None
+            raise
     if not isinstance(tag, str):
         raise BadRequestError("missing form field 'tag'")
     return await workers.run_bulk(_scalars_multirun, context(request).provider, tag, runs)
+
+
+def _too_many() -> HTTPException:
+    return HTTPException(
+        413, f"at most {MAX_MULTIRUN_FIELDS - 1:,} runs per scalars_multirun request"
+    )
+
+
+async def _bounded_body(request: Request, limit: int) -> bytes:
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise HTTPException(413, f"the form is over {limit >> 20} MiB")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _urlencoded_fields(body: bytes) -> list[tuple[str, str]]:
+    # As Starlette's parser reads it: bytes as latin-1, %-escapes as UTF-8, blanks kept.
+    try:
+        return parse_qsl(
+            body.decode("latin-1"),
+            keep_blank_values=True,
+            encoding="utf-8",
+            errors="replace",
+            max_num_fields=MAX_MULTIRUN_FIELDS,
+        )
+    except ValueError:  # "Max number of fields exceeded"
+        raise _too_many() from None
 
 
 def _scalars_multirun(provider: Provider, tag: str, runs: list[str]) -> Response:

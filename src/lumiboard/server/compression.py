@@ -1,0 +1,251 @@
+"""Compressed answers: JSON, CSV and other text above :data:`MINIMUM_SIZE` bytes, in the
+best encoding the client accepts (``Accept-Encoding``): zstd, brotli or gzip.
+
+A chart card of 50 runs x 10,000 points is ~20 MB of JSON: gzip sends a third of it,
+brotli and zstd a fifth to a sixth. The levels are tuned for speed over ratio (the
+answer is made per request, never cached): :data:`GZIP_LEVEL`, :data:`BROTLI_QUALITY`,
+:data:`ZSTD_LEVEL`, measured on that card by ``benchmarks/wire.py``.
+
+brotli (PyPI ``brotli``) and zstd (PyPI ``zstandard``, or the standard library's
+``compression.zstd`` from Python 3.14) are optional (``pip install lumiboard[wire]``):
+without them a client accepting them gets gzip. Browsers send ``br`` and ``zstd`` in
+``Accept-Encoding`` only over HTTPS (and to localhost), so gzip is the one that matters
+most; scripts (``requests``, ``httpx``) accept gzip too.
+
+Never compressed: answers under :data:`MINIMUM_SIZE`, bodies of other media types
+(images, audio, blobs are compressed already), answers already carrying a
+``Content-Encoding``, partial (206) and range answers, bodiless statuses, ``HEAD``
+requests, and streamed answers (a body sent in several messages: files, event streams),
+which go out as they come. ``Vary: Accept-Encoding`` is sent on every answer that could
+have been compressed, so caches keep the encodings apart.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Callable
+from typing import Any
+
+from starlette.datastructures import Headers, MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from lumiboard.server import workers
+
+#: Bodies smaller than this go out as they are: compression would gain a few hundred bytes
+#: at most, and cost a header's worth and some CPU.
+MINIMUM_SIZE = 1024
+#: Bodies at least this big are compressed on the worker pool, not on the event loop
+#: (zlib, brotli and zstd release the GIL while they work).
+OFF_LOOP_SIZE = 256 * 1024
+#: zlib level 5: 99% of level 9's ratio on the scalars card at about 1/3 of its time.
+GZIP_LEVEL = 5
+#: brotli quality 4: better than gzip -9's ratio, faster than gzip -5.
+BROTLI_QUALITY = 4
+#: zstd level 3 (its default): the fastest of the three at brotli's ratio.
+ZSTD_LEVEL = 3
+
+#: Media types compressed (``text/*`` too, but for event streams).
+COMPRESSIBLE = frozenset(
+    (
+        "application/json",
+        "application/javascript",
+        "application/xml",
+        "application/x-ndjson",
+        "image/svg+xml",
+    )
+)
+
+Compressor = Callable[[bytes], bytes]
+
+
+def _gzip(body: bytes) -> bytes:
+    # mtime=0: the same answer compresses to the same bytes (ETags, tests, caches).
+    return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
+
+
+def _brotli() -> Compressor | None:
+    try:
+        import brotli  # type: ignore[import-untyped,import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    compress: Callable[..., bytes] = brotli.compress
+
+    def encode(body: bytes) -> bytes:
+        return compress(body, quality=BROTLI_QUALITY)
+
+    return encode
+
+
+def _zstd() -> Compressor | None:
+    try:  # Python 3.14's standard library
+        from compression import zstd  # type: ignore[import-not-found,unused-ignore]
+
+        std: Callable[..., bytes] = zstd.compress
+
+        def encode_std(body: bytes) -> bytes:
+            return std(body, level=ZSTD_LEVEL)
+
+        return encode_std
+    except ImportError:
+        pass
+    try:
+        import zstandard  # type: ignore[import-not-found,unused-ignore]
+    except ImportError:
+        return None
+    # One compressor per call: a ZstdCompressor must not be shared between threads.
+    make: Callable[..., Any] = zstandard.ZstdCompressor
+
+    def encode(body: bytes) -> bytes:
+        # The content size in the frame header lets a decoder size its output at once.
+        return bytes(make(level=ZSTD_LEVEL, write_content_size=True).compress(body))
+
+    return encode
+
+
+def available_encodings() -> dict[str, Compressor]:
+    """The encodings this installation can send, best first (ties in ``q`` go to the first)."""
+    found: dict[str, Compressor] = {}
+    zstd = _zstd()
+    if zstd is not None:
+        found["zstd"] = zstd
+    brotli = _brotli()
+    if brotli is not None:
+        found["br"] = brotli
+    found["gzip"] = _gzip
+    return found
+
+
+def choose_encoding(accept_encoding: str, offered: list[str]) -> str | None:
+    """The coding of ``offered`` (best first) that ``accept_encoding`` ranks highest, or
+    None for identity. ``q=0`` refuses a coding; ``*`` stands for any coding not named."""
+    weights: dict[str, float] = {}
+    for item in accept_encoding.split(","):
+        name, _, parameters = item.partition(";")
+        name = name.strip().lower()
+        if not name:
+            continue
+        weight = 1.0
+        for parameter in parameters.split(";"):
+            key, _, value = parameter.partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    weight = float(value.strip())
+                except ValueError:
+                    weight = 0.0
+        weights[name] = weight
+    best: tuple[float, int] | None = None
+    chosen = None
+    for rank, coding in enumerate(offered):
+        weight = weights.get(coding, weights.get("*", 0.0))
+        if weight <= 0:
+            continue
+        if best is None or (weight, -rank) > best:
+            best, chosen = (weight, -rank), coding
+    return chosen
+
+
+def compressible(content_type: str) -> bool:
+    media = content_type.partition(";")[0].strip().lower()
+    if media.startswith("text/"):
+        return media != "text/event-stream"
+    return media in COMPRESSIBLE or media.endswith("+json")
+
+
+class Compression:
+    """ASGI middleware: each answer compressed as the module says."""
+
+    def __init__(self, app: ASGIApp, minimum_size: int = MINIMUM_SIZE) -> None:
+        self.app = app
+        self.minimum_size = minimum_size
+        self.encodings = available_encodings()
+        self.offered = list(self.encodings)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") == "HEAD":
+            await self.app(scope, receive, send)
+            return
+        accepted = Headers(scope=scope).get("accept-encoding", "")
+        await _Answer(self, choose_encoding(accepted, self.offered), send).run(
+            self.app, scope, receive
+        )
+
+
+class _Answer:
+    """One request's answer: its start held back until the body shows whether to compress."""
+
+    def __init__(self, owner: Compression, coding: str | None, send: Send) -> None:
+        self.owner, self.coding, self.send = owner, coding, send
+        self.start: Message | None = None
+        #: None: undecided (start held); True: compressing; False: passing through.
+        self.compressing: bool | None = None
+
+    async def run(self, app: ASGIApp, scope: Scope, receive: Receive) -> None:
+        await app(scope, receive, self.receive_message)
+
+    async def receive_message(self, message: Message) -> None:
+        if message["type"] == "http.response.start":
+            if not self._candidate(message):
+                self.compressing = False
+                await self.send(message)
+                return
+            self.start = message
+            return
+        if message["type"] != "http.response.body" or self.compressing is False:
+            await self.send(message)
+            return
+        if self.compressing is None:
+            await self._first_body(message)
+            return
+        await self.send(message)  # pragma: no cover - a single-message body is all we take
+
+    def _candidate(self, start: Message) -> bool:
+        """Whether the answer may be compressed, judged from its status and headers."""
+        status = start["status"]
+        if status < 200 or status in (204, 206, 304):
+            return False
+        headers = Headers(raw=start.get("headers", []))
+        if "content-encoding" in headers or "content-range" in headers:
+            return False
+        if not compressible(headers.get("content-type", "")):
+            return False
+        length = headers.get("content-length")
+        return length is None or not length.isdigit() or int(length) >= self.owner.minimum_size
+
+    async def _first_body(self, message: Message) -> None:
+        start = self.start
+        assert start is not None
+        self.start = None
+        body: bytes = message.get("body", b"")
+        headers = MutableHeaders(raw=list(start.get("headers", [])))
+        if message.get("more_body", False):  # streamed: sent as it comes
+            self.compressing = False
+            _vary(headers)
+            await self.send({**start, "headers": headers.raw})
+            await self.send(message)
+            return
+        _vary(headers)
+        if self.coding is None or len(body) < self.owner.minimum_size:
+            self.compressing = False
+            await self.send({**start, "headers": headers.raw})
+            await self.send(message)
+            return
+        compress = self.owner.encodings[self.coding]
+        if len(body) >= OFF_LOOP_SIZE:
+            encoded = await workers.run_bulk(compress, body)
+        else:
+            encoded = compress(body)
+        self.compressing = True
+        headers["content-encoding"] = self.coding
+        headers["content-length"] = str(len(encoded))
+        etag = headers.get("etag")
+        if etag is not None and not etag.startswith("W/"):
+            # The compressed bytes differ from the identity ones a strong tag names.
+            headers["etag"] = "W/" + etag
+        await self.send({**start, "headers": headers.raw})
+        await self.send({"type": "http.response.body", "body": encoded, "more_body": False})
+
+
+def _vary(headers: MutableHeaders) -> None:
+    present = [item.strip().lower() for item in headers.get("vary", "").split(",")]
+    if "accept-encoding" not in present and "*" not in present:
+        headers.add_vary_header("Accept-Encoding")
