@@ -27,6 +27,7 @@ every changed run at :meth:`Reloader.stop`.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import logging
 import os
@@ -45,6 +46,7 @@ from lumiboard.store.runs import RunData
 from lumiboard.writer.fs import is_remote
 
 if TYPE_CHECKING:
+    from lumiboard.store.budget import MemoryBudget
     from lumiboard.store.cache import RunCache
 
 logger = logging.getLogger(__name__)
@@ -72,6 +74,7 @@ class Reloader:
         samples: dict[str, int | None] | None = None,
         workers: int | None = None,
         cache_dir: str | os.PathLike[str] | None = None,
+        memory_budget: int | None = None,
     ) -> None:
         self.sources: list[Source] = (
             list(logdir)  # type: ignore[arg-type]
@@ -97,6 +100,17 @@ class Reloader:
             from lumiboard.store.cache import RunCache  # pyarrow: only when caching
 
             self.cache = RunCache(cache_dir, self._samples)
+        #: The memory budget (None: every series stays in memory, the default).
+        self.budget: MemoryBudget | None = None
+        if memory_budget is not None:
+            if self.cache is None:
+                raise ValueError(
+                    "a memory budget needs the cache: the series it drops from memory "
+                    "are read back from the cache files (give cache_dir)"
+                )
+            from lumiboard.store.budget import MemoryBudget
+
+            self.budget = MemoryBudget(memory_budget)
 
     def reload(self) -> None:
         """One pass: list runs, read every run's new bytes. Passes never overlap."""
@@ -193,6 +207,8 @@ class Reloader:
         self._unreadable.pop(name, None)
         with self._state_lock:
             self.runs.pop(name, None)
+        if self.budget is not None:
+            self.budget.forget(name)
         if self.cache is not None:
             self.cache.forget(location, list(loader.files))
 
@@ -202,23 +218,25 @@ class Reloader:
         paths = {path for path, _ in files}
         unreadable: set[str] = set()
         read = 0
-        while True:
-            try:
-                read += loader.load([item for item in files if item[0] not in unreadable])
-                break
-            except FileNotFoundError as error:
-                # Vanished since the listing: the next pass reads the run again without it.
-                logger.info("run %s: %s", run.name, error)
-                return read
-            except OSError as error:
-                path = error.filename
-                if path in unreadable or path not in paths:
-                    # An error that names no file of the run (a remote backend's):
-                    # try again next pass.
-                    logger.warning("run %s: %s", run.name, error)
+        # Under a budget, none of the run's series is spilled while it loads.
+        with self.budget.loading(run.name) if self.budget else contextlib.nullcontext():
+            while True:
+                try:
+                    read += loader.load([item for item in files if item[0] not in unreadable])
+                    break
+                except FileNotFoundError as error:
+                    # Vanished since the listing: the next pass reads the run again without it.
+                    logger.info("run %s: %s", run.name, error)
                     return read
-                # Cannot be opened (permissions...): read the run's other files.
-                unreadable.add(path)
+                except OSError as error:
+                    path = error.filename
+                    if path in unreadable or path not in paths:
+                        # An error that names no file of the run (a remote backend's):
+                        # try again next pass.
+                        logger.warning("run %s: %s", run.name, error)
+                        return read
+                    # Cannot be opened (permissions...): read the run's other files.
+                    unreadable.add(path)
         self._note_unreadable(run.name, unreadable)
         if self.cache is not None:
             # Here, on the pool, while other runs load: the run lock is held
@@ -227,7 +245,23 @@ class Reloader:
                 self.cache.save(loader, run.location)
             except Exception:  # a cache is only a cache: never fail the pass for it
                 logger.warning("run %s: cache not saved", run.name, exc_info=True)
+        self._keep_budget(run.name)
         return read
+
+    def _keep_budget(self, name: str) -> None:
+        """Measure the run ``name``; spill the coldest saved series when over the budget."""
+        budget, cache = self.budget, self.cache
+        run = self.runs.get(name)
+        if budget is None or cache is None or run is None:
+            return
+        if budget.measure(run) <= budget.limit:
+            return
+        saved = []
+        for other, loader in list(self._loaders.items()):
+            data, location = self.runs.get(other), self._locations.get(other)
+            if data is not None and location is not None:
+                saved.append((data, cache.saved_path(loader, location)))
+        budget.enforce(saved)
 
     def _note_unreadable(self, name: str, unreadable: set[str]) -> None:
         """Remember the run's unreadable files (logged once each); one that became
@@ -254,10 +288,17 @@ class Reloader:
         # network for their identity checks, so they go to a pool.
         remote = [item for item in fresh if is_remote(item[1].location)]
         local = [item for item in fresh if not is_remote(item[1].location)]
-        restored = sum(cache.restore(*item) for item in local)
+        restored = 0
+        for loader, run in local:
+            restored += cache.restore(loader, run)
+            self._keep_budget(run.name)  # spilled as restored, not once all are in memory
         if remote:
             with ThreadPoolExecutor(self._workers, thread_name_prefix="lumiboard-cache") as pool:
-                restored += sum(pool.map(lambda item: cache.restore(*item), remote))
+                for done, (_, run) in zip(
+                    pool.map(lambda item: cache.restore(*item), remote), remote, strict=True
+                ):
+                    restored += done
+                    self._keep_budget(run.name)
         logger.info("%d of %d new runs restored from the cache", restored, len(fresh))
 
     def save_cache(self) -> None:

@@ -222,6 +222,7 @@ def check_files(snapshot: Snapshot, run: Run) -> None:
 class _Saved:
     fingerprint: tuple[tuple[str, int, int], ...]
     when: float | None  # None: restored, not yet written by this process
+    written: bool = True  # False: the save failed (not retried before save_interval)
 
 
 def max_cache_bytes(run: Run) -> int:
@@ -326,10 +327,18 @@ class RunCache:
                 self.remote.publish(path, os.path.basename(path))
         except Exception as error:  # e.g. a read-only cache dir: serve on, uncached
             self._report("save", path, "cannot write cache %s: %r", path, error)
-            self._saved[location] = _Saved(fingerprint, now)  # do not retry every pass
+            self._saved[location] = _Saved(fingerprint, now, False)  # not retried every pass
             return False
         self._saved[location] = _Saved(fingerprint, now)
         return True
+
+    def saved_path(self, loader: RunLoader, location: str) -> str | None:
+        """The cache file that holds the run as ``loader`` holds it now, if there is one
+        (restored or saved since its last change): what the memory budget reads back."""
+        saved = self._saved.get(location)
+        if saved is None or not saved.written or saved.fingerprint != _fingerprint(loader):
+            return None
+        return cache_path(self.directory, location)
 
     def _fetch(self, path: str, run: Run) -> bool:
         """Download the run's remote cache file to ``path``; False when there is none.

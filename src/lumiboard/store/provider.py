@@ -21,6 +21,7 @@ from lumiboard.plugins import base
 from lumiboard.plugins.base import DataClass
 from lumiboard.reader.names import safe_text
 from lumiboard.reader.tail import read_range
+from lumiboard.store.budget import note_read
 from lumiboard.store.downsample import Reduced, XAxis, reduce_series
 from lumiboard.store.runs import BlobPoint, BlobRef, RunData, TagInfo, TensorPoint
 
@@ -98,6 +99,7 @@ class Provider:
         series = data.scalars.get(tag)
         if series is None:
             raise NotFoundError(f"run {run!r} has no scalar tag {tag!r}")
+        note_read(series)  # the memory budget spills the least recently read first
         step, wall_time, value = series.columns()
         return ScalarColumns(step, wall_time, value)
 
