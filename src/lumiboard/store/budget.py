@@ -51,7 +51,8 @@ _reads: weakref.WeakKeyDictionary[ScalarSeries, int] = weakref.WeakKeyDictionary
 
 def note_read(series: ScalarSeries) -> None:
     """Remember that ``series`` was just read (by a query): the last to spill."""
-    _reads[series] = next(_clock)
+    with contextlib.suppress(TypeError):  # a series without weak references: unknown
+        _reads[series] = next(_clock)
 
 
 def last_read(series: ScalarSeries) -> int:
