@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import errno
+import inspect
 import ipaddress
 import logging
 import os
@@ -22,152 +23,9 @@ from typing import Any, TextIO
 from urllib.parse import quote
 
 from lumiboard import __version__, cli_mlflow, cli_scripts, snapshot
+from lumiboard.cli_parser import COMMANDS, IGNORED_FLAGS, build_parser, parse
 
-#: TensorBoard flags with no meaning here (lumiboard always reads every file,
-#: in parallel, natively): accepted, noted, ignored.
-IGNORED_FLAGS = {
-    "--load_fast": "lumiboard always uses its native loader",
-    "--reload_multifile": "lumiboard always tails every event file of a run",
-    "--reload_multifile_inactive_secs": "lumiboard always tails every event file of a run",
-    "--max_reload_threads": "lumiboard loads runs in parallel on every core",
-    "--reload_task": "lumiboard reloads on a background thread",
-    "--purge_orphaned_data": "lumiboard purges orphaned data, as TensorBoard does by default",
-    "--detect_file_replacement": "lumiboard always detects replaced files",
-    "--generic_data": "lumiboard serves every plugin from its own store",
-    "--grpc_data_provider": "lumiboard reads event files itself",
-    "--grpc_creds_type": "lumiboard reads event files itself",
-    "--extra_data_server_flags": "lumiboard has no separate data server",
-    "--reuse_port": "not needed",
-    "--db": "not supported",
-    "--db_import": "not supported",
-    "--master_tpu_unsecure_channel": "not supported",
-}
-
-COMMANDS = ("serve", "demo", "snapshot", cli_mlflow.COMMAND, *cli_scripts.COMMANDS)
-
-
-def _port(text: str) -> int:
-    if text == "default":
-        return 6006
-    port = int(text)
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port must be in [0, 65535], got {port}")
-    return port
-
-
-def _add_serve_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--logdir", help="log directory (or a comma list of them)")
-    parser.add_argument(
-        "--logdir_spec", help="TensorBoard's name1:/path1,name2:/path2 (one name per directory)"
-    )
-    parser.add_argument(
-        "--port",
-        type=_port,
-        default=6006,
-        help="port (default 6006; when taken, the next free one; 0: any free port)",
-    )
-    parser.add_argument("--host", default=None, help="address to listen on (default localhost)")
-    parser.add_argument(
-        "--bind_all", action="store_true", help="listen on every interface (IPv4 and IPv6)"
-    )
-    parser.add_argument(
-        "--path_prefix", default="", help="serve under this URL path, e.g. /tensorboard"
-    )
-    parser.add_argument(
-        "--reload_interval",
-        type=float,
-        default=5.0,
-        help="seconds between reloads (default 5; 0: load once)",
-    )
-    parser.add_argument(
-        "--samples_per_plugin",
-        default="",
-        help="points kept per series, e.g. images=100,histograms=all (scalars: always all)",
-    )
-    parser.add_argument("--window_title", default="", help="the browser window's title")
-    parser.add_argument(
-        "--auth-token",
-        "--auth_token",
-        dest="auth_token",
-        default=os.environ.get("LUMIBOARD_AUTH_TOKEN"),
-        help="require this token on every request (or set LUMIBOARD_AUTH_TOKEN, which other "
-        "users of the machine cannot see in the process list)",
-    )
-    parser.add_argument(
-        "--allowed-hosts",
-        "--allowed_hosts",
-        dest="allowed_hosts",
-        default="",
-        help="comma list of extra Host names a server on localhost answers to (e.g. behind a "
-        "reverse proxy); '.example.com' allows a domain, '*' any name",
-    )
-    parser.add_argument(
-        "--no-cache",
-        "--no_cache",
-        dest="no_cache",
-        action="store_true",
-        help="do not use the persistent cache",
-    )
-    parser.add_argument(
-        "--cache-dir",
-        "--cache_dir",
-        dest="cache_dir",
-        default=None,
-        help="where the persistent cache lives",
-    )
-    parser.add_argument(
-        "--alert-webhook",
-        "--alert_webhook",
-        dest="alert_webhook",
-        default=os.environ.get("LUMIBOARD_ALERT_WEBHOOK"),
-        help="post new health flags and alerts to this URL as Slack-compatible JSON (or set "
-        "LUMIBOARD_ALERT_WEBHOOK: the URL is a secret, which the process list would show)",
-    )
-    parser.add_argument(
-        "--version_tb", "--version", action="version", version=f"lumiboard {__version__}"
-    )
-    for flag, reason in IGNORED_FLAGS.items():
-        parser.add_argument(flag, nargs="?", const="true", default=None, help=f"ignored: {reason}")
-
-
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``lumiboard [serve|demo]``."""
-    parser = argparse.ArgumentParser(
-        prog="lumiboard",
-        description="Training visualization compatible with TensorBoard. "
-        "`lumiboard --logdir runs` serves the web app; `lumiboard demo` serves a demo.",
-    )
-    parser.add_argument("--version", action="version", version=f"lumiboard {__version__}")
-    commands = parser.add_subparsers(dest="command")
-    serve = commands.add_parser("serve", help="serve a log directory (the default command)")
-    _add_serve_flags(serve)
-    demo = commands.add_parser("demo", help="write a demo log directory and serve it")
-    _add_serve_flags(demo)
-    demo.set_defaults(logdir="demo_logs")
-    demo.add_argument("--steps", type=int, default=200, help="training steps per run")
-    demo.add_argument(
-        "--no-serve", dest="no_serve", action="store_true", help="only write the demo log directory"
-    )
-    cli_scripts.add_parsers(commands)
-    cli_mlflow.add_parser(commands)
-    snapshot.add_parser(commands)
-    return parser
-
-
-def parse(argv: Sequence[str]) -> argparse.Namespace:
-    """Parse ``argv``; without a command, ``serve`` is meant.
-
-    Only the first argument can name the command (``lumiboard --logdir demo``
-    serves the directory ``demo``); ``lumiboard --help`` and ``--version`` alone
-    are the top-level parser's.
-    """
-    arguments = list(argv)
-    if not arguments or (arguments[0] not in COMMANDS and arguments[0] not in _TOP_LEVEL):
-        arguments.insert(0, "serve")
-    return build_parser().parse_args(arguments)
-
-
-_TOP_LEVEL = ("-h", "--help", "--version")
+__all__ = ["COMMANDS", "IGNORED_FLAGS", "build_parser", "main", "parse"]
 
 
 class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
@@ -241,7 +99,7 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
 
     from lumiboard.reader.discover import parse_logdir
     from lumiboard.reader.reload import Reloader, parse_samples
-    from lumiboard.server import workers
+    from lumiboard.server import preflight, workers
     from lumiboard.server.app import create_app
     from lumiboard.server.auth import allowed_hosts
     from lumiboard.server.context import ServerOptions
@@ -258,14 +116,10 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
     token = _auth_token(args.auth_token)
     host = "::" if args.bind_all else (args.host or "localhost")
     hosts = allowed_hosts(host, args.allowed_hosts.split(","))
-    cache_dir = None
-    if not args.no_cache:
-        from lumiboard.store.cache import default_dir
-
-        cache_dir = args.cache_dir or default_dir()
+    cache_dir, budget = _cache(args)
     sockets = _listen(host, args.port)
     try:
-        reloader = Reloader(sources, samples=samples, cache_dir=cache_dir)
+        reloader = Reloader(sources, samples=samples, cache_dir=cache_dir, **budget)
         options = ServerOptions(
             data_location=logdir,
             window_title=args.window_title,
@@ -276,7 +130,14 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
             reloader, options, auth_token=token, path_prefix=prefix, allowed_hosts=hosts
         )
         webhook = _alert_webhook(args.alert_webhook, app, reloader, logdir)
-        _print_urls(host, int(sockets[0].getsockname()[1]), prefix, token)
+        port = int(sockets[0].getsockname()[1])
+        if args.port and port != args.port:
+            print(
+                f"lumiboard: port {args.port} is in use; serving on {port} instead", file=sys.stderr
+            )
+        _print_urls(host, port, prefix, token)
+        for warning in preflight.warnings([source.location for source in sources]):
+            print(f"warning: {warning}", file=sys.stderr)
         # log_config=None: uvicorn's default dictConfig would shut down and close every
         # logging handler the process already has (a notebook's, absl's: that closed a captured
         # stderr under pytest once keras was imported); its loggers go through ours instead.
@@ -300,6 +161,36 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
         for sock in sockets:
             sock.close()
     return 0 if server.started else 1
+
+
+def _cache(args: argparse.Namespace) -> tuple[str | None, dict[str, int]]:
+    """The cache directory or URL (None: no cache) and the reloader's ``memory_budget``
+    keyword (given only when asked for, so a reloader without it still serves)."""
+    cache_dir = None
+    if not args.no_cache:
+        from lumiboard.store.cache import default_dir
+
+        cache_dir = args.cache_dir or default_dir()
+    if args.memory_budget is None:
+        return cache_dir, {}
+    if not _reloader_takes_budget():
+        raise SystemExit(
+            "lumiboard: --memory-budget is not supported by this build's reloader "
+            "(lumiboard.reader.reload.Reloader takes no memory_budget)"
+        )
+    if cache_dir is None:
+        raise SystemExit(
+            "lumiboard: --memory-budget reads the series it drops back from the cache: "
+            "leave out --no-cache"
+        )
+    return cache_dir, {"memory_budget": args.memory_budget}
+
+
+def _reloader_takes_budget() -> bool:
+    """Whether the reloader has ``memory_budget`` (the budget's own change adds it)."""
+    from lumiboard.reader.reload import Reloader
+
+    return "memory_budget" in inspect.signature(Reloader.__init__).parameters
 
 
 def _alert_webhook(url: str | None, app: Any, reloader: Any, logdir: str) -> Any:

@@ -115,7 +115,7 @@ def test_magic_starts_reuses_lists_and_stops_a_server(tmp_path: Path, info_dir: 
 
         # A server's error is text in the cell, not a traceback.
         assert "ERROR: lumiboard exited with status 2" in refused
-        assert "unrecognized arguments: --no_such_flag" in refused
+        assert "unknown flag --no_such_flag" in refused
         assert "<iframe" not in refused
 
         client.execute_cell(book.cells[6], 6)

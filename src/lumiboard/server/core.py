@@ -17,9 +17,9 @@ from starlette.routing import Route
 
 from lumiboard import __version__
 from lumiboard.plugins import base
-from lumiboard.reader import mlflow_runs, scan
+from lumiboard.reader import mlflow_runs
 from lumiboard.reader.names import safe_text
-from lumiboard.server import workers
+from lumiboard.server import preflight, workers
 from lumiboard.server.context import Context, context
 from lumiboard.server.responses import json_response
 
@@ -95,7 +95,8 @@ async def window_properties(request: Request) -> Response:
 
 @workers.off_loop
 def status(request: Request) -> Response:
-    """Ingestion progress and the records skipped per run and tag."""
+    """Ingestion progress, the records skipped per run and tag, and what the install lacks
+    (native scanner, web app) or the log directories that do not exist."""
     ctx = context(request)
     progress = ctx.reloader.progress()
     skipped = {}
@@ -114,6 +115,10 @@ def status(request: Request) -> Response:
             counts[""] = counts.get("", 0) + unreadable
         if counts:
             skipped[name] = counts
+    sources = ctx.reloader.sources
+    logdirs = preflight.logdir_states(
+        [source.location for source in sources], [source.name for source in sources]
+    )
     return json_response(
         {
             "loading": progress.loading,
@@ -123,7 +128,10 @@ def status(request: Request) -> Response:
             "bytes_done": progress.bytes_done,
             "passes": progress.passes,
             "last_reload_seconds": progress.last_duration,
-            "native_scanner": scan.NATIVE,
+            "native_scanner": preflight.native_scanner(),
+            "web_app": preflight.web_app(),
+            "logdirs": logdirs,
+            "logdir_exists": all(state["exists"] is not False for state in logdirs),
             "skipped": skipped,
             "links": links,
             "notes": ctx.options.notes,

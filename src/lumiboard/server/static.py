@@ -61,8 +61,9 @@ def _csp() -> str:
 
 async def not_built(request: Request) -> Response:
     return HTMLResponse(
-        "<!doctype html><title>lumiboard</title><p>The web app is not built. "
-        "Install lumiboard with its frontend (pip install builds it with npm), "
-        "or use the HTTP API under <code>data/</code>.</p>",
+        "<!doctype html><title>lumiboard</title><p>lumiboard's web app is not built, so this "
+        "page cannot show it (the HTTP API under <code>data/</code> works). "
+        "Install a lumiboard wheel (<code>pip install lumiboard</code>), or install Node.js "
+        "(20.19 or newer) and reinstall lumiboard from source.</p>",
         status_code=503,
     )
