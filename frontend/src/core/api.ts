@@ -35,6 +35,12 @@ export interface Status {
   /** run -> {mlflow: URL of its page} for runs read from an MLflow tracking server. */
   links?: Record<string, { mlflow?: string }>;
   notes: string[];
+  /** Whether the compiled event-file scanner is in use (else a ~100× slower one). */
+  native_scanner?: boolean;
+  /** Whether the built web app is installed (always true for a page that runs this). */
+  web_app?: boolean;
+  /** Each log directory and whether it exists (null: a URL, not probed). */
+  logdirs?: { name: string | null; path: string; exists: boolean | null }[];
 }
 
 export interface TagInfo {

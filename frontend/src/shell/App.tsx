@@ -11,6 +11,8 @@ import { startHealthPolling } from '../health/api';
 import { DashboardHost } from './DashboardHost';
 import { Header } from './Header';
 import { RunsPanel } from './RunsPanel';
+import { ServerBanner } from './ServerBanner';
+import { pageTitle } from './serverNotices';
 import { withProfiledRuns } from './runSources';
 import { withTimeSeriesTab } from '../dashboards/timeseries/model';
 import { NotInSnapshot, SnapshotBanner } from '../snapshot/Banner';
@@ -83,7 +85,7 @@ export function App({ api }: { api: DashboardApi }): JSX.Element {
 
   const environment = useStore(data, (d) => d.environment);
   useEffect(() => {
-    document.title = environment?.window_title || 'lumiboard';
+    document.title = pageTitle(environment);
   }, [environment]);
 
   // Auto-reload: new points appear while training writes, without a page reload.
@@ -158,6 +160,7 @@ export function App({ api }: { api: DashboardApi }): JSX.Element {
       </a>
       <Header api={api} plugins={names} current={current} onReload={reload} />
       <SnapshotBanner />
+      <ServerBanner api={api} />
       <div class="body">
         <RunsPanel api={api} plugin={current} />
         <main class="main" id="dashboard" tabIndex={-1} data-testid="dashboard" data-plugin={current}>
