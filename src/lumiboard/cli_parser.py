@@ -299,6 +299,8 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
         arguments.insert(0, "serve")
     args, extras = parser.parse_known_args(arguments)
     command = _subparser(parser, args.command)
+    if extras and args.command in cli_scripts.COMMANDS:  # `export LOGDIR --format F DEST`
+        extras = cli_scripts.claim_extras(args, extras)
     if extras:
         command.error(_unknown(extras, command))
     bare = getattr(args, "bare_logdir", None)

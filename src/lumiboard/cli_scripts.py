@@ -38,13 +38,25 @@ tables: scalars (run, tag, step, wall_time, value; always written), and when
 the selection has any: histograms (one row per bucket: run, tag, step,
 wall_time, left, right, count), text (run, tag, step, wall_time, text) and
 hparams (one row per trial among the selected runs: run, each hyperparameter,
-each final metric). Images and audio stay in the event files. The files of an
-earlier export to the same directory are overwritten.
+each final metric). Images and audio stay in the event files.
 
-formats: parquet (pyarrow; run and tag dictionary-encoded); csv; json: JSON
-Lines, one <table>.jsonl per table and one object per row, non-finite numbers
-as the strings "NaN", "Infinity", "-Infinity" (as in lumiboard's HTTP API),
-a text table (a 2-D tensor) as a nested list (in csv and parquet: its JSON)."""
+formats: parquet: a Hive-partitioned dataset DuckDB, Polars and Spark read
+(scalars/run=<run>/tag=<tag>/part-<offset>.parquet: step, wall_time, value;
+histograms/run=<run>/, text/run=<run>/, hparams/ in long form: run, kind, name,
+value_num, value_str, value_bool; the schema in DEST/_schema.json), written
+incrementally: a second export appends only the new points as new files (a
+purged series is rewritten); DEST may be an fsspec URL (s3://bucket/prefix).
+csv; json: JSON Lines, one <table>.jsonl per table and one object per row,
+non-finite numbers as the strings "NaN", "Infinity", "-Infinity" (as in
+lumiboard's HTTP API), a text table (a 2-D tensor) as a nested list (in csv
+and parquet: its JSON). csv and json files of an earlier export to the same
+directory are overwritten.
+
+example: lumiboard export runs --format parquet out/
+  duckdb -c "SELECT run, max(value) FROM read_parquet('out/scalars/**/*.parquet',
+    hive_partitioning=true, hive_types={'run': VARCHAR, 'tag': VARCHAR})
+    WHERE tag = 'accuracy' GROUP BY run\"
+"""
 
 
 class _CommandError(Exception):
@@ -73,9 +85,14 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
         help="file format (default parquet)",
     )
     export.add_argument(
+        "dest",
+        nargs="?",
+        metavar="DEST",
+        help="directory or fsspec URL to write into (as -o; default ./lumiboard-export)",
+    )
+    export.add_argument(
         "-o",
         "--output",
-        default="lumiboard-export",
         help="directory to write into (default ./lumiboard-export)",
     )
     summary = commands.add_parser(
@@ -87,6 +104,20 @@ def add_parsers(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -
     )
     _add_source_flags(summary)
     summary.add_argument("--json", action="store_true", help="print one JSON document (below)")
+
+
+def claim_extras(args: argparse.Namespace, extras: list[str]) -> list[str]:
+    """``extras`` less those a command takes: export's DEST after a flag (argparse fills
+    the optional positionals at the first one, ``LOGDIR``, so a later DEST is left over)."""
+    if (
+        args.command == "export"
+        and args.dest is None
+        and len(extras) == 1
+        and not extras[0].startswith("-")
+    ):
+        args.dest = extras[0]
+        return []
+    return extras
 
 
 def _add_source_flags(parser: argparse.ArgumentParser) -> None:
@@ -233,8 +264,13 @@ def _listing(names: list[str], shown: int = 10) -> str:
 def _export(args: argparse.Namespace) -> int:
     from lumiboard.experiment import export as exporting
 
+    if args.dest and args.output:
+        raise _CommandError("give DEST or -o, not both", 2)
+    destination = args.dest or args.output or "lumiboard-export"
     chosen = _read(args)
     experiment, runs = chosen.experiment, chosen.runs
+    if args.format == "parquet":
+        return _export_dataset(chosen, destination, args.tags)
     text = experiment.text(runs, args.tags)
     hparams = experiment.hparams()
     tables = {
@@ -243,7 +279,7 @@ def _export(args: argparse.Namespace) -> int:
         "text": text if args.format == "json" else exporting.text_for_export(text),
         "hparams": hparams[hparams["run"].isin(runs)].reset_index(drop=True),
     }
-    output = Path(args.output)
+    output = Path(destination)
     try:
         if args.format == "json":
             written = _write_json_lines(tables, output)
@@ -259,6 +295,26 @@ def _export(args: argparse.Namespace) -> int:
     for path in written:
         count = rows[path.stem]
         print(f"  {path!s:<{width}}  {count} row{cli_summary.plural(count)}")
+    return 0
+
+
+def _export_dataset(chosen: _Selection, destination: str, tags: str | None) -> int:
+    from lumiboard.export_parquet import export_dataset
+
+    try:
+        summary = export_dataset(chosen.experiment, chosen.runs, tags, destination)
+    except (OSError, ImportError) as error:  # unwritable; no fsspec backend for the URL
+        raise _CommandError(f"cannot write to {destination}: {error}", 1) from None
+    written = sum(summary.files.values())
+    print(
+        f"wrote {written} file{cli_summary.plural(written)} to {destination} (parquet dataset): "
+        f"{summary.appended} series appended to, {summary.rewritten} rewritten, "
+        f"{summary.unchanged} unchanged"
+    )
+    for table, rows in summary.rows.items():
+        count = summary.files[table]
+        rows_text = f"{rows} new row{cli_summary.plural(rows)}"
+        print(f"  {table:<10}  {rows_text} in {count} file{cli_summary.plural(count)}")
     return 0
 
 

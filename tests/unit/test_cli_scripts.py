@@ -335,15 +335,18 @@ def test_export_parquet_selected(
         str(out_dir),
     )
     assert status == 0, err
+    # A Hive-partitioned dataset (lumiboard/export_parquet.py; test_export_parquet.py).
     assert sorted(path.name for path in out_dir.iterdir()) == [
-        "histograms.parquet",
-        "scalars.parquet",
+        "_lumiboard_state.json",
+        "_schema.json",
+        "histograms",
+        "scalars",
     ]
-    scalars = pq.read_table(out_dir / "scalars.parquet").to_pandas()
+    scalars = pq.read_table(out_dir / "scalars", partitioning="hive").to_pandas()
     assert set(scalars["run"]) == {"good"}
     assert set(scalars["tag"]) == {"loss"}
     assert scalars["value"].tolist() == pytest.approx([1 / (step + 1) for step in range(20)])
-    histograms = pq.read_table(out_dir / "histograms.parquet").to_pandas()
+    histograms = pq.read_table(out_dir / "histograms", partitioning="hive").to_pandas()
     assert sorted(set(histograms["step"])) == [0, 10]
 
 
