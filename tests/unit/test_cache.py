@@ -26,7 +26,7 @@ from lumiboard.reader import scan as scanner
 from lumiboard.reader.discover import Run, list_runs, parse_logdir
 from lumiboard.reader.ingest import RunLoader
 from lumiboard.reader.reload import Reloader
-from lumiboard.store import cache, cache_format
+from lumiboard.store import cache, cache_format, encoding
 from lumiboard.store.runs import RunData
 from lumiboard.writer.summary_writer import SummaryWriter
 
@@ -199,21 +199,24 @@ def test_other_sample_sizes_rebuild(logdir: Path, tmp_path: Path) -> None:
     assert dump(warm) == cold(logdir, samples={"histograms": 5})
 
 
-@pytest.mark.parametrize("rows", [1, 25, cache_format.BATCH_ROWS])
-def test_series_are_batched_whole_and_readable_by_any_arrow_reader(
-    logdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows: int
+@pytest.mark.parametrize("limit", [1, 100, cache_format.BATCH_BYTES])
+def test_series_are_batched_whole_as_encoded_blocks(
+    logdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, limit: int
 ) -> None:
-    monkeypatch.setattr(cache_format, "BATCH_ROWS", rows)
+    monkeypatch.setattr(cache_format, "BATCH_BYTES", limit)
     cache_dir = tmp_path / "cache"
     load(logdir, cache_dir)
     warm = load(logdir, cache_dir)
     assert dump(warm) == cold(logdir)
-    # One table of every point, rows grouped by tag, for DuckDB, Polars...
-    table = ipc.open_file(str(cache_file(cache_dir, logdir, "eval"))).read_all()
-    assert table.column_names == ["tag", "step", "wall_time", "value"]
+    # One row per encoded block, rows grouped by tag; any series read back alone.
+    path = cache_file(cache_dir, logdir, "eval")
+    table = ipc.open_file(str(path)).read_all()
+    assert table.column_names == ["tag", "block"]
     tags = table.column("tag").to_pylist()
     assert tags == sorted(tags, key=["loss", "lr"].index)
-    assert table.column("step").to_pylist() == [*range(10), *range(10)]
+    step, _, value = cache_format.read_series_mapped(str(path), "loss")
+    assert step.tolist() == list(range(10))
+    assert value.dtype == np.float32  # written as simple_value: exactly float32
 
 
 # ---- only new bytes ----------------------------------------------------------------------
@@ -253,11 +256,13 @@ def test_new_points_append_after_mapped_columns(logdir: Path, tmp_path: Path) ->
     load(logdir, cache_dir)
     warm = load(logdir, cache_dir)
     series = warm.runs["train"].scalars["loss"]
+    # The encoded blocks are views of the cache file's bytes, installed as they are.
+    blocks = series.blocks()
+    assert blocks
+    assert all(not block.flags.owndata for block in blocks)
     step, _, _ = series.columns()
-    # Mapped from the cache file: not a copy, and not writable.
-    assert not step.flags.owndata
     assert not step.flags.writeable
-    assert series.columns()[0].ctypes.data == step.ctypes.data  # a query copies nothing
+    assert series.columns()[0].ctypes.data == step.ctypes.data  # decoded once, kept
     append(event_file(logdir / "train"), range(30, 33), histograms=False)
     warm.reload()
     assert series.columns()[0].tolist() == [*range(30), 30, 31, 32]
@@ -622,12 +627,12 @@ def test_tag_infos_round_trip_each_distinct_one_stored_once(tmp_path: Path) -> N
 
 
 def test_installed_series_are_complete() -> None:
-    # _series skips ScalarSeries.__init__ while it knows every slot.
-    assert cache._FAST_SERIES, "ScalarSeries changed: update cache._series and its slots"
+    # A series installed from a cache's blocks takes new points as any other.
     step = np.arange(3, dtype=np.int64)
-    series = cache._series(step, step.astype(np.float64), step.astype(np.float64))
-    for slot in cache.ScalarSeries.__slots__:
-        getattr(series, slot)
+    blocks = cache.ScalarSeries.from_blocks(
+        encoding.encode(step, step.astype(np.float64), step.astype(np.float64))
+    ).blocks()
+    series = cache.ScalarSeries.from_blocks(blocks)
     series.append(np.array([3]), np.array([3.0]), np.array([4.0]))
     assert [column.tolist() for column in series.columns()] == [
         [0, 1, 2, 3],

@@ -26,7 +26,7 @@ from lumiboard.reader.discover import Run
 from lumiboard.reader.ingest import RunLoader
 from lumiboard.reader.reload import Reloader
 from lumiboard.reader.tail import FileState
-from lumiboard.store import cache, cache_check, cache_format, cache_tables
+from lumiboard.store import cache, cache_check, cache_format, cache_tables, encoding
 from lumiboard.store.cache_check import DamageError
 from lumiboard.store.cache_format import FileEntry, Sampled, Snapshot
 from lumiboard.store.runs import BlobPoint, BlobRef, RunData, TagInfo, TensorPoint
@@ -58,8 +58,8 @@ def small_snapshot(rng: bool = True) -> Snapshot:
         skipped={"": 1},
         tags=tags,
         scalars={
-            "loss": (steps, steps + WALL, 1.0 / (steps + 1.0)),
-            "lr": (steps[:2], steps[:2] + WALL, np.array([0.5, 0.25])),
+            "loss": encoding.encode(steps, steps + WALL, 1.0 / (steps + 1.0)),
+            "lr": encoding.encode(steps[:2], steps[:2] + WALL, np.array([0.5, 0.25])),
         },
         tensors={
             "w": Sampled(
@@ -85,8 +85,8 @@ def plain(snapshot: Snapshot) -> dict[str, Any]:
     """A snapshot in comparable form (arrays as lists, with their dtype and shape)."""
     fields = {f.name: getattr(snapshot, f.name) for f in dataclasses.fields(snapshot)}
     fields["scalars"] = {
-        tag: [(c.dtype.str, c.tolist()) for c in columns]
-        for tag, columns in snapshot.scalars.items()
+        tag: [(c.dtype.str, c.tolist()) for c in encoding.decode(blocks)]
+        for tag, blocks in snapshot.scalars.items()
     }
     for kind in ("tensors", "blobs"):
         fields[kind] = {
@@ -172,8 +172,8 @@ def columns(reloader: Reloader) -> dict[str, list[list[float]]]:
 
 
 def value_position(data: bytes) -> int:
-    """Where the cache file holds the value 1/3 (loss at step 2, a float32)."""
-    return data.index(np.float64(np.float32(1.0 / 3)).tobytes())
+    """Where the cache file holds the value 1/3 (loss at step 2, stored as the float32 it is)."""
+    return data.index(np.float32(1.0 / 3).tobytes())
 
 
 def footer_tag_position(data: bytes) -> int:
@@ -250,7 +250,8 @@ FORGED: dict[str, Callable[[dict[str, Any]], None]] = {
     "a repeated tag": _set("scalar_tags", 1, value="loss"),
     "series lengths that disagree": _set("scalar_counts", value=[4]),
     "a batch of no series": _set("scalar_batches", value=[2, 0]),
-    "a column's checksum": _set("scalar_crcs", 0, 1, value=0),
+    "a series' checksum": _set("scalar_crcs", 0, value=0),
+    "more blocks than points": _set("scalar_blocks", 1, value=3),
     "a table's checksum": _set("aux", "tensors", value=0),
     "a missing table": _set("aux", value={"blobs": 0}),
     "an unknown field": _set("extra", value=1),
@@ -425,7 +426,7 @@ def test_truncating_the_cache_after_a_restore_does_not_kill_the_process(tmp_path
         "assert cache.RunCache(directory).restore(loader, Run('big', 'big', ()))\n"
         "os.truncate(cache.cache_path(directory, 'big'), 0)\n"
         "step, wall_time, value = loader.run.scalars['loss'].columns()\n"
-        "print(int(step.sum()), float(wall_time.sum()), float(value.sum()))\n"
+        "print(int(step.sum()), float(wall_time.sum()), float(value.sum(dtype=np.float64)))\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script, str(tmp_path)],
@@ -460,14 +461,16 @@ def test_scalar_columns_do_not_keep_a_large_tensor_table_in_memory(tmp_path: Pat
     path = str(tmp_path / "run.arrow")
     tensors = {"w": Sampled(None, 4, None, big)}
     cache_format.write_snapshot(path, dataclasses.replace(snapshot, tensors=tensors))
-    step = cache_format.read_snapshot(path).scalars["loss"][0]
-    assert held_bytes(step) == 6 * 8  # a copy of the batch's column, not the file
-    assert not step.flags.writeable
-    # Without such a table, the columns are views of the file's bytes (no copy).
+    blocks = [block for series in snapshot.scalars.values() for block in series]
+    block = cache_format.read_snapshot(path).scalars["loss"][0]
+    # A copy of the batch's blocks, not the file.
+    assert held_bytes(block) == sum(block.nbytes for block in blocks)
+    assert not block.flags.writeable
+    # Without such a table, the blocks are views of the file's bytes (no copy).
     cache_format.write_snapshot(path, dataclasses.replace(snapshot, tensors={}))
-    step = cache_format.read_snapshot(path).scalars["loss"][0]
-    assert held_bytes(step) == os.path.getsize(path)
-    assert not step.flags.writeable
+    block = cache_format.read_snapshot(path).scalars["loss"][0]
+    assert held_bytes(block) == os.path.getsize(path)
+    assert not block.flags.writeable
 
 
 def test_a_huge_sparse_file_at_the_cache_path_is_refused_unread(

@@ -30,7 +30,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -99,7 +98,7 @@ def take_snapshot(loader: RunLoader, location: str, samples: dict[str, int | Non
     """
     run = loader.run
     with run.lock:
-        scalars = {tag: series.columns() for tag, series in run.scalars.items()}
+        scalars = {tag: series.blocks() for tag, series in run.scalars.items()}
         tensors = {tag: _sampled(reservoir) for tag, reservoir in run.tensors.items()}
         blobs = {tag: _sampled(reservoir) for tag, reservoir in run.blobs.items()}
         tags, start_time, skipped = dict(run.tags), run.start_time, dict(run.skipped)
@@ -134,7 +133,7 @@ def _sampled(reservoir: Reservoir[Any]) -> Sampled:
 def install(snapshot: Snapshot, loader: RunLoader) -> None:
     """Put ``snapshot`` into a loader that has read nothing yet."""
     run = loader.run
-    scalars = {tag: _series(*columns) for tag, columns in snapshot.scalars.items()}
+    scalars = {tag: ScalarSeries.from_blocks(blocks) for tag, blocks in snapshot.scalars.items()}
     tensors = {tag: _reservoir(sampled) for tag, sampled in snapshot.tensors.items()}
     blobs = {tag: _reservoir(sampled) for tag, sampled in snapshot.blobs.items()}
     with run.lock:
@@ -146,25 +145,6 @@ def install(snapshot: Snapshot, loader: RunLoader) -> None:
     loader.tag_kinds.update(snapshot.tag_kinds)
     for name, value in snapshot.loader.items():
         setattr(loader, name, value)
-
-
-#: The slots :func:`_series` fills itself; if ScalarSeries gains others, it
-#: falls back to the constructor (three empty arrays more per series).
-_SERIES_SLOTS = frozenset({"_chunks", "_lock", "_step", "_value", "_wall_time"})
-_FAST_SERIES = frozenset(ScalarSeries.__slots__) == _SERIES_SLOTS
-
-
-def _series(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> ScalarSeries:
-    # Installed as the consolidated (sorted) columns rather than appended as a
-    # chunk: a chunk is concatenated, i.e. copied, on the first query, and the
-    # file's bytes would then be held twice. New points append as chunks.
-    if _FAST_SERIES:  # a restart installs thousands: skip __init__'s empty arrays
-        series = ScalarSeries.__new__(ScalarSeries)
-        series._chunks, series._lock = [], threading.Lock()
-    else:
-        series = ScalarSeries()
-    series._step, series._wall_time, series._value = step, wall_time, value
-    return series
 
 
 def _reservoir(sampled: Sampled) -> Reservoir[Any]:

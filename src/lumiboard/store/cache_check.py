@@ -8,7 +8,7 @@ on disks that flip bits; :mod:`lumiboard.store.cache_format` trusts none of it:
   reads it into memory: a *mapped* file truncated under the process kills it
   with SIGBUS at the next access, and the checksums read every byte anyway;
 - :func:`crc` is CRC32C (``google-crc32c``, C-accelerated: ~20 GB/s), kept in
-  the header for each scalar column of each batch and each auxiliary table,
+  the header for each scalar series' blocks and each auxiliary table,
   and for the header itself under its own key: a flipped bit anywhere in the
   data, or a footer that points a column at other bytes, is a mismatch;
 - :func:`check_header` checks the type, the range and the consistency of
@@ -194,7 +194,8 @@ def check_header(header: object, loader_fields: dict[str, Callable[[object, str]
     expected = {
         *("format", "lumiboard", "location", "samples", "loader", "start_time", "tag_kinds"),
         *("skipped", "files", "tags", "tag_info", "tag_display", "tag_infos", "scalar_tags"),
-        *("scalar_counts", "scalar_batches", "scalar_crcs", "reservoirs", "aux"),
+        *("scalar_counts", "scalar_blocks", "scalar_batches", "scalar_crcs", "reservoirs"),
+        "aux",
     }
     if set(fields) != expected:
         raise DamageError(f"header fields {sorted(fields)}")
@@ -249,14 +250,19 @@ def _check_tags(fields: dict[str, Any]) -> None:
 def _check_scalars(fields: dict[str, Any]) -> None:
     tags = [text(tag, "scalar tag") for tag in listing(fields["scalar_tags"], "scalar tags")]
     unique(tags, "scalar tag")
-    for value in listing(fields["scalar_counts"], "scalar counts", len(tags)):
-        count(value, "scalar count")
+    points = listing(fields["scalar_counts"], "scalar counts", len(tags))
+    blocks = listing(fields["scalar_blocks"], "scalar blocks", len(tags))
+    for value, number in zip(points, blocks, strict=True):
+        # A series of points has at least one block, and no block is empty.
+        if not count(number, "scalar blocks") <= count(value, "scalar count") or (
+            value and not number
+        ):
+            raise _fail("scalar blocks", [value, number])
     batches = [count(size, "batch size") for size in listing(fields["scalar_batches"], "batches")]
     if 0 in batches or sum(batches) != len(tags):
         raise _fail("batch sizes", batches)
-    for crcs in rows(fields["scalar_crcs"], "scalar checksums", 3, len(batches)):
-        for value in crcs:
-            checksum(value)
+    for value in listing(fields["scalar_crcs"], "scalar checksums", len(tags)):
+        checksum(value)
 
 
 def _check_reservoirs(value: object) -> None:

@@ -5,18 +5,22 @@ a :class:`Snapshot` (everything a :class:`~lumiboard.reader.ingest.RunLoader`
 holds for a run); :mod:`lumiboard.store.cache` decides when to use them.
 The file holds:
 
-- record batches of scalar points (``tag`` dictionary-encoded, ``step``,
-  ``wall_time``, ``value``), whole series per batch, sorted by step: read
-  back, the columns are views of the file's bytes, never parsed; any Arrow
-  reader (DuckDB, Polars...) sees one table of every point;
+- record batches of scalar *blocks* (``tag`` dictionary-encoded, ``block``:
+  one encoded block of :mod:`lumiboard.store.encoding` per row), whole
+  series per batch, each series' blocks in step order: read back, a block is
+  a view of the file's bytes, installed as it is (never decoded or
+  re-encoded on a restart), so the file is about as large as the points it
+  holds are in memory (~8 bytes a point); :func:`read_series_mapped` reads
+  one series' points through a memory map;
 - the schema's metadata (``lumiboard.cache``, JSON): the cache format and
   lumiboard versions, the run's location, the reservoir sizes in force, the
   loader's own fields (:data:`LOADER_FIELDS`), the run's ``start_time``,
   ``tag_kinds`` and skipped counts, each event file's read state (path,
   offset, size) with its identity checksums, and the tag infos: each
   distinct (plugin, data class, description, content) once, each tag an
-  index into those and its display name (null: the tag itself); and the
-  CRC32C of each scalar column of each batch and of each auxiliary table;
+  index into those and its display name (null: the tag itself); each scalar
+  series' points, blocks and the CRC32C of its blocks' bytes; and the CRC32C
+  of each auxiliary table;
 - the CRC32C of the header itself, under its own key of the schema's metadata;
 - a last, empty batch whose custom metadata holds small Arrow IPC streams:
   tensor points (dtype, shape, raw bytes) and blob references, when any.
@@ -25,7 +29,7 @@ A restart reads one such file per run, so reading one costs little: the file
 is read once into one buffer (:func:`~lumiboard.store.cache_check.read_file`:
 not mapped, so that a file truncated under the process cannot kill it), the
 header holds one entry per distinct tag info (not per tag), and series are
-slices of the batch columns.
+views of the batch's bytes.
 
 :func:`read_snapshot` serves nothing it has not checked
 (:mod:`lumiboard.store.cache_check`): every checksum, and every field's type,
@@ -38,7 +42,9 @@ for anything else it cannot read.
 from __future__ import annotations
 
 import base64
+import bisect
 import contextlib
+import itertools
 import json
 import os
 import tempfile
@@ -55,12 +61,14 @@ from lumiboard.plugins.base import DataClass
 from lumiboard.reader.tail import FileState
 from lumiboard.store import cache_check as check
 from lumiboard.store import cache_tables as tables
+from lumiboard.store import encoding
 from lumiboard.store.cache_check import DamageError, crc
 from lumiboard.store.runs import TagInfo
 
 #: Bumped whenever the layout or the meaning of a field changes
-#: (3: checksums of the header, the columns and the auxiliary tables).
-FORMAT_VERSION = 3
+#: (3: checksums of the header, the columns and the auxiliary tables;
+#: 4: scalar series as encoded blocks, one checksum per series).
+FORMAT_VERSION = 4
 
 _HEADER_KEY = b"lumiboard.cache"
 #: The header's CRC32C, in decimal: it cannot be inside the header it covers.
@@ -107,13 +115,18 @@ class Snapshot:
     start_time: float | None
     skipped: dict[str, int]
     tags: dict[str, TagInfo]
-    scalars: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]
+    #: Each series' encoded blocks (:mod:`lumiboard.store.encoding`), in step order.
+    scalars: dict[str, list[np.ndarray]]
     tensors: dict[str, Sampled]
     blobs: dict[str, Sampled]
 
 
 class VersionError(Exception):
     """A cache written by another cache format or lumiboard version."""
+
+
+class SeriesNotFoundError(LookupError):
+    """A cache file without the scalar series asked for."""
 
 
 def remove(path: str) -> None:
@@ -131,8 +144,8 @@ def remove(path: str) -> None:
 # stream for each.
 
 #: Scalar series are written in batches of whole series, of about this many
-#: rows: few batches to open on a restart, and a bounded copy when saving.
-BATCH_ROWS = 1 << 20
+#: bytes: few batches to open on a restart, and a bounded copy when saving.
+BATCH_BYTES = 8 << 20
 
 _AUX = {"tensors": b"lumiboard.tensors", "blobs": b"lumiboard.blobs"}
 
@@ -152,52 +165,44 @@ def write_snapshot(path: str, snapshot: Snapshot) -> None:
         raise
 
 
-_DTYPES = (np.int64, np.float64, np.float64)
-_TYPES = [pa.from_numpy_dtype(dtype) for dtype in _DTYPES]
+_SCALAR_NAMES = ["tag", "block"]
 
 
 def _write(sink: Any, snapshot: Snapshot) -> None:
-    columns = list(snapshot.scalars.values())
-    groups = _groups([len(step) for step, _, _ in columns])
-    index = np.int8 if len(columns) < 2**7 else np.int16 if len(columns) < 2**15 else np.int32
+    series = list(snapshot.scalars.values())
+    groups = _groups([sum(block.nbytes for block in blocks) for blocks in series], BATCH_BYTES)
+    index = np.int8 if len(series) < 2**7 else np.int16 if len(series) < 2**15 else np.int32
     dictionary = tables.texts(list(snapshot.scalars))
-    rows = {
+    sampled = {
         "tensors": [(t, p) for t, s in snapshot.tensors.items() for p in s.items],
         "blobs": [(t, p) for t, s in snapshot.blobs.items() for p in s.items],
     }
     # Empty tables are not built at all: dictionary_encode loads pyarrow.compute
     # (~80 ms, ~20 MB), a cost a scalars-only run should not pay.
-    aux = {name: tables.encode_table(name, found) for name, found in rows.items() if found}
-    crcs = [
-        [_crc([columns[p][i] for p in group], _DTYPES[i]) for i in range(3)] for group in groups
-    ]
+    aux = {name: tables.encode_table(name, found) for name, found in sampled.items() if found}
+    crcs = [_crc(blocks) for blocks in series]
     header = json.dumps(_header(snapshot, groups, crcs, aux)).encode()
     schema = pa.schema(
         [
             ("tag", pa.dictionary(pa.from_numpy_dtype(index), pa.large_string())),
-            ("step", pa.int64()),
-            ("wall_time", pa.float64()),
-            ("value", pa.float64()),
+            ("block", pa.large_binary()),
         ],
         metadata={_HEADER_KEY: header, _CHECK_KEY: str(crc(header)).encode()},
     )
 
     def batch(positions: range) -> Any:
-        parts = [columns[position] for position in positions]
-        counts = [len(part[0]) for part in parts]
+        parts = [series[position] for position in positions]
+        counts = [len(part) for part in parts]
         codes = np.repeat(np.arange(positions.start, positions.stop, dtype=index), counts)
-        # One series: its columns as they are (no copy); several: concatenated.
-        merged = (
-            parts[0]
-            if len(parts) == 1
-            else [
-                np.concatenate([np.empty(0, dtype), *(part[i] for part in parts)])
-                for i, dtype in enumerate(_DTYPES)
-            ]
+        blocks = [block for part in parts for block in part]
+        offsets = np.zeros(len(blocks) + 1, np.int64)
+        np.cumsum([block.nbytes for block in blocks], out=offsets[1:])
+        data = np.concatenate([np.empty(0, np.uint8), *blocks])
+        column = pa.Array.from_buffers(
+            pa.large_binary(), len(blocks), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
         )
-        values = map(tables.numbers, merged, _DTYPES)
         tag = pa.DictionaryArray.from_arrays(tables.numbers(codes), dictionary)
-        return pa.record_batch([tag, *values], schema=schema)
+        return pa.record_batch([tag, column], schema=schema)
 
     with ipc.new_file(sink, schema) as writer:
         for group in groups:
@@ -207,19 +212,19 @@ def _write(sink: Any, snapshot: Snapshot) -> None:
         writer.write_batch(batch(range(0)), custom_metadata=custom)
 
 
-def _crc(parts: list[np.ndarray], dtype: Any) -> int:
-    """CRC32C of ``parts`` concatenated as ``dtype``, as a batch column holds them."""
+def _crc(blocks: list[np.ndarray]) -> int:
+    """CRC32C of a series' blocks, one after the other (as a batch holds them)."""
     value = 0
-    for part in parts:
-        value = crc(np.ascontiguousarray(part, dtype=dtype), value)
+    for block in blocks:
+        value = crc(block, value)
     return value
 
 
-def _groups(counts: list[int]) -> list[range]:
-    """Consecutive series, grouped into batches of about BATCH_ROWS rows."""
+def _groups(counts: list[int], limit: int) -> list[range]:
+    """Consecutive series, grouped into batches of about ``limit`` (bytes)."""
     groups, start, rows = [], 0, 0
     for position, count in enumerate(counts):
-        if rows and rows + count > BATCH_ROWS:
+        if rows and rows + count > limit:
             groups.append(range(start, position))
             start, rows = position, 0
         rows += count
@@ -248,7 +253,7 @@ def _tag_infos(tags: dict[str, TagInfo]) -> dict[str, list[Any]]:
 
 
 def _header(
-    snapshot: Snapshot, groups: list[range], crcs: list[list[int]], aux: dict[str, bytes]
+    snapshot: Snapshot, groups: list[range], crcs: list[int], aux: dict[str, bytes]
 ) -> dict[str, Any]:
     sampled = [
         (kind, tag, reservoir)
@@ -270,7 +275,11 @@ def _header(
         ],
         **_tag_infos(snapshot.tags),
         "scalar_tags": list(snapshot.scalars),
-        "scalar_counts": [len(step) for step, _, _ in snapshot.scalars.values()],
+        "scalar_counts": [
+            sum(encoding.info(block).count for block in blocks)
+            for blocks in snapshot.scalars.values()
+        ],
+        "scalar_blocks": [len(blocks) for blocks in snapshot.scalars.values()],
         "scalar_batches": [len(group) for group in groups],
         "scalar_crcs": crcs,
         # The generator's state only once it has been drawn from (see cache._sampled).
@@ -288,19 +297,14 @@ def _text(data: bytes | None) -> str | None:
 def read_snapshot(path: str, max_bytes: int | None = None) -> Snapshot:
     """Read the cache file at ``path`` (refused past ``max_bytes``); raise on anything unexpected.
 
-    Scalar columns are read-only views of the file's bytes, read into memory
+    Scalar blocks are read-only views of the file's bytes, read into memory
     once (or, when the file holds much else, compact copies of them).
     """
     data = check.read_file(path, max_bytes)
     # Read as one buffer: the Arrow reader slices it instead of reading
     # through a file object, several times faster for a small file.
     reader = ipc.open_file(pa.py_buffer(data))
-    header = _read_header(reader.schema.metadata or {})
-    schema = reader.schema
-    if schema.names != ["tag", "step", "wall_time", "value"] or schema.types[1:] != _TYPES:
-        raise DamageError("unexpected scalar columns")
-    if reader.num_record_batches != len(header["scalar_batches"]) + 1:
-        raise DamageError("unexpected number of batches")
+    header = _open(reader)
     scalars = _read_scalars(reader, header, len(data))
     last, custom = reader.get_batch_with_custom_metadata(reader.num_record_batches - 1)
     aux = header["aux"]
@@ -352,37 +356,98 @@ def _read_header(metadata: dict[bytes, bytes]) -> dict[str, Any]:
     return header
 
 
+def _open(reader: Any) -> dict[str, Any]:
+    """The checked header of an opened cache file, once its layout is checked too."""
+    header = _read_header(reader.schema.metadata or {})
+    schema = reader.schema
+    if schema.names != _SCALAR_NAMES or schema.types[1] != pa.large_binary():
+        raise DamageError("unexpected scalar columns")
+    if reader.num_record_batches != len(header["scalar_batches"]) + 1:
+        raise DamageError("unexpected number of batches")
+    return header
+
+
 Columns = tuple[np.ndarray, np.ndarray, np.ndarray]
 
-#: Scalar columns are copied out of the file's buffer when the rest of it
+#: Scalar blocks are copied out of the file's buffer when the rest of it
 #: (tensors, mostly) is larger than this share of it, and than _KEPT_BYTES:
 #: views would keep those bytes in memory as long as the series live.
 _KEPT_SHARE = 4
 _KEPT_BYTES = 1 << 20
 
 
-def _read_scalars(reader: Any, header: dict[str, Any], file_size: int) -> dict[str, Columns]:
-    batches: list[Columns] = []
-    for number, crcs in enumerate(header["scalar_crcs"]):
-        columns = _columns(reader.get_batch(number))
-        if [crc(column) for column in columns] != crcs:
-            raise DamageError(f"batch {number}: a column's checksum does not match")
-        batches.append(columns)
-    rest = file_size - sum(column.nbytes for columns in batches for column in columns)
+def _blocks_of(batch: Any) -> tuple[np.ndarray, np.ndarray]:
+    """A scalar batch's bytes and its blocks' offsets into them (checked in range)."""
+    column = batch.column(1)
+    if column.null_count:
+        raise DamageError("a scalar batch with nulls")
+    buffers = column.buffers()
+    offsets = tables.view(column, np.int64, extra=1)
+    data = np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None else np.empty(0, np.uint8)
+    if len(offsets) != batch.num_rows + 1:
+        raise DamageError("a scalar column shorter than its batch")
+    if len(offsets) > 1 and (
+        np.any(offsets[1:] < offsets[:-1]) or offsets[0] < 0 or offsets[-1] > len(data)
+    ):
+        raise DamageError("a scalar block out of its batch")
+    return data, offsets
+
+
+def _series_blocks(
+    data: np.ndarray, offsets: np.ndarray, row: int, rows: int, points: int, checksum: int
+) -> list[np.ndarray]:
+    """The ``rows`` blocks from ``row``: checked against the series' checksum and
+    point count, each block's layout, and their order by step."""
+    start, end = int(offsets[row]), int(offsets[row + rows])
+    if crc(data[start:end]) != checksum:
+        raise DamageError("a scalar series' checksum does not match")
+    blocks, total, last = [], 0, None
+    for number in range(row, row + rows):
+        block = data[offsets[number] : offsets[number + 1]]
+        try:
+            head = encoding.check(block)
+        except encoding.BlockError as error:
+            raise DamageError(str(error)) from None
+        if last is not None and head.first_step < last:
+            raise DamageError("a scalar series' blocks out of order")
+        last = head.last_step
+        total += head.count
+        blocks.append(block)
+    if total != points:
+        raise DamageError("a scalar series' points and its count differ")
+    return blocks
+
+
+def _read_scalars(
+    reader: Any, header: dict[str, Any], file_size: int
+) -> dict[str, list[np.ndarray]]:
+    series = iter(
+        zip(
+            header["scalar_tags"],
+            header["scalar_counts"],
+            header["scalar_blocks"],
+            header["scalar_crcs"],
+            strict=True,
+        )
+    )
+    batches = [
+        _blocks_of(reader.get_batch(number)) for number in range(len(header["scalar_batches"]))
+    ]
+    rest = file_size - sum(len(data) for data, _ in batches)
     if rest > max(_KEPT_BYTES, file_size // _KEPT_SHARE):
-        batches = [(_copy(step), _copy(wall), _copy(value)) for step, wall, value in batches]
-    series = iter(zip(header["scalar_tags"], header["scalar_counts"], strict=True))
-    scalars: dict[str, Columns] = {}
-    for number, (size, (step, wall_time, value)) in enumerate(
+        batches = [(_copy(data), offsets) for data, offsets in batches]
+    scalars: dict[str, list[np.ndarray]] = {}
+    for number, (size, (data, offsets)) in enumerate(
         zip(header["scalar_batches"], batches, strict=True)
     ):
-        start = 0
-        for tag, count in [next(series) for _ in range(size)]:
-            end = start + count
-            scalars[tag] = step[start:end], wall_time[start:end], value[start:end]
-            start = end
-        if start != len(step):
-            raise DamageError(f"batch {number}: its rows and its series' lengths differ")
+        row = 0
+        for tag, points, rows, checksum in [next(series) for _ in range(size)]:
+            if row + rows >= len(offsets):
+                raise DamageError(f"batch {number}: fewer blocks than its series")
+            scalars[tag] = _series_blocks(data, offsets, row, rows, points, checksum)
+            row += rows
+        if row != len(offsets) - 1:
+            raise DamageError(f"batch {number}: its rows and its series' blocks differ")
     return scalars
 
 
@@ -390,6 +455,59 @@ def _copy(column: np.ndarray) -> np.ndarray:
     copy = column.copy()
     copy.setflags(write=False)
     return copy
+
+
+def read_series_mapped(path: str, tag: str) -> Columns:
+    """The points of one scalar series of the cache file at ``path`` as new
+    (step int64, wall_time float64, value float32 or float64) arrays, sorted by step.
+
+    The file is memory-mapped, so only the series' own bytes are read (and
+    checked: its checksum, its blocks' layout). Raises
+    :class:`SeriesNotFoundError` when the file holds no such series,
+    :class:`VersionError` for a file of another version, :class:`DamageError`
+    for a damaged one, ``OSError`` when it cannot be opened. A cache file is
+    only ever replaced whole (renamed over), which leaves a mapping intact;
+    one truncated in place while being read would still kill the process
+    (SIGBUS), which is why the size is checked again right before the bytes
+    are touched.
+    """
+    with pa.memory_map(path, "r") as source:
+        try:
+            reader = ipc.open_file(source)
+            header = _open(reader)
+        except (pa.ArrowException, ValueError, KeyError, TypeError) as error:
+            if isinstance(error, (DamageError, VersionError)):
+                raise
+            raise DamageError(f"unreadable: {error}") from None
+        tags = header["scalar_tags"]
+        try:
+            position = tags.index(tag)
+        except ValueError:
+            raise SeriesNotFoundError(f"no scalar series {tag!r} in {path}") from None
+        # The batch holding it, and the position of that batch's first series.
+        ends = list(itertools.accumulate(header["scalar_batches"]))
+        number = bisect.bisect_right(ends, position)
+        first = ends[number - 1] if number else 0
+        try:
+            batch = reader.get_batch(number)
+        except (pa.ArrowException, ValueError) as error:
+            raise DamageError(f"unreadable batch: {error}") from None
+        if os.path.getsize(path) < source.size():
+            raise DamageError("shorter than when it was mapped")
+        data, offsets = _blocks_of(batch)
+        row = sum(header["scalar_blocks"][first:position])
+        rows = header["scalar_blocks"][position]
+        if row + rows >= len(offsets):
+            raise DamageError(f"batch {number}: fewer blocks than its series")
+        blocks = _series_blocks(
+            data,
+            offsets,
+            row,
+            rows,
+            header["scalar_counts"][position],
+            header["scalar_crcs"][position],
+        )
+        return encoding.decode(blocks)
 
 
 def _read_tags(header: dict[str, Any]) -> dict[str, TagInfo]:
@@ -408,20 +526,6 @@ def _read_tags(header: dict[str, Any]) -> dict[str, TagInfo]:
 
 def _bytes(text: str) -> bytes:
     return base64.b64decode(text, validate=True)
-
-
-def _columns(batch: Any) -> Columns:
-    step, wall_time, value = (batch.column(i) for i in (1, 2, 3))  # not the tag codes
-    if step.null_count or wall_time.null_count or value.null_count:
-        raise DamageError("a scalar batch with nulls")
-    columns = (
-        tables.view(step, np.int64),
-        tables.view(wall_time, np.float64),
-        tables.view(value, np.float64),
-    )
-    if any(len(column) != batch.num_rows for column in columns):
-        raise DamageError("a scalar column shorter than its batch")
-    return columns
 
 
 def _file_entry(item: list[Any]) -> FileEntry:

@@ -1,105 +1,335 @@
-"""Scalar series as columns: every point kept, ~24 bytes each.
+"""Scalar series as encoded columns: every point kept exactly, ~8 bytes each.
 
 A series grows by appending chunks (numpy slices straight from the scanner)
-and is consolidated into three contiguous arrays (int64 step, float64
-wall_time, float64 value) when read, so memory is exactly 24 bytes a point
-plus a small constant, never a Python object per point.
+that are encoded into blocks (:mod:`lumiboard.store.encoding`: float32 values
+where they are exactly float32, steps and wall times as small deltas) once a
+few thousand points wait, and whenever the series is read, so raw chunks
+never hold more than a bounded number of points, and never a Python object
+per point.
 
-Points are kept in arrival order while they arrive; reading returns them
-sorted by step (stable, so equal steps keep arrival order), which is what
-charts and the downsampler need when restarts or several writers interleave.
+Blocks are kept sorted by step: points arrive in arrival order, and reading
+returns them sorted by step (stable, so equal steps keep arrival order), which
+is what charts and the downsampler need when restarts or several writers
+interleave. New points after the last step (the usual case) become new
+blocks, merged with the last ones while those are smaller (a log-structured
+merge: each point is re-encoded a logarithmic number of times, and a series
+holds a logarithmic number of blocks); points before it re-encode only the
+blocks they fall among.
+
+Reading decodes (a few ms per million points); the decoded columns of the
+most recently read series are kept, up to an eighth of the encoded bytes
+resident and at most :data:`DECODED_BYTES` in all (:func:`decoded_bytes`),
+so a chart asking for one series again does not decode it again, and the
+store stays within ~9 bytes a point whatever is read. A series can also be
+*spilled* (:meth:`ScalarSeries.spill`): its blocks dropped, its points read
+from elsewhere on each read.
 """
 
 from __future__ import annotations
 
 import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable
 
 import numpy as np
 
-#: Consolidate once this many chunks are waiting (bounds per-chunk overhead).
+from lumiboard.store import encoding
+
+Columns = tuple[np.ndarray, np.ndarray, np.ndarray]
+Source = Callable[[], Columns]
+
+#: Encode once this many points wait as raw chunks (24 bytes each), or this many chunks.
+_PENDING_POINTS = 1 << 13
 _MAX_CHUNKS = 256
+#: A last block smaller than this is re-encoded with the next points, not followed by one.
+_SMALL_BLOCK = 1 << 10
+#: The decoded columns kept for series read recently, in bytes, all series together:
+#: at most this, and at most this share of the encoded bytes resident.
+DECODED_BYTES = 32 << 20
+DECODED_SHARE = 8
+#: ... but never less than this: a small store keeps what it reads.
+DECODED_FLOOR = 1 << 20
+
+
+class _Decoded:
+    """The series whose decoded columns are kept, least recently read first."""
+
+    def __init__(self, capacity: int, share: int) -> None:
+        self.capacity, self.share = capacity, share
+        self.total = 0
+        #: Encoded bytes resident, all series together (what bounds the total).
+        self.resident = 0
+        # Re-entrant: a series freed while the lock is held forgets itself (weakref callback).
+        self._lock = threading.RLock()
+        self._entries: OrderedDict[int, tuple[weakref.ref[ScalarSeries], int]] = OrderedDict()
+
+    def keep(self, series: ScalarSeries, columns: Columns) -> None:
+        size = sum(column.nbytes for column in columns)
+        key = id(series)
+        with self._lock:
+            limit = min(self.capacity, max(DECODED_FLOOR, self.resident // self.share))
+            if size > limit // 2:  # one huge series would evict every other
+                return
+            self._drop(key)
+            series._decoded = columns
+            self._entries[key] = (weakref.ref(series, lambda _: self.forget(key)), size)
+            self.total += size
+            while self.total > limit:
+                old = next(iter(self._entries))
+                reference, _ = self._entries[old]
+                evicted = reference()
+                if evicted is not None:
+                    evicted._decoded = None
+                self._drop(old)
+
+    def count(self, change: int) -> None:
+        with self._lock:
+            self.resident += change
+
+    def touch(self, series: ScalarSeries) -> None:
+        with self._lock:
+            if id(series) in self._entries:
+                self._entries.move_to_end(id(series))
+
+    def forget(self, key: int) -> None:
+        with self._lock:
+            self._drop(key)
+
+    def _drop(self, key: int) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is not None:
+            self.total -= entry[1]
+
+
+_decoded = _Decoded(DECODED_BYTES, DECODED_SHARE)
+
+
+def decoded_bytes() -> int:
+    """Bytes of decoded columns kept now (for recently read series), all series together."""
+    return _decoded.total
+
+
+def _read_only(columns: Columns) -> Columns:
+    for column in columns:
+        column.flags.writeable = False
+    return columns
+
+
+def _empty() -> Columns:
+    return _read_only((np.empty(0, np.int64), np.empty(0, np.float64), np.empty(0, np.float64)))
 
 
 class ScalarSeries:
     """Every point of one (run, tag) scalar series."""
 
-    __slots__ = ("_chunks", "_lock", "_step", "_value", "_wall_time")
+    __slots__ = (
+        "__weakref__",
+        "_blocks",
+        "_chunks",
+        "_count",
+        "_decoded",
+        "_lock",
+        "_nbytes",
+        "_pending",
+        "_source",
+        "_tail",
+    )
 
     def __init__(self) -> None:
-        self._step = np.empty(0, dtype=np.int64)
-        self._wall_time = np.empty(0, dtype=np.float64)
-        self._value = np.empty(0, dtype=np.float64)
-        self._chunks: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._blocks: list[np.ndarray] = []
+        self._chunks: list[Columns] = []
+        self._count = 0  # points in blocks (or, spilled, at the source)
+        self._pending = 0  # points in chunks
+        self._nbytes = 0  # bytes of blocks (counted in _decoded.resident)
+        self._decoded: Columns | None = None
+        self._source: Source | None = None
+        self._tail: tuple[int, float, float] | None = None  # the last point, once spilled
         self._lock = threading.Lock()
 
+    @classmethod
+    def from_blocks(cls, blocks: list[np.ndarray]) -> ScalarSeries:
+        """A series holding ``blocks`` (as :meth:`blocks` gives them, or a cache read back)."""
+        series = cls()
+        series._set_blocks(list(blocks))
+        return series
+
+    def __del__(self) -> None:
+        nbytes = getattr(self, "_nbytes", 0)  # unset if __init__ failed
+        if nbytes:
+            _decoded.count(-nbytes)
+
     def __len__(self) -> int:
-        return len(self._step) + sum(len(chunk[0]) for chunk in self._chunks)
+        return self._count + self._pending
 
     @property
     def nbytes(self) -> int:
-        """Bytes held by the columns (consolidated or not)."""
-        arrays = [self._step, self._wall_time, self._value]
-        arrays += [array for chunk in self._chunks for array in chunk]
-        return sum(array.nbytes for array in arrays)
+        """Bytes resident now: encoded blocks and raw chunks (not the decoded columns
+        kept for reading, counted by :func:`decoded_bytes`)."""
+        chunks = sum(array.nbytes for chunk in self._chunks for array in chunk)
+        return sum(block.nbytes for block in self._blocks) + chunks
+
+    @property
+    def spilled(self) -> bool:
+        """Whether the points are read from a source on each read (:meth:`spill`)."""
+        return self._source is not None
 
     def append(self, step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> None:
         """Add points (arrays of equal length) after those already stored."""
         if not len(step):
             return
+        value = np.asarray(value)
+        chunk = (
+            np.asarray(step, dtype=np.int64),
+            np.asarray(wall_time, dtype=np.float64),
+            value if value.dtype == np.float32 else np.asarray(value, dtype=np.float64),
+        )
         with self._lock:
-            self._chunks.append(
-                (
-                    np.asarray(step, dtype=np.int64),
-                    np.asarray(wall_time, dtype=np.float64),
-                    np.asarray(value, dtype=np.float64),
-                )
-            )
-            if len(self._chunks) >= _MAX_CHUNKS:
+            self._load_back()
+            self._chunks.append(chunk)
+            self._pending += len(chunk[0])
+            if self._pending >= _PENDING_POINTS or len(self._chunks) >= _MAX_CHUNKS:
                 self._consolidate()
 
     def purge_from(self, step: int) -> int:
         """Drop every point with step >= ``step`` (TensorBoard's purge); return how many."""
         with self._lock:
+            self._load_back()
             self._consolidate()
-            keep = self._step < step
-            dropped = int(len(keep) - np.count_nonzero(keep))
+            kept: list[np.ndarray] = []
+            for block in self._blocks:
+                head = encoding.info(block)
+                if head.last_step < step:
+                    kept.append(block)
+                elif head.first_step < step:
+                    steps, walls, values = encoding.decode([block])
+                    cut = int(np.searchsorted(steps, step, side="left"))
+                    kept += encoding.encode(steps[:cut], walls[:cut], values[:cut])
+                else:  # sorted: this block and every later one start at or past it
+                    break
+            dropped = self._count - sum(encoding.info(block).count for block in kept)
             if dropped:
-                self._step, self._wall_time, self._value = (
-                    self._step[keep],
-                    self._wall_time[keep],
-                    self._value[keep],
-                )
+                self._set_blocks(kept)
             return dropped
 
-    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(step, wall_time, value), sorted by step; read-only views."""
+    def columns(self) -> Columns:
+        """(step, wall_time, value), sorted by step; read-only arrays.
+
+        value is float32 when every stored value is exactly a float32, else float64.
+        """
         with self._lock:
+            if self._source is not None:
+                step, wall_time, value = self._source()
+                return _read_only((np.asarray(step), np.asarray(wall_time), np.asarray(value)))
             self._consolidate()
-            return self._step, self._wall_time, self._value
+            decoded = self._decoded
+            if decoded is not None:
+                _decoded.touch(self)
+                return decoded
+            if not self._blocks:
+                return _empty()
+            decoded = _read_only(encoding.decode(self._blocks))
+            _decoded.keep(self, decoded)
+            return decoded
+
+    def blocks(self) -> list[np.ndarray]:
+        """The encoded blocks (read-only), e.g. to write them to a cache file as they are.
+
+        A spilled series encodes its source's points for the caller, and stays spilled.
+        """
+        with self._lock:
+            if self._source is not None:
+                return encoding.encode(*self._source())
+            self._consolidate()
+            return list(self._blocks)
 
     def last(self) -> tuple[int, float, float] | None:
         """The point with the highest step (the latest when steps tie), or None."""
-        step, wall_time, value = self.columns()
-        if not len(step):
-            return None
-        return int(step[-1]), float(wall_time[-1]), float(value[-1])
+        with self._lock:
+            if self._source is not None:
+                return self._tail
+            self._consolidate()
+            if not self._blocks:
+                return None
+            block = self._blocks[-1]
+            head = encoding.info(block)
+            return head.last_step, head.last_wall, encoding.last_value(block)
+
+    def spill(self, source: Source) -> int:
+        """Drop the resident points; later reads call ``source()`` for them (each time,
+        never kept). An append or a purge first loads them back. Returns the bytes freed."""
+        with self._lock:
+            self._consolidate()
+            freed = sum(block.nbytes for block in self._blocks)
+            if self._decoded is not None:
+                freed += sum(column.nbytes for column in self._decoded)
+            tail = None
+            if self._blocks:
+                block = self._blocks[-1]
+                head = encoding.info(block)
+                tail = (head.last_step, head.last_wall, encoding.last_value(block))
+            count = self._count
+            self._set_blocks([])
+            self._count, self._tail, self._source = count, tail, source
+            return freed
+
+    # ---- with the lock held ---------------------------------------------------------
+
+    def _forget_decoded(self) -> None:
+        if self._decoded is not None:
+            self._decoded = None
+            _decoded.forget(id(self))
+
+    def _set_blocks(self, blocks: list[np.ndarray]) -> None:
+        nbytes = sum(block.nbytes for block in blocks)
+        _decoded.count(nbytes - self._nbytes)
+        self._blocks, self._nbytes = blocks, nbytes
+        self._count = sum(encoding.info(block).count for block in blocks)
+        self._forget_decoded()
+
+    def _load_back(self) -> None:
+        if self._source is None:
+            return
+        step, wall_time, value = self._source()
+        value = np.asarray(value)
+        if value.dtype != np.float32:
+            value = np.asarray(value, dtype=np.float64)
+        blocks = encoding.encode(np.asarray(step), np.asarray(wall_time), value)
+        self._source, self._tail = None, None
+        self._set_blocks(blocks)
 
     def _consolidate(self) -> None:
-        # The consolidated columns are always sorted (every change below keeps
-        # or restores that), so with no new chunk there is nothing to do.
         if not self._chunks:
             return
-        steps = [self._step, *(chunk[0] for chunk in self._chunks)]
-        walls = [self._wall_time, *(chunk[1] for chunk in self._chunks)]
-        values = [self._value, *(chunk[2] for chunk in self._chunks)]
-        self._step = np.concatenate(steps)
-        self._wall_time = np.concatenate(walls)
-        self._value = np.concatenate(values)
-        self._chunks = []
-        if len(self._step) > 1 and np.any(self._step[1:] < self._step[:-1]):
-            order = np.argsort(self._step, kind="stable")
-            self._step = self._step[order]
-            self._wall_time = self._wall_time[order]
-            self._value = self._value[order]
-        for array in (self._step, self._wall_time, self._value):
-            array.flags.writeable = False
+        step = np.concatenate([chunk[0] for chunk in self._chunks])
+        wall_time = np.concatenate([chunk[1] for chunk in self._chunks])
+        # float32 chunks stay float32; mixed with float64 ones, float64 (exact).
+        value = np.concatenate([chunk[2] for chunk in self._chunks])
+        if len(step) > 1 and np.any(step[1:] < step[:-1]):
+            order = np.argsort(step, kind="stable")
+            step, wall_time, value = step[order], wall_time[order], value[order]
+        blocks = self._blocks
+        # Blocks ending past the first new step are merged with the new points;
+        # ties stay in arrival order (an old point before a new one of its step).
+        keep = len(blocks)
+        while keep and encoding.info(blocks[keep - 1]).last_step > step[0]:
+            keep -= 1
+        if keep == len(blocks) and keep and encoding.info(blocks[-1]).count < _SMALL_BLOCK:
+            keep -= 1  # a small last block grows rather than being followed by another
+        if keep < len(blocks):
+            old = encoding.decode(blocks[keep:])
+            step, wall_time, value = (
+                np.concatenate([old[i], new]) for i, new in enumerate((step, wall_time, value))
+            )
+            if len(step) > 1 and np.any(step[1:] < step[:-1]):
+                order = np.argsort(step, kind="stable")
+                step, wall_time, value = step[order], wall_time[order], value[order]
+        merged = blocks[:keep] + encoding.encode(step, wall_time, value)
+        # Merge the last two while the one before is not much larger: log-many blocks.
+        while len(merged) >= 2:
+            before, last = (encoding.info(block).count for block in merged[-2:])
+            if before > 2 * last or before + last > encoding.MAX_BLOCK:
+                break
+            merged[-2:] = encoding.encode(*encoding.decode(merged[-2:]))
+        self._chunks, self._pending = [], 0
+        self._set_blocks(merged)

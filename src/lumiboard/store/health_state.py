@@ -331,7 +331,9 @@ def _search_spikes(batch: list[_Work], layout: np.ndarray) -> None:
 
 
 def _bits(value: np.ndarray, index: int) -> int:
-    return int(value[index : index + 1].view(np.int64)[0])
+    # Any float width (the store keeps float32 columns as float32): a column
+    # that changes width reads as changed, and is read again from the start.
+    return int.from_bytes(value[index : index + 1].tobytes(), "little")
 
 
 def _reference(value: np.ndarray) -> float:
