@@ -20,9 +20,12 @@ readable it is read and no longer counted.
 
 With a ``cache_dir`` (see :mod:`lumiboard.store.cache`) a run seen for the
 first time is restored from its cache when the cache still matches its files,
-so only bytes written since are read; a run that changed is saved after its
-load (at most every ``SAVE_INTERVAL`` seconds while it keeps changing), and
-every changed run at :meth:`Reloader.stop`.
+so only bytes written since are read; a run that changed is saved once the pass
+has loaded every run (so caching never delays serving; at most every
+``SAVE_INTERVAL`` seconds while it keeps changing), and every changed run at
+:meth:`Reloader.stop`. With a ``memory_budget`` (see :mod:`lumiboard.store.budget`)
+a run is saved as soon as it is loaded, and the coldest saved series are spilled
+whenever the series in memory pass the budget.
 """
 
 from __future__ import annotations
@@ -96,6 +99,8 @@ class Reloader:
         #: run -> its event files that could not be opened at the last pass.
         self._unreadable: dict[str, set[str]] = {}
         self._listeners: list[Callable[[], None]] = []
+        #: Runs loaded by this pass whose cache is saved once the pass has served them all.
+        self._unsaved: list[tuple[RunLoader, Run]] = []
         if cache_dir is not None:
             from lumiboard.store.cache import RunCache  # pyarrow: only when caching
 
@@ -160,6 +165,12 @@ class Reloader:
                 p.passes + 1,
                 time.monotonic() - started,
             )
+            # Every run is served now; the caches of those that changed are written after
+            # (a first start with the cache costs no more than one without, until served).
+            unsaved, self._unsaved = self._unsaved, []
+            if self.cache is not None:
+                for loader, run in unsaved:
+                    self._save(self.cache, loader, run)
         for listener in list(self._listeners):
             try:
                 listener()
@@ -238,15 +249,22 @@ class Reloader:
                     # Cannot be opened (permissions...): read the run's other files.
                     unreadable.add(path)
         self._note_unreadable(run.name, unreadable)
-        if self.cache is not None:
-            # Here, on the pool, while other runs load: the run lock is held
-            # only to snapshot, the file is written outside it.
-            try:
-                self.cache.save(loader, run.location)
-            except Exception:  # a cache is only a cache: never fail the pass for it
-                logger.warning("run %s: cache not saved", run.name, exc_info=True)
-        self._keep_budget(run.name)
+        if self.cache is not None and self.budget is None:
+            # Saved once every run is served (reload), not on the way to serving them.
+            self._unsaved.append((loader, run))
+        elif self.cache is not None:
+            # Under a budget, here, on the pool: only a saved series can be spilled, and
+            # the runs loaded later need the room. The run lock is held only to snapshot.
+            self._save(self.cache, loader, run)
+            self._keep_budget(run.name)
         return read
+
+    @staticmethod
+    def _save(cache: RunCache, loader: RunLoader, run: Run) -> None:
+        try:
+            cache.save(loader, run.location)
+        except Exception:  # a cache is only a cache: never fail the pass for it
+            logger.warning("run %s: cache not saved", run.name, exc_info=True)
 
     def _keep_budget(self, name: str) -> None:
         """Measure the run ``name``; spill the coldest saved series when over the budget."""
