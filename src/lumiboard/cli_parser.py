@@ -270,7 +270,7 @@ def build_parser() -> argparse.ArgumentParser:
     _serve_parser(commands, "serve", "serve a log directory (the default command)")
     demo = _serve_parser(commands, "demo", "write a demo log directory and serve it")
     demo.set_defaults(logdir="demo_logs")
-    demo.add_argument("--steps", type=int, default=200, help="training steps per run")
+    demo.add_argument("--steps", type=int, default=200, metavar="N", help="training steps per run")
     demo.add_argument(
         "--no-serve", dest="no_serve", action="store_true", help="only write the demo log directory"
     )
@@ -287,11 +287,13 @@ def parse(argv: Sequence[str]) -> argparse.Namespace:
     (``lumiboard demo``; a directory named so is ``lumiboard ./demo`` or ``--logdir demo``).
     Any other first word is the log directory (``lumiboard logs`` is ``lumiboard --logdir
     logs``), unless it does not exist, does not look like a path and resembles a command
-    (``lumiboard sumary``: a usage error naming ``summary``). ``lumiboard --help`` and
-    ``--version`` alone are the top-level parser's.
+    (``lumiboard sumary``: a usage error naming ``summary``). ``lumiboard --help`` (or
+    ``help``) and ``--version`` alone are the top-level parser's.
     """
     parser = build_parser()
     arguments = list(argv)
+    if arguments[:1] == ["help"] and not os.path.exists("help"):
+        arguments[0] = "--help"  # `lumiboard help`, as git and pip take it
     first = arguments[0] if arguments else None
     if first is None or (first not in COMMANDS and first not in _TOP_LEVEL):
         if first is not None and not first.startswith("-"):

@@ -14,7 +14,8 @@ from lumiboard import cli, cli_parser
 
 
 @pytest.fixture
-def help_text(capsys: pytest.CaptureFixture[str]) -> str:
+def help_text(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("COLUMNS", "100")  # argparse wraps to the terminal's width
     with pytest.raises(SystemExit) as exit_info:
         cli.main(["--help"])
     assert exit_info.value.code == 0
@@ -59,6 +60,18 @@ def test_help_lists_the_ignored_tensorboard_flags_in_one_short_paragraph(help_te
         assert flag in paragraph
         assert help_text.count(flag) == paragraph.count(flag)  # nowhere else
     assert len(paragraph.strip().splitlines()) <= 6
+
+
+def test_help_as_a_word(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exit_info:
+        cli.main(["help"])
+    assert exit_info.value.code == 0
+    assert "serve options" in capsys.readouterr().out
+    (tmp_path / "help").mkdir()  # unless a directory has that name
+    assert cli.parse(["help"]).logdir == "help"
 
 
 def test_serve_help_has_the_same_groups(capsys: pytest.CaptureFixture[str]) -> None:
