@@ -169,8 +169,8 @@ class Reloader:
             # (a first start with the cache costs no more than one without, until served).
             unsaved, self._unsaved = self._unsaved, []
             if self.cache is not None:
-                for loader, run in unsaved:
-                    self._save(self.cache, loader, run)
+                for pending, listed_run in unsaved:
+                    self._save(self.cache, pending, listed_run)
         for listener in list(self._listeners):
             try:
                 listener()
