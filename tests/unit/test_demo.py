@@ -48,13 +48,13 @@ def test_cli_demo(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-de
 
 # ---- a light first run: no torch needed, and a re-run replaces the earlier demo ------------
 
-#: Runs the demo's writer in a fresh interpreter where ``import torch`` fails, as on a machine
-#: without torch (``sys.modules[name] = None`` makes every import of it raise ImportError).
+#: Runs ``lumiboard demo --no-serve`` in a fresh interpreter where ``import torch`` fails, as on
+#: a machine without torch (``sys.modules[name] = None`` makes every import of it raise).
 NO_TORCH = """
 import sys
 sys.modules["torch"] = None
-from lumiboard.demo import write_demo
-write_demo(sys.argv[1], steps=5)
+from lumiboard.cli import main
+assert main(["demo", "--no-serve", "--steps", "5", "--logdir", sys.argv[1]]) == 0
 assert sys.modules["torch"] is None, "the demo imported torch"
 """
 
@@ -162,3 +162,11 @@ def test_cli_demo_refuses_a_foreign_directory(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match=r"lumiboard demo: .* pick a new or empty directory"):
         main(["demo", "--logdir", str(tmp_path), "--steps", "2", "--no-serve"])
     assert (tmp_path / "notes.txt").read_text() == "mine"
+
+
+def test_demo_graph_is_in_the_wheel() -> None:
+    """The stored graph is package data: hatchling puts it in the wheel."""
+    wheel = pytest.importorskip("hatchling.builders.wheel")
+    root = Path(__file__).resolve().parents[2]
+    files = {f.distribution_path for f in wheel.WheelBuilder(str(root)).recurse_included_files()}
+    assert {"lumiboard/demo_data/graph.pbtxt", "lumiboard/demo_data/run_metadata.pbtxt"} <= files
