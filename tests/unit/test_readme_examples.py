@@ -195,3 +195,13 @@ def test_readme_cli_lines_parse() -> None:
             cli.parse(arguments)
         except SystemExit as error:  # argparse's way to refuse
             raise AssertionError(f"README.md line {line}: {arguments} does not parse") from error
+
+
+def test_readme_first_command_installs_no_framework() -> None:
+    """The first command (set up and run the demo) installs lumiboard alone: no torch.
+
+    That the demo itself runs without torch is test_demo.py::test_demo_graph_without_torch.
+    """
+    first = next(block for block in readme_blocks(TEXT) if block.lang == "bash")
+    assert "lumiboard demo" in first.code
+    assert not re.search(r"\b(torch|tensorflow|jax|keras)\b", first.code), first.code
