@@ -119,7 +119,7 @@ def serve(
     timeout: float,
     after: Any = None,
 ) -> Start:
-    """Spawn ``command``, time it until ready, run ``after(port)`` if given, stop it
+    """Spawn ``command``, time it until ready, run ``after(proc, port)`` if given, stop it
     (SIGTERM, as a user's Ctrl+C or a service manager; killed if it lingers)."""
     result = Start()
     with log.open("wb") as err:
@@ -133,7 +133,7 @@ def serve(
                 return result
             result.total_s = ready - spawned
             if after is not None:
-                after(port)
+                after(proc, port)
             monitor.sample()
         finally:
             with_term = proc.poll() is None
