@@ -85,6 +85,8 @@ from typing import Any
 import psutil
 
 TARGET_BYTES_PER_POINT = 32.0
+#: Issue 18: the server's process tree, steady, minus its empty-logdir baseline.
+TARGET_STEADY_BYTES_PER_POINT = 12.0
 TARGET_REDUCE_MS = 20.0
 TARGET_WARM_FRACTION = 1 / 10
 REDUCE_POINTS = 1_000_000
@@ -513,11 +515,29 @@ def tensorboard_cmd(logdir: Path, port: int, load_fast: bool) -> list[str]:
 
 def tensorboard_baseline(load_fast: bool, workdir: Path, timeout: float) -> int | None:
     """Tree RSS of a TensorBoard serving an empty log directory (its cost before data)."""
+    return empty_baseline(
+        lambda logdir, port: tensorboard_cmd(logdir, port, load_fast), workdir, timeout
+    )
+
+
+def steady_rss(pid: int) -> int:
+    """Tree RSS once the process has settled: the median of 5 samples over a second."""
+    time.sleep(1.0)
+    root = psutil.Process(pid)
+    samples = []
+    for _ in range(5):
+        samples.append(tree_rss(root))
+        time.sleep(0.2)
+    return int(statistics.median(samples))
+
+
+def empty_baseline(
+    command: Callable[[Path, int], list[str]], workdir: Path, timeout: float
+) -> int | None:
+    """Tree RSS of a server (``command(logdir, port)``) serving an empty log directory."""
     with tempfile.TemporaryDirectory(prefix="empty-logdir-", dir=workdir) as empty:
         port = free_port()
-        proc = spawn(
-            tensorboard_cmd(Path(empty), port, load_fast), subprocess.DEVNULL, subprocess.DEVNULL
-        )
+        proc = spawn(command(Path(empty), port), subprocess.DEVNULL, subprocess.DEVNULL)
         try:
             deadline = time.monotonic() + timeout
             while time.monotonic() < deadline and proc.poll() is None:
@@ -528,9 +548,7 @@ def tensorboard_baseline(load_fast: bool, workdir: Path, timeout: float) -> int 
                     time.sleep(HTTP_POLL_S)
             else:
                 return None
-            time.sleep(1.0)
-            root = psutil.Process(proc.pid)
-            return int(statistics.median(tree_rss(root) for _ in range(5)))
+            return steady_rss(proc.pid)
         finally:
             _kill_tree(proc)
 
@@ -596,6 +614,7 @@ def run_tensorboard(
             result.points = kept
             monitor.sample()
             result.peak_rss = monitor.peak
+            result.extra["steady_rss"] = steady_rss(proc.pid)
         finally:
             monitor.stop()
             _kill_tree(proc)
@@ -610,6 +629,93 @@ def run_tensorboard(
         if found:
             result.load_s = float(found[0])
     return result
+
+
+def lumiboard_cmd(logdir: Path, port: int) -> list[str]:
+    return [
+        *(sys.executable, "-m", "lumiboard", "serve", "--logdir", str(logdir)),
+        *("--host", "127.0.0.1", "--port", str(port), "--reload_interval", "0", "--no-cache"),
+    ]
+
+
+def run_lumiboard_server(
+    logdir: Path, runs: list[str], tags: list[str], steps: int, workdir: Path, timeout: float
+) -> Result:
+    """The lumiboard server's resident memory, as TensorBoard's is measured: its process
+    tree serving the log directory (no cache), once every series has been read through
+    HTTP (CSV: every point), minus the same server serving an empty log directory."""
+    result = Result("lumiboard server")
+    result.baseline_rss = empty_baseline(lumiboard_cmd, workdir, 120)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}/data/plugin/scalars"
+    log = workdir / "lumiboard-server.log"
+    with log.open("wb") as err:
+        spawned = time.monotonic()
+        proc = spawn(lumiboard_cmd(logdir, port), subprocess.DEVNULL, err)
+        monitor = MemoryMonitor(proc.pid)
+        try:
+            deadline = spawned + timeout
+            while time.monotonic() < deadline:
+                if proc.poll() is not None:
+                    result.note = f"exited early (status {proc.returncode}), see {log}"
+                    return result
+                try:
+                    listed = http_json(f"{base}/tags", 10)
+                    if all(set(tags) <= set(listed.get(run, {})) for run in runs):
+                        query = urllib.parse.urlencode({"run": runs[-1], "tag": tags[-1]})
+                        points = http_json(f"{base}/scalars?{query}", 30)
+                        if points and points[-1][1] == steps - 1:
+                            break
+                except (urllib.error.URLError, ConnectionError, OSError, ValueError):
+                    pass
+                time.sleep(max(HTTP_POLL_S, (time.monotonic() - spawned) / 200))
+            else:
+                result.note = f"timed out after {timeout:.0f} s"
+                return result
+            result.total_s = time.monotonic() - spawned
+            kept = 0
+            for run in runs:
+                for tag in tags:
+                    query = urllib.parse.urlencode({"run": run, "tag": tag, "format": "csv"})
+                    with urllib.request.urlopen(f"{base}/scalars?{query}", timeout=120) as answer:
+                        kept += answer.read().count(b"\n") - 1  # the header line
+            result.points = kept
+            result.extra["steady_rss"] = steady_rss(proc.pid)
+            monitor.sample()
+            result.peak_rss = monitor.peak
+        finally:
+            monitor.stop()
+            _kill_tree(proc)
+    return result
+
+
+def steady_per_point(result: Result) -> float | None:
+    """(steady tree RSS - empty-logdir baseline) / points kept, or None if not measured."""
+    steady = result.extra.get("steady_rss")
+    if not result.ok or steady is None or result.baseline_rss is None or not result.points:
+        return None
+    return float((steady - result.baseline_rss) / result.points)
+
+
+def print_memory(server: Result | None, rust: Result | None, expected: int) -> None:
+    print(
+        "resident memory, steady state (process tree after every series was read, "
+        "minus the same server on an empty logdir):"
+    )
+    for result in (server, rust):
+        if result is None:
+            continue
+        per_point = steady_per_point(result)
+        if per_point is None:
+            print(f"  {result.name}: not measured {result.note}")
+            continue
+        steady = result.extra["steady_rss"]
+        assert result.baseline_rss is not None
+        print(
+            f"  {result.name:<34} {(steady - result.baseline_rss) / MB:9.1f} MB above "
+            f"{result.baseline_rss / MB:.1f} MB, {result.points:,} points kept "
+            f"(of {expected:,}): {per_point:.1f} B/point"
+        )
 
 
 def measure_reduce() -> float:
@@ -778,7 +884,7 @@ def main(argv: list[str] | None = None) -> int:
         "--skip",
         action="append",
         default=[],
-        choices=["lumiboard", "rust", "python", "tbparse"],
+        choices=["lumiboard", "server", "rust", "python", "tbparse"],
         help="leave a contender out (repeatable)",
     )
     parser.add_argument(
@@ -820,6 +926,11 @@ def main(argv: list[str] | None = None) -> int:
     if "lumiboard" not in args.skip:
         lumi, cache_note = run_lumiboard(logdir, workdir, expected, args.timeout)
     results = list(lumi)
+    server = None
+    if "server" not in args.skip:
+        print("running the lumiboard server ...", flush=True)
+        server = run_lumiboard_server(logdir, runs, tags, args.steps, workdir, args.timeout)
+        results.append(server)
     rust = None
     if "rust" not in args.skip:
         print("running TensorBoard --load_fast=true ...", flush=True)
@@ -860,8 +971,24 @@ def main(argv: list[str] | None = None) -> int:
         f"reduce {REDUCE_POINTS:,} points to {REDUCE_BUCKETS:,} buckets: "
         f"{reduce_ms:.2f} ms (median of {REDUCE_REPEAT})"
     )
+    if server is not None or rust is not None:
+        print_memory(server, rust, expected)
     print()
     checks = targets(lumi, rust, reduce_ms)
+    if server is not None:
+        per_point = steady_per_point(server)
+        label = f"lumiboard server steady bytes/point <= {TARGET_STEADY_BYTES_PER_POINT:.0f}"
+        if per_point is not None and server.points != expected:
+            per_point = None
+            server.note = f"COUNT MISMATCH: {server.points:,} served, {expected:,} expected"
+        if per_point is not None:
+            label = (
+                f"lumiboard server steady {per_point:.1f} bytes/point "
+                f"<= {TARGET_STEADY_BYTES_PER_POINT:.0f} (issue 18)"
+            )
+        checks.append(
+            (label, None if per_point is None else per_point <= TARGET_STEADY_BYTES_PER_POINT)
+        )
     for label, ok in checks:
         print(f"{verdict(ok)}: {label}")
 
