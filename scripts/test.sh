@@ -22,7 +22,9 @@ if [ ! -x /usr/bin/chromium ]; then
     exit 1
   fi
 fi
-# The install builds the native scanner (C) and the web app (npm ci + vite build).
+# The install builds the native scanner (C) and the web app (npm ci + vite build). Failing
+# without them is the default; the REQUIRE variables also override an opt-out
+# (LUMIBOARD_ALLOW_PURE_PYTHON, LUMIBOARD_SKIP_FRONTEND) left in the environment.
 export LUMIBOARD_REQUIRE_NATIVE=1 LUMIBOARD_REQUIRE_FRONTEND=1
 "$PY" -m pip install --quiet -e ".[test]"
 (cd frontend && npm run --silent typecheck && npm test --silent)
@@ -30,6 +32,12 @@ export LUMIBOARD_REQUIRE_NATIVE=1 LUMIBOARD_REQUIRE_FRONTEND=1
 "$VENV/bin/ruff" check src tests scripts benchmarks hatch_build.py
 "$VENV/bin/ruff" format --check src tests scripts benchmarks hatch_build.py
 "$VENV/bin/mypy"
+
+# The wheel as a user without Node or a compiler gets it (sdist -> wheel, a clean venv, a PATH
+# with no node, npm or cc): the real app page, /data/status's native scanner, a scalar series.
+# Then the same for every other CPython 3.10-3.14 this machine has (pyenv's included).
+"$PY" scripts/wheel_smoke.py
+"$PY" scripts/wheel_smoke.py --other-pythons
 
 set +e
 "$PY" -m pytest "$@"
