@@ -116,12 +116,15 @@ class RunLoader:
                 # from there; meanwhile the run's other files are read.
                 self._log_once(state.path, f"reading {state.path} failed, retried next pass", error)
         if total:
-            # Merge each series' chunks here, on the loading thread: merged
+            # Encode each series' chunks here, on the loading thread: encoded
             # later by a query's thread, the freed chunks would stay in this
             # thread's malloc arena and double the resident memory per point.
+            # blocks(), not columns(): nothing is decoded until a query asks.
+            # A spilled series (memory budget) got no new points: nothing to encode.
             try:
                 for series in list(self.run.scalars.values()):
-                    series.columns()
+                    if not series.spilled:
+                        series.blocks()
             except MemoryError as error:  # a series merges unchanged or not at all: later
                 self._log_once("", "merging scalar chunks failed", error)
         return total

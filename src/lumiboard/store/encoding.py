@@ -29,7 +29,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -68,8 +68,7 @@ class _Ints:
     exceptions: np.ndarray
 
 
-@dataclass(frozen=True)
-class Info:
+class Info(NamedTuple):
     """A block's header."""
 
     count: int
@@ -114,6 +113,34 @@ def info(block: np.ndarray) -> Info:
 # ---- encoding --------------------------------------------------------------------
 
 
+#: The (lowest, highest) delta each width holds.
+_LIMITS: dict[int, tuple[int, int]] = {
+    width: (0, 0) if dtype is None else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
+    for width, dtype in _WIDTHS.items()
+}
+#: The largest magnitude int8, int16 and int32 hold, magnitude being ``x ^ (x >> 63)``
+#: (``x`` for ``x >= 0``, ``-x - 1`` below: int8's -128 is 127).
+_MAGNITUDES = np.array([_LIMITS[width][1] for width in (1, 2, 4)], np.int64)
+
+
+def _misfits(signed: np.ndarray) -> dict[int, int]:
+    """How many of ``signed`` (int64) each width cannot hold: five array passes for
+    every width at once (a series of a hundred points pays for passes, not points)."""
+    size = len(signed)
+    if not size:
+        return dict.fromkeys(_WIDTHS, 0)
+    classes = np.bincount(
+        np.searchsorted(_MAGNITUDES, signed ^ (signed >> 63)), minlength=4
+    ).tolist()
+    return {
+        0: int(np.count_nonzero(signed)),
+        1: size - classes[0],
+        2: classes[2] + classes[3],
+        4: classes[3],
+        8: 0,
+    }
+
+
 def _deltas(bits: np.ndarray) -> _Ints:
     """The cheapest delta encoding of ``bits`` (uint64, at least one)."""
     first = int(bits[0])
@@ -127,17 +154,13 @@ def _deltas(bits: np.ndarray) -> _Ints:
             first_delta = int(step[0]) if len(step) else 0
         signed = residual.view(np.int64)
         size = len(signed)
-        low = int(signed.min()) if size else 0
-        high = int(signed.max()) if size else 0
-        for width, dtype in _WIDTHS.items():
+        misfits: dict[int, int] | None = None
+        for width in _WIDTHS:
             if best is not None and size * width >= best[0]:
                 continue  # cannot beat what is found, exceptions or not
-            lo, hi = (
-                (0, 0) if dtype is None else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
-            )
-            cost = size * width
-            if not lo <= low <= high <= hi:
-                cost += _EXCEPTION_BYTES * int(np.count_nonzero((signed < lo) | (signed > hi)))
+            if misfits is None:
+                misfits = _misfits(signed)
+            cost = size * width + _EXCEPTION_BYTES * misfits[width]
             if best is None or cost < best[0]:
                 best = (cost, order, width, signed, first_delta)
     assert best is not None
@@ -146,7 +169,7 @@ def _deltas(bits: np.ndarray) -> _Ints:
         empty = np.empty(0, np.int64)
         return _Ints(order, 8, first, first_delta, signed, empty, empty)
     kind = _WIDTHS[width]
-    lo, hi = (0, 0) if kind is None else (int(np.iinfo(kind).min), int(np.iinfo(kind).max))
+    lo, hi = _LIMITS[width]
     positions = np.flatnonzero((signed < lo) | (signed > hi)).astype(np.int64)
     narrow = np.empty(0, np.int8) if kind is None else signed.astype(kind)
     if len(positions) and kind is not None:
@@ -359,21 +382,28 @@ def check(block: np.ndarray) -> Info:
     if block.dtype != np.uint8 or block.ndim != 1:
         raise BlockError("a block is a flat byte buffer")
     head = info(block)
-    if head.count < 1 or head.count > MAX_BLOCK or head.value_size not in (4, 8):
-        raise BlockError(f"bad block size {head.count} or value size {head.value_size}")
-    sections = list(_layout(block, head))
+    count = head.count
+    if not 1 <= count <= MAX_BLOCK or head.value_size not in (4, 8):
+        raise BlockError(f"bad block size {count} or value size {head.value_size}")
     columns = (
-        (head.step_order, head.step_width, head.step_exceptions, sections[1]),
-        (head.wall_order, head.wall_width, head.wall_exceptions, sections[4]),
+        (head.step_order, head.step_width, head.step_exceptions),
+        (head.wall_order, head.wall_width, head.wall_exceptions),
     )
-    for order, width, exceptions, positions in columns:
-        size = max(head.count - order, 0)
-        if order not in (1, 2) or width not in (0, 1, 2, 4, 8) or exceptions > size:
+    for order, width, exceptions in columns:
+        if (
+            order not in (1, 2)
+            or width not in _WIDTHS
+            or exceptions > max(count - order, 0)
+            or (exceptions and width == 8)
+        ):
             raise BlockError(f"bad delta order {order}, width {width} or exceptions {exceptions}")
-        if exceptions and width == 8:
-            raise BlockError("exceptions in a full-width column")
-        if exceptions:
+    sizes = _sections(count, head.value_size, list(columns))
+    if HEADER_BYTES + sum(map(_padded, sizes)) != len(block):
+        raise BlockError("a block's length and its header differ")
+    if head.step_exceptions or head.wall_exceptions:
+        sections = list(_layout(block, head))
+        for (order, _, _), positions in zip(columns, (sections[1], sections[4]), strict=True):
             where = positions.view(np.int64)
-            if int(where.min()) < 0 or int(where.max()) >= size:
+            if len(where) and (int(where.min()) < 0 or int(where.max()) >= count - order):
                 raise BlockError("an exception's position out of range")
     return head

@@ -1,0 +1,86 @@
+"""Many small runs: what a load pass does per run and per series (issue 18 item 3).
+
+No timing here (``benchmarks/scale.py`` times it): these check the behaviour the
+per-run fast paths must keep, and that a load leaves no work behind for a query.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+from lumiboard.format.proto import event_pb2
+from lumiboard.format.tfrecord import encode_record
+from lumiboard.reader.reload import Reloader
+from lumiboard.store import columns, encoding
+from lumiboard.store.provider import Provider
+
+WALL = 1_700_000_000.0
+
+
+def write_run(directory: Path, tags: int, steps: int, seed: int) -> None:
+    directory.mkdir(parents=True)
+    records = [
+        encode_record(
+            event_pb2.Event(wall_time=WALL, file_version="brain.Event:2").SerializeToString()
+        )
+    ]
+    for step in range(steps):
+        for tag in range(tags):
+            event = event_pb2.Event(step=step, wall_time=WALL + step * 0.1)
+            event.summary.value.add(tag=f"t{tag}", simple_value=seed + step * 0.5 + tag)
+            records.append(encode_record(event.SerializeToString()))
+    (directory / f"events.out.tfevents.{seed}.host").write_bytes(b"".join(records))
+
+
+def test_a_load_of_many_runs_keeps_every_point_and_decodes_nothing(tmp_path: Path) -> None:
+    for run in range(30):
+        write_run(tmp_path / f"run_{run:02d}", tags=3, steps=40, seed=run)
+    before = columns.decoded_bytes()
+    reloader = Reloader(str(tmp_path))
+    reloader.reload()
+    # The load encodes each series on its own thread, but decodes none: decoded
+    # columns are kept for what queries read, not for every series loaded.
+    assert columns.decoded_bytes() == before
+    assert len(reloader.runs) == 30
+    seen = 0
+    for name, tag, series in Provider(reloader.runs).iter_scalars():
+        index, number = int(name.split("_")[1]), int(tag[1:])
+        assert series.step.tolist() == list(range(40))
+        np.testing.assert_array_equal(
+            series.value, np.float32(index + np.arange(40) * 0.5 + number)
+        )
+        seen += 1
+    assert seen == 90
+
+
+@settings(max_examples=200, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(-(2**63), 2**63 - 1)))
+def test_misfits_count_what_each_width_cannot_hold(signed: np.ndarray) -> None:
+    expected = {
+        width: sum(1 for x in signed.tolist() if not low <= x <= high)
+        for width, (low, high) in encoding._LIMITS.items()
+    }
+    assert encoding._misfits(signed) == expected
+
+
+@settings(max_examples=100, deadline=None)
+@given(hnp.arrays(np.int64, st.integers(1, 50), elements=st.integers(-(2**40), 2**40)).map(np.sort))
+def test_the_encoding_chosen_is_the_cheapest(step: np.ndarray) -> None:
+    wall = WALL + step * 0.25
+    (block,) = encoding.encode(step, wall, np.zeros(len(step)))
+    chosen = encoding.info(block)
+    bits = step.view(np.uint64)
+    costs = []
+    for order in (1, 2):
+        residual = np.diff(bits, n=order).view(np.int64)
+        for width, (low, high) in encoding._LIMITS.items():
+            misfits = int(np.count_nonzero((residual < low) | (residual > high)))
+            costs.append((len(residual) * width + 16 * misfits, order, width))
+    best = min(cost for cost, _, _ in costs)
+    mine = next(c for c, o, w in costs if (o, w) == (chosen.step_order, chosen.step_width))
+    assert mine == best
