@@ -108,6 +108,12 @@ def _clear_previous(root: Path) -> None:
         marker = json.loads((root / MARKER).read_text())
         owned = marker["files"]
     except (OSError, ValueError, KeyError, TypeError):
+        if all(entry in _ENTRIES or entry.startswith(_ROOT_FILES) for entry in entries):
+            # Demos of earlier versions left no marker: never guess, but say what to do.
+            raise DemoDirError(
+                f"{root} looks like a demo written by an earlier lumiboard, which left no "
+                "marker saying so; delete it first or pick another directory with --logdir"
+            ) from None
         raise DemoDirError(
             f"{root} is not empty and was not written by `lumiboard demo`; "
             "pick a new or empty directory with --logdir"

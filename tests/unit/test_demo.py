@@ -12,7 +12,7 @@ from tensorboard.backend.event_processing import event_accumulator, plugin_event
 import lumiboard
 from lumiboard import SummaryWriter
 from lumiboard.cli import main
-from lumiboard.demo import DemoDirError, start_live_run, write_demo
+from lumiboard.demo import MARKER, DemoDirError, start_live_run, write_demo
 
 PLUGINS = {
     "scalars",
@@ -170,3 +170,11 @@ def test_demo_graph_is_in_the_wheel() -> None:
     root = Path(__file__).resolve().parents[2]
     files = {f.distribution_path for f in wheel.WheelBuilder(str(root)).recurse_included_files()}
     assert {"lumiboard/demo_data/graph.pbtxt", "lumiboard/demo_data/run_metadata.pbtxt"} <= files
+
+
+def test_demo_of_an_earlier_version_is_named_not_deleted(tmp_path: Path) -> None:
+    write_demo(tmp_path, steps=2)
+    (tmp_path / MARKER).unlink()  # as written before the marker existed
+    with pytest.raises(DemoDirError, match="earlier lumiboard"):
+        write_demo(tmp_path, steps=2)
+    assert (tmp_path / "lr_0.1").is_dir()
