@@ -276,7 +276,7 @@ def _header(
         **_tag_infos(snapshot.tags),
         "scalar_tags": list(snapshot.scalars),
         "scalar_counts": [
-            sum(encoding.info(block).count for block in blocks)
+            sum(encoding.info(block).points for block in blocks)
             for blocks in snapshot.scalars.values()
         ],
         "scalar_blocks": [len(blocks) for blocks in snapshot.scalars.values()],
@@ -411,7 +411,7 @@ def _series_blocks(
         if last is not None and head.first_step < last:
             raise DamageError("a scalar series' blocks out of order")
         last = head.last_step
-        total += head.count
+        total += head.points
         blocks.append(block)
     if total != points:
         raise DamageError("a scalar series' points and its count differ")

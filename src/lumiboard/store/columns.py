@@ -207,7 +207,7 @@ class ScalarSeries:
                     kept += encoding.encode(steps[:cut], walls[:cut], values[:cut])
                 else:  # sorted: this block and every later one start at or past it
                     break
-            dropped = self._count - sum(encoding.info(block).count for block in kept)
+            dropped = self._count - sum(encoding.info(block).points for block in kept)
             if dropped:
                 self._set_blocks(kept)
             return dropped
@@ -284,7 +284,7 @@ class ScalarSeries:
         nbytes = sum(block.nbytes for block in blocks)
         _decoded.count(nbytes - self._nbytes)
         self._blocks, self._nbytes = blocks, nbytes
-        self._count = sum(encoding.info(block).count for block in blocks)
+        self._count = sum(encoding.info(block).points for block in blocks)
         self._forget_decoded()
 
     def _load_back(self) -> None:
@@ -314,7 +314,7 @@ class ScalarSeries:
         keep = len(blocks)
         while keep and encoding.info(blocks[keep - 1]).last_step > step[0]:
             keep -= 1
-        if keep == len(blocks) and keep and encoding.info(blocks[-1]).count < _SMALL_BLOCK:
+        if keep == len(blocks) and keep and encoding.info(blocks[-1]).points < _SMALL_BLOCK:
             keep -= 1  # a small last block grows rather than being followed by another
         if keep < len(blocks):
             old = encoding.decode(blocks[keep:])
@@ -327,7 +327,7 @@ class ScalarSeries:
         merged = blocks[:keep] + encoding.encode(step, wall_time, value)
         # Merge the last two while the one before is not much larger: log-many blocks.
         while len(merged) >= 2:
-            before, last = (encoding.info(block).count for block in merged[-2:])
+            before, last = (encoding.info(block).points for block in merged[-2:])
             if before > 2 * last or before + last > encoding.MAX_BLOCK:
                 break
             merged[-2:] = encoding.encode(*encoding.decode(merged[-2:]))

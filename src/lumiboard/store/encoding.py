@@ -71,7 +71,7 @@ class _Ints:
 class Info(NamedTuple):
     """A block's header."""
 
-    count: int
+    points: int
     value_size: int
     step_order: int
     step_width: int
@@ -267,7 +267,7 @@ def encode(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> list[n
 def _layout(block: np.ndarray, head: Info) -> Iterator[np.ndarray]:
     """The block's sections as views, in order (see :func:`_sections`)."""
     sizes = _sections(
-        head.count,
+        head.points,
         head.value_size,
         [
             (head.step_order, head.step_width, head.step_exceptions),
@@ -360,14 +360,14 @@ def decode(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray
     """The points of ``blocks``, in order, as new (step int64, wall_time float64, value)
     arrays; value is float32 when every block's is, else float64."""
     heads = [info(block) for block in blocks]
-    count = sum(head.count for head in heads)
+    count = sum(head.points for head in heads)
     narrow = all(head.value_size == 4 for head in heads)
     step = np.empty(count, np.int64)
     wall_time = np.empty(count, np.float64)
     value = np.empty(count, np.float32 if narrow and blocks else np.float64)
     at = 0
     for block, head in zip(blocks, heads, strict=True):
-        end = at + head.count
+        end = at + head.points
         decode_into(block, step[at:end], wall_time[at:end], value[at:end])
         at = end
     return step, wall_time, value
@@ -382,7 +382,7 @@ def check(block: np.ndarray) -> Info:
     if block.dtype != np.uint8 or block.ndim != 1:
         raise BlockError("a block is a flat byte buffer")
     head = info(block)
-    count = head.count
+    count = head.points
     if not 1 <= count <= MAX_BLOCK or head.value_size not in (4, 8):
         raise BlockError(f"bad block size {count} or value size {head.value_size}")
     columns = (
