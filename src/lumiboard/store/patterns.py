@@ -25,6 +25,7 @@ Every refusal is a :class:`PatternError` (a ``ValueError``) whose message says w
 
 from __future__ import annotations
 
+import importlib
 import re
 import time
 from collections.abc import Iterable
@@ -41,13 +42,17 @@ MAX_REPEAT_BOUND = 1_000
 #: The largest product of the bounds of nested counted repeats.
 MAX_REPEAT_PRODUCT = 10_000
 
+# re's own parser: re._parser and re._constants since Python 3.11, sre_parse and
+# sre_constants on 3.10 (deprecated names on 3.11+, so imported only where they are the names).
+_re_parser: Any = getattr(re, "_parser", None) or importlib.import_module("sre_parse")
+_re_constants: Any = getattr(re, "_constants", None) or importlib.import_module("sre_constants")
 _REPEATS = tuple(
-    getattr(re._constants, name)  # type: ignore[attr-defined]
+    getattr(_re_constants, name)
     for name in ("MAX_REPEAT", "MIN_REPEAT", "POSSESSIVE_REPEAT")
-    if hasattr(re._constants, name)  # type: ignore[attr-defined]
+    if hasattr(_re_constants, name)
 )
-_UNBOUNDED = re._constants.MAXREPEAT  # type: ignore[attr-defined]
-_SubPattern = re._parser.SubPattern  # type: ignore[attr-defined]
+_UNBOUNDED = _re_constants.MAXREPEAT
+_SubPattern = _re_parser.SubPattern
 #: ``re``'s flags and the ``regex`` flags that mean the same (their numbers differ).
 _FLAGS = {
     re.IGNORECASE: regex.IGNORECASE,
@@ -126,7 +131,7 @@ def check_pattern(pattern: str, flags: int = 0) -> None:
     if flags & ~_KNOWN_FLAGS:
         raise PatternError(f"unsupported regex flags {re.RegexFlag(flags & ~_KNOWN_FLAGS)!r}")
     try:
-        parsed = re._parser.parse(pattern, flags)  # type: ignore[attr-defined]
+        parsed = _re_parser.parse(pattern, flags)
     except (re.error, ValueError, OverflowError, RecursionError, MemoryError) as error:
         raise PatternError(str(error) or type(error).__name__) from None
     _check_repeats(parsed)
