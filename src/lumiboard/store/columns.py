@@ -331,5 +331,5 @@ class ScalarSeries:
             if before > 2 * last or before + last > encoding.MAX_BLOCK:
                 break
             merged[-2:] = encoding.encode(*encoding.decode(merged[-2:]))
-        self._chunks, self._pending = [], 0
         self._set_blocks(merged)
+        self._chunks, self._pending = [], 0
