@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -32,3 +34,27 @@ def test_caches_are_written_once_every_run_is_served(
     reloader.reload()
     assert seen == [(False, 4)] * 4  # every save after the pass, with every run served
     assert len(list((tmp_path / "cache").glob("*.arrow"))) == 4
+
+
+def test_runs_without_a_cache_file_load_before_the_format_is_imported(tmp_path: Path) -> None:
+    # pyarrow (the cache format) costs a first start ~0.1 s before its first run loads.
+    with SummaryWriter(tmp_path / "logs" / "a") as writer:
+        writer.add_scalar("loss", 1.0, 0)
+    script = (
+        "import sys\n"
+        "from lumiboard.reader.discover import list_runs, parse_logdir\n"
+        "from lumiboard.reader.ingest import RunLoader\n"
+        "from lumiboard.store.cache import RunCache\n"
+        "from lumiboard.store.runs import RunData\n"
+        "[run] = list_runs(parse_logdir(sys.argv[1])).values()\n"
+        "assert not RunCache(sys.argv[2]).restore(RunLoader(RunData('a')), run)\n"
+        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'pyarrow'))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "logs"), str(tmp_path / "cache")],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

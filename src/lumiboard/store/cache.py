@@ -27,6 +27,7 @@ loses nothing.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -41,21 +42,15 @@ from lumiboard.format.tfrecord import masked_crc32c
 from lumiboard.reader.discover import Run
 from lumiboard.reader.ingest import RunLoader
 from lumiboard.reader.tail import read_range
-from lumiboard.store.cache_format import (
-    LOADER_FIELDS,
-    FileEntry,
-    Sampled,
-    Snapshot,
-    VersionError,
-    read_snapshot,
-    remove,
-    write_snapshot,
-)
 from lumiboard.store.columns import ScalarSeries
 from lumiboard.store.reservoir import Reservoir
 from lumiboard.writer.fs import is_remote
 
+# The file format (pyarrow: ~0.1 s to import) is imported when a cache file is
+# first read or written, not with this module: a first start, with no cache file
+# yet, loads its runs without waiting for it.
 if TYPE_CHECKING:
+    from lumiboard.store.cache_format import FileEntry, Sampled, Snapshot
     from lumiboard.store.cache_remote import RemoteCache
 
 logger = logging.getLogger(__name__)
@@ -96,6 +91,8 @@ def take_snapshot(loader: RunLoader, location: str, samples: dict[str, int | Non
     The run lock is held only to collect references (a series' columns are
     never changed in place, only replaced); identities are filled in later.
     """
+    from lumiboard.store.cache_format import LOADER_FIELDS, FileEntry, Snapshot
+
     run = loader.run
     with run.lock:
         scalars = {tag: series.blocks() for tag, series in run.scalars.items()}
@@ -119,6 +116,8 @@ def take_snapshot(loader: RunLoader, location: str, samples: dict[str, int | Non
 
 
 def _sampled(reservoir: Reservoir[Any]) -> Sampled:
+    from lumiboard.store.cache_format import Sampled
+
     rng = None
     if reservoir.size is not None and reservoir.seen > reservoir.size:
         # Past its size a reservoir draws random numbers: keep the generator's
@@ -252,6 +251,10 @@ class RunCache:
         is logged, deleted when damaged, and the run is read from its files.
         """
         path = cache_path(self.directory, run.location)
+        if self.remote is None and not os.path.lexists(path):
+            return False  # nothing to read (and no reason to import the format yet)
+        from lumiboard.store.cache_format import VersionError, read_snapshot, remove
+
         try:
             if self.remote is not None and not self._fetch(path, run):
                 raise FileNotFoundError(path)
@@ -299,6 +302,8 @@ class RunCache:
         if not force and last is not None and now - last < self.save_interval:
             return False
         path = cache_path(self.directory, location)
+        from lumiboard.store.cache_format import write_snapshot
+
         try:
             snapshot = take_snapshot(loader, location, self.samples)
             files = [self._identified(entry) for entry in snapshot.files]
@@ -345,7 +350,8 @@ class RunCache:
         """Delete the cache of the run at ``location`` (gone, or to be read again) and
         what is known of its event files ``paths``."""
         path = cache_path(self.directory, location)
-        remove(path)
+        with contextlib.suppress(OSError):
+            os.remove(path)
         if self.remote is not None:
             try:
                 self.remote.delete(os.path.basename(path))
