@@ -38,6 +38,8 @@ export LUMIBOARD_REQUIRE_NATIVE=1 LUMIBOARD_REQUIRE_FRONTEND=1
 # Then the same for every other CPython 3.10-3.14 this machine has (pyenv's included).
 "$PY" scripts/wheel_smoke.py
 "$PY" scripts/wheel_smoke.py --other-pythons
+# And with every dependency at its pyproject floor (numpy 1.24, pandas 2.0, pyarrow 14, ...).
+bash scripts/min_versions_smoke.sh
 
 set +e
 "$PY" -m pytest "$@"

@@ -142,7 +142,10 @@ def install(work: Path, python: str, wheel: Path, constraints: Path | None) -> P
         f"{time.monotonic() - started:.0f} s"
     )
     versions = run([str(venv / "bin" / "python"), "-m", "pip", "list", "--format=json"], env=env)
-    pinned = {"numpy", "protobuf", "pandas", "pyarrow", "setuptools", "starlette", "uvicorn"}
+    pinned = {
+        *("numpy", "protobuf", "google-crc32c", "pillow", "pandas", "pyarrow", "starlette"),
+        *("uvicorn", "orjson", "python-multipart", "markdown", "nh3", "regex", "setuptools"),
+    }
     log(
         "versions: "
         + ", ".join(
