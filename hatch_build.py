@@ -286,7 +286,10 @@ class NativeBuildHook(BuildHookInterface):  # type: ignore[type-arg]
         if self.target_name not in {"wheel", "sdist"}:
             return
         root = Path(self.root)
-        warn = self.app.display_warning
+
+        def warn(message: str) -> None:
+            self.app.display_warning(f"lumiboard: WARNING: {message}")
+
         ensure_frontend(root, warn)
         if self.target_name == "sdist":
             return
