@@ -59,9 +59,9 @@ from pyarrow import ipc
 from lumiboard import __version__
 from lumiboard.plugins.base import DataClass
 from lumiboard.reader.tail import FileState
+from lumiboard.store import cache_blocks, encoding
 from lumiboard.store import cache_check as check
 from lumiboard.store import cache_tables as tables
-from lumiboard.store import encoding
 from lumiboard.store.cache_check import DamageError, crc
 from lumiboard.store.runs import TagInfo
 
@@ -170,7 +170,9 @@ _SCALAR_NAMES = ["tag", "block"]
 
 def _write(sink: Any, snapshot: Snapshot) -> None:
     series = list(snapshot.scalars.values())
-    groups = _groups([sum(block.nbytes for block in blocks) for blocks in series], BATCH_BYTES)
+    groups = cache_blocks.groups(
+        [sum(block.nbytes for block in blocks) for blocks in series], BATCH_BYTES
+    )
     index = np.int8 if len(series) < 2**7 else np.int16 if len(series) < 2**15 else np.int32
     dictionary = tables.texts(list(snapshot.scalars))
     sampled = {
@@ -180,7 +182,7 @@ def _write(sink: Any, snapshot: Snapshot) -> None:
     # Empty tables are not built at all: dictionary_encode loads pyarrow.compute
     # (~80 ms, ~20 MB), a cost a scalars-only run should not pay.
     aux = {name: tables.encode_table(name, found) for name, found in sampled.items() if found}
-    crcs = [_crc(blocks) for blocks in series]
+    crcs = [cache_blocks.series_crc(blocks) for blocks in series]
     header = json.dumps(_header(snapshot, groups, crcs, aux)).encode()
     schema = pa.schema(
         [
@@ -194,13 +196,7 @@ def _write(sink: Any, snapshot: Snapshot) -> None:
         parts = [series[position] for position in positions]
         counts = [len(part) for part in parts]
         codes = np.repeat(np.arange(positions.start, positions.stop, dtype=index), counts)
-        blocks = [block for part in parts for block in part]
-        offsets = np.zeros(len(blocks) + 1, np.int64)
-        np.cumsum([block.nbytes for block in blocks], out=offsets[1:])
-        data = np.concatenate([np.empty(0, np.uint8), *blocks])
-        column = pa.Array.from_buffers(
-            pa.large_binary(), len(blocks), [None, pa.py_buffer(offsets), pa.py_buffer(data)]
-        )
+        column = cache_blocks.column([block for part in parts for block in part])
         tag = pa.DictionaryArray.from_arrays(tables.numbers(codes), dictionary)
         return pa.record_batch([tag, column], schema=schema)
 
@@ -210,27 +206,6 @@ def _write(sink: Any, snapshot: Snapshot) -> None:
         # Last, an empty batch carrying the tensor and blob tables, if any.
         custom = {_AUX[name]: data for name, data in aux.items()}
         writer.write_batch(batch(range(0)), custom_metadata=custom)
-
-
-def _crc(blocks: list[np.ndarray]) -> int:
-    """CRC32C of a series' blocks, one after the other (as a batch holds them)."""
-    value = 0
-    for block in blocks:
-        value = crc(block, value)
-    return value
-
-
-def _groups(counts: list[int], limit: int) -> list[range]:
-    """Consecutive series, grouped into batches of about ``limit`` (bytes)."""
-    groups, start, rows = [], 0, 0
-    for position, count in enumerate(counts):
-        if rows and rows + count > limit:
-            groups.append(range(start, position))
-            start, rows = position, 0
-        rows += count
-    if start < len(counts):
-        groups.append(range(start, len(counts)))
-    return groups
 
 
 def _tag_infos(tags: dict[str, TagInfo]) -> dict[str, list[Any]]:
@@ -305,7 +280,7 @@ def read_snapshot(path: str, max_bytes: int | None = None) -> Snapshot:
     # through a file object, several times faster for a small file.
     reader = ipc.open_file(pa.py_buffer(data))
     header = _open(reader)
-    scalars = _read_scalars(reader, header, len(data))
+    scalars = cache_blocks.read_scalars(reader, header, len(data))
     last, custom = reader.get_batch_with_custom_metadata(reader.num_record_batches - 1)
     aux = header["aux"]
     if last.num_rows or set(custom or {}) != {_AUX[name] for name in aux}:
@@ -369,93 +344,6 @@ def _open(reader: Any) -> dict[str, Any]:
 
 Columns = tuple[np.ndarray, np.ndarray, np.ndarray]
 
-#: Scalar blocks are copied out of the file's buffer when the rest of it
-#: (tensors, mostly) is larger than this share of it, and than _KEPT_BYTES:
-#: views would keep those bytes in memory as long as the series live.
-_KEPT_SHARE = 4
-_KEPT_BYTES = 1 << 20
-
-
-def _blocks_of(batch: Any) -> tuple[np.ndarray, np.ndarray]:
-    """A scalar batch's bytes and its blocks' offsets into them (checked in range)."""
-    column = batch.column(1)
-    if column.null_count:
-        raise DamageError("a scalar batch with nulls")
-    buffers = column.buffers()
-    offsets = tables.view(column, np.int64, extra=1)
-    data = np.frombuffer(buffers[2], np.uint8) if buffers[2] is not None else np.empty(0, np.uint8)
-    if len(offsets) != batch.num_rows + 1:
-        raise DamageError("a scalar column shorter than its batch")
-    if len(offsets) > 1 and (
-        np.any(offsets[1:] < offsets[:-1]) or offsets[0] < 0 or offsets[-1] > len(data)
-    ):
-        raise DamageError("a scalar block out of its batch")
-    return data, offsets
-
-
-def _series_blocks(
-    data: np.ndarray, offsets: np.ndarray, row: int, rows: int, points: int, checksum: int
-) -> list[np.ndarray]:
-    """The ``rows`` blocks from ``row``: checked against the series' checksum and
-    point count, each block's layout, and their order by step."""
-    start, end = int(offsets[row]), int(offsets[row + rows])
-    if crc(data[start:end]) != checksum:
-        raise DamageError("a scalar series' checksum does not match")
-    blocks, total, last = [], 0, None
-    for number in range(row, row + rows):
-        block = data[offsets[number] : offsets[number + 1]]
-        try:
-            head = encoding.check(block)
-        except encoding.BlockError as error:
-            raise DamageError(str(error)) from None
-        if last is not None and head.first_step < last:
-            raise DamageError("a scalar series' blocks out of order")
-        last = head.last_step
-        total += head.points
-        blocks.append(block)
-    if total != points:
-        raise DamageError("a scalar series' points and its count differ")
-    return blocks
-
-
-def _read_scalars(
-    reader: Any, header: dict[str, Any], file_size: int
-) -> dict[str, list[np.ndarray]]:
-    series = iter(
-        zip(
-            header["scalar_tags"],
-            header["scalar_counts"],
-            header["scalar_blocks"],
-            header["scalar_crcs"],
-            strict=True,
-        )
-    )
-    batches = [
-        _blocks_of(reader.get_batch(number)) for number in range(len(header["scalar_batches"]))
-    ]
-    rest = file_size - sum(len(data) for data, _ in batches)
-    if rest > max(_KEPT_BYTES, file_size // _KEPT_SHARE):
-        batches = [(_copy(data), offsets) for data, offsets in batches]
-    scalars: dict[str, list[np.ndarray]] = {}
-    for number, (size, (data, offsets)) in enumerate(
-        zip(header["scalar_batches"], batches, strict=True)
-    ):
-        row = 0
-        for tag, points, rows, checksum in [next(series) for _ in range(size)]:
-            if row + rows >= len(offsets):
-                raise DamageError(f"batch {number}: fewer blocks than its series")
-            scalars[tag] = _series_blocks(data, offsets, row, rows, points, checksum)
-            row += rows
-        if row != len(offsets) - 1:
-            raise DamageError(f"batch {number}: its rows and its series' blocks differ")
-    return scalars
-
-
-def _copy(column: np.ndarray) -> np.ndarray:
-    copy = column.copy()
-    copy.setflags(write=False)
-    return copy
-
 
 def read_series_mapped(path: str, tag: str) -> Columns:
     """The points of one scalar series of the cache file at ``path`` as new
@@ -494,12 +382,12 @@ def read_series_mapped(path: str, tag: str) -> Columns:
             raise DamageError(f"unreadable batch: {error}") from None
         if os.path.getsize(path) < source.size():
             raise DamageError("shorter than when it was mapped")
-        data, offsets = _blocks_of(batch)
+        data, offsets = cache_blocks.blocks_of(batch)
         row = sum(header["scalar_blocks"][first:position])
         rows = header["scalar_blocks"][position]
         if row + rows >= len(offsets):
             raise DamageError(f"batch {number}: fewer blocks than its series")
-        blocks = _series_blocks(
+        blocks = cache_blocks.series_blocks(
             data,
             offsets,
             row,
