@@ -136,6 +136,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     logdir = scale_data.generate(workdir, runs, tags, steps)
     restart.page_in(logdir)
+    restart.compile_package()
     layout = (scale_data.run_names(runs), [f"metric_{t:02d}" for t in range(tags)], steps)
     points = runs * tags * steps
     on_disk = ingest.disk_bytes(logdir)

@@ -162,6 +162,15 @@ def serve(
     return result
 
 
+def compile_package() -> None:
+    """Byte-compile lumiboard, as an installed package is: with PYTHONDONTWRITEBYTECODE set (or a
+    source tree being edited) every start would compile the modules changed since, ~0.1 s."""
+    spec = importlib.util.find_spec("lumiboard")
+    assert spec is not None
+    for location in spec.submodule_search_locations or ():
+        subprocess.run([sys.executable, "-m", "compileall", "-q", location], check=False)
+
+
 def page_in(logdir: Path) -> None:
     for path in logdir.rglob("*"):
         if path.is_file():
@@ -210,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     workdir.mkdir(parents=True, exist_ok=True)
     logdir = scale_data.generate(workdir, runs, tags, steps)
     page_in(logdir)
+    compile_package()
     layout = (scale_data.run_names(runs), [f"metric_{t:02d}" for t in range(tags)], steps)
     points = runs * tags * steps
     print(f"{points:,} points: {runs} runs x {tags} tags x {steps} steps, {logdir}", flush=True)

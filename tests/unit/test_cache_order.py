@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -58,3 +60,31 @@ def test_runs_without_a_cache_file_load_before_the_format_is_imported(tmp_path: 
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+
+
+def _wait(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 30
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def test_a_server_writes_its_caches_after_a_delay_or_at_stop(tmp_path: Path) -> None:
+    for run in ("a", "b"):
+        with SummaryWriter(tmp_path / "logs" / run) as writer:
+            writer.add_scalar("loss", 1.0, 0)
+    cache_dir = tmp_path / "cache"
+    reloader = Reloader(str(tmp_path / "logs"), cache_dir=cache_dir)
+    reloader.save_delay = 3600.0  # the first answers of a start are not slowed by writes
+    reloader.start(interval=0)
+    _wait(lambda: reloader.progress().passes == 1)
+    assert set(reloader.runs) == {"a", "b"}
+    assert not list(cache_dir.glob("*.arrow"))
+    reloader.stop()  # a stop writes them at once
+    assert len(list(cache_dir.glob("*.arrow"))) == 2
+
+    quick = Reloader(str(tmp_path / "logs"), cache_dir=tmp_path / "other")
+    quick.save_delay = 0.0
+    quick.start(interval=0)
+    _wait(lambda: len(list((tmp_path / "other").glob("*.arrow"))) == 2)
+    quick.stop()

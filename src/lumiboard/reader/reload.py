@@ -55,6 +55,10 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
+#: The default :attr:`Reloader.save_delay`, seconds.
+SAVE_DELAY = 2.0
+
+
 @dataclass(frozen=True)
 class Progress:
     """How far the current (or last) reload pass got."""
@@ -101,6 +105,10 @@ class Reloader:
         self._listeners: list[Callable[[], None]] = []
         #: Runs loaded by this pass whose cache is saved once the pass has served them all.
         self._unsaved: list[tuple[RunLoader, Run]] = []
+        #: Seconds the background loop waits, once a pass has served every run, before it
+        #: writes their caches: the first answers (a page opening) do not share the
+        #: interpreter with the writes. :meth:`stop` writes what is left at once.
+        self.save_delay = SAVE_DELAY
         if cache_dir is not None:
             from lumiboard.store.cache import RunCache  # pyarrow: only when caching
 
@@ -117,8 +125,13 @@ class Reloader:
 
             self.budget = MemoryBudget(memory_budget)
 
-    def reload(self) -> None:
-        """One pass: list runs, read every run's new bytes. Passes never overlap."""
+    def reload(self, *, defer_saves: bool = False) -> None:
+        """One pass: list runs, read every run's new bytes. Passes never overlap.
+
+        The caches of the runs it changed are written once every run is served, before
+        it returns; with ``defer_saves``, later, by :meth:`save_loaded` (the background
+        loop does so :attr:`save_delay` seconds later).
+        """
         with self._pass_lock:
             started = time.monotonic()
             discovery = discover_runs(self.sources)
@@ -167,10 +180,8 @@ class Reloader:
             )
             # Every run is served now; the caches of those that changed are written after
             # (a first start with the cache costs no more than one without, until served).
-            unsaved, self._unsaved = self._unsaved, []
-            if self.cache is not None:
-                for pending, listed_run in unsaved:
-                    self._save(self.cache, pending, listed_run)
+            if not defer_saves:
+                self._save_loaded()
         for listener in list(self._listeners):
             try:
                 listener()
@@ -319,11 +330,24 @@ class Reloader:
                     self._keep_budget(run.name)
         logger.info("%d of %d new runs restored from the cache", restored, len(fresh))
 
+    def save_loaded(self) -> None:
+        """Write the caches of the runs the last passes loaded and did not save yet."""
+        with self._pass_lock:
+            self._save_loaded()
+
+    def _save_loaded(self) -> None:
+        unsaved, self._unsaved = self._unsaved, []
+        if self.cache is not None:
+            for loader, run in unsaved:
+                if self._loaders.get(run.name) is loader:  # not dropped since
+                    self._save(self.cache, loader, run)
+
     def save_cache(self) -> None:
         """Save every run changed since its last save now (no-op without a cache)."""
         if self.cache is None:
             return
         with self._pass_lock:
+            self._unsaved = []  # saved here, with every other changed run
             for name, loader in list(self._loaders.items()):
                 self.cache.save(loader, self._locations[name], force=True)
 
@@ -378,7 +402,9 @@ class Reloader:
     def _loop(self, interval: float) -> None:
         while not self._stop.is_set():
             try:
-                self.reload()
+                self.reload(defer_saves=True)
+                if self._unsaved and not self._stop.wait(self.save_delay):
+                    self.save_loaded()  # (on stop, stop() saves them)
             except Exception:  # keep serving what is loaded; report and retry
                 logger.exception("reload failed")
             if interval <= 0 or self._stop.wait(interval):
