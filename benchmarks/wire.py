@@ -1,0 +1,197 @@
+"""Bytes on the wire and time for a 50-run chart card: lumiboard beside TensorBoard, per encoding.
+
+Generates (once, under ``--workdir``; shared with ``benchmarks/http.py``) a log directory of
+``--runs`` runs x 1 scalar tag x ``--steps`` steps (default 50 x 10,000 = 500,000 points), then
+starts, one after the other, lumiboard (``--no-cache``) and TensorBoard's Rust data server
+(``--load_fast=true --samples_per_plugin scalars=STEPS``, so both answer every point), each on a
+free port with ``--reload_interval 0``. For each ``Accept-Encoding`` (identity, gzip, br,
+zstd) it posts TensorBoard's ``scalars_multirun`` form for every run ``--requests`` times over
+one keep-alive connection (after one untimed warm-up) and prints, per contender and encoding:
+the encoding answered, the bytes on the wire (the body as sent), the median time to the last
+byte on loopback, the median time to decode it on the client, and an estimate over a
+100 Mbit/s link (loopback time + bytes x 8 / 100e6). Each compressed answer is checked to
+decode to the identity answer byte for byte.
+
+Usage::
+
+    .venv/bin/python benchmarks/wire.py                       # 50 runs x 10,000 steps
+    .venv/bin/python benchmarks/wire.py --runs 10 --steps 2000 --requests 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import importlib.util
+import os
+import re
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+from urllib.parse import urlencode
+
+ENCODINGS = ("identity", "gzip", "br", "zstd")
+LINK_BITS_PER_S = 100e6
+MB = 1e6
+
+
+def _load_http_bench() -> ModuleType:
+    """benchmarks/http.py (named like the standard library's package: loaded by path)."""
+    path = Path(__file__).with_name("http.py")
+    spec = importlib.util.spec_from_file_location("lumiboard_bench_http", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def _decoders() -> dict[str, Callable[[bytes], bytes]]:
+    found: dict[str, Callable[[bytes], bytes]] = {"identity": bytes, "gzip": gzip.decompress}
+    try:
+        import brotli  # type: ignore[import-untyped]
+
+        found["br"] = brotli.decompress
+    except ImportError:
+        pass
+    try:
+        import zstandard
+
+        found["zstd"] = lambda data: zstandard.ZstdDecompressor().decompress(data)
+    except ImportError:
+        pass
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--requests", type=int, default=5, help="timed requests per encoding")
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument("--skip-tensorboard", action="store_true")
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lumiboard-bench-http"
+    )
+    args = parser.parse_args(argv)
+    bench = _load_http_bench()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    logdir = bench.generate(args.workdir, args.runs, 1, args.steps)
+    runs = [f"run_{r:03d}" for r in range(args.runs)]
+    tag = "metric_00"
+    for path in logdir.rglob("*tfevents*"):  # into the page cache, for both alike
+        path.read_bytes()
+    chosen = bench.contenders(logdir, with_python=False)
+    # A reservoir as big as a series keeps every point (0 would keep none in the Rust server).
+    chosen[1].command += ["--samples_per_plugin", f"scalars={args.steps}"]
+    if args.skip_tensorboard:
+        chosen = chosen[:1]
+    decoders = _decoders()
+    form = urlencode([("tag", tag), *[("runs", run) for run in runs]]).encode()
+    print(
+        f"{args.runs} runs x {args.steps:,} steps, one tag: POST scalars_multirun; "
+        f"{args.requests} timed requests per encoding; {os.cpu_count()} CPUs",
+        flush=True,
+    )
+    rows: list[list[str]] = []
+    for contender in chosen:
+        log = args.workdir / f"wire-{re.sub(r'[^a-z0-9]+', '_', contender.name.lower())}.log"
+        rows += _measure(bench, contender, runs, tag, args, log, form, decoders)
+    header = [
+        "contender",
+        "asked",
+        "answered",
+        "MB on wire",
+        "ms (loopback)",
+        "decode ms",
+        "ms @100Mbit/s",
+    ]
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
+    print()
+    for index, row in enumerate(table):
+        print(
+            "  ".join(
+                c.ljust(w) if i < 3 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+        if index == 0:
+            print("  ".join("-" * w for w in widths))
+    return 0
+
+
+def _measure(
+    bench: Any,
+    contender: Any,
+    runs: list[str],
+    tag: str,
+    args: argparse.Namespace,
+    log: Path,
+    form: bytes,
+    decoders: dict[str, Callable[[bytes], bytes]],
+) -> list[list[str]]:
+    spawned = time.monotonic()
+    rows = []
+    with bench.started(contender, log) as process:
+        client = bench.Client(contender.port, timeout=args.timeout)
+        try:
+            bench.wait_ready(client, process, runs, [tag], args.steps, spawned + args.timeout)
+        except (TimeoutError, RuntimeError) as error:
+            return [[contender.name, "-", f"not ready: {error} (log: {log})", "", "", "", ""]]
+        print(f"  {contender.name}: ready in {time.monotonic() - spawned:.1f} s", flush=True)
+        identity: bytes | None = None
+        for asked in ENCODINGS:
+            headers = {
+                "content-type": "application/x-www-form-urlencoded",
+                "accept-encoding": asked,
+            }
+            answered, size, times, decode_times = "", 0, [], []
+            for attempt in range(args.requests + 1):
+                start = time.perf_counter()
+                client.connection.request(
+                    "POST", "/data/plugin/scalars/scalars_multirun", body=form, headers=headers
+                )
+                response = client.connection.getresponse()
+                body = response.read()
+                elapsed = time.perf_counter() - start
+                if response.status != 200:
+                    raise RuntimeError(f"{contender.name}: {response.status} {body[:200]!r}")
+                answered = response.getheader("content-encoding") or "identity"
+                size = len(body)
+                decode = decoders.get(answered)
+                started = time.perf_counter()
+                plain = decode(body) if decode is not None else None
+                decode_time = time.perf_counter() - started
+                if attempt == 0:  # warm-up, untimed; the identity answer is the reference
+                    if asked == "identity":
+                        identity = plain
+                    elif plain is not None and identity is not None and plain != identity:
+                        raise AssertionError(f"{contender.name}: {answered} decodes differently")
+                    continue
+                times.append(elapsed)
+                decode_times.append(decode_time)
+            loopback = statistics.median(times)
+            rows.append(
+                [
+                    contender.name,
+                    asked,
+                    answered,
+                    f"{size / MB:.2f}",
+                    f"{loopback * 1e3:.0f}",
+                    f"{statistics.median(decode_times) * 1e3:.0f}",
+                    f"{(loopback + size * 8 / LINK_BITS_PER_S) * 1e3:.0f}",
+                ]
+            )
+        client.close()
+    return rows
+
+
+if __name__ == "__main__":
+    sys.exit(main())
