@@ -23,8 +23,8 @@ have been compressed, so caches keep the encodings apart.
 from __future__ import annotations
 
 import gzip
+import importlib.util
 from collections.abc import Callable
-from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -65,54 +65,47 @@ def _gzip(body: bytes) -> bytes:
     return gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0)
 
 
-def _brotli() -> Compressor | None:
-    try:
-        import brotli  # type: ignore[import-untyped,import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    compress: Callable[..., bytes] = brotli.compress
+def _brotli(body: bytes) -> bytes:
+    import brotli  # type: ignore[import-untyped,import-not-found,unused-ignore]
 
-    def encode(body: bytes) -> bytes:
-        return compress(body, quality=BROTLI_QUALITY)
-
-    return encode
+    compressed: bytes = brotli.compress(body, quality=BROTLI_QUALITY)
+    return compressed
 
 
-def _zstd() -> Compressor | None:
-    try:  # Python 3.14's standard library
+def _zstd(body: bytes) -> bytes:
+    if _STD_ZSTD:  # Python 3.14's standard library
         from compression import zstd  # type: ignore[import-not-found,unused-ignore]
 
-        std: Callable[..., bytes] = zstd.compress
+        compressed: bytes = zstd.compress(body, level=ZSTD_LEVEL)
+        return compressed
+    import zstandard  # type: ignore[import-not-found,unused-ignore]
 
-        def encode_std(body: bytes) -> bytes:
-            return std(body, level=ZSTD_LEVEL)
+    # A compressor per call: one must not be shared between threads. The content size in
+    # the frame header lets a decoder size its output at once.
+    encoder = zstandard.ZstdCompressor(level=ZSTD_LEVEL, write_content_size=True)
+    return bytes(encoder.compress(body))
 
-        return encode_std
-    except ImportError:
-        pass
+
+def _installed(module: str) -> bool:
     try:
-        import zstandard  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return None
-    # One compressor per call: a ZstdCompressor must not be shared between threads.
-    make: Callable[..., Any] = zstandard.ZstdCompressor
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):
+        return False
 
-    def encode(body: bytes) -> bytes:
-        # The content size in the frame header lets a decoder size its output at once.
-        return bytes(make(level=ZSTD_LEVEL, write_content_size=True).compress(body))
 
-    return encode
+_STD_ZSTD = _installed("compression.zstd")
 
 
 def available_encodings() -> dict[str, Compressor]:
-    """The encodings this installation can send, best first (ties in ``q`` go to the first)."""
+    """The encodings this installation can send, best first (ties in ``q`` go to the first).
+
+    Looked up without importing: brotli and zstandard load on the first answer they encode
+    (an idle server's memory stays as small as it can)."""
     found: dict[str, Compressor] = {}
-    zstd = _zstd()
-    if zstd is not None:
-        found["zstd"] = zstd
-    brotli = _brotli()
-    if brotli is not None:
-        found["br"] = brotli
+    if _STD_ZSTD or _installed("zstandard"):
+        found["zstd"] = _zstd
+    if _installed("brotli"):
+        found["br"] = _brotli
     found["gzip"] = _gzip
     return found
 
