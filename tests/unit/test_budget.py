@@ -154,3 +154,17 @@ def test_reads_are_ordered() -> None:
     note_read(first)
     note_read(second)
     assert 0 < budget_module.last_read(first) < budget_module.last_read(second)
+
+
+def test_series_restored_under_a_budget_do_not_keep_their_file_in_memory(
+    logdir: Path, tmp_path: Path
+) -> None:
+    Reloader(logdir, cache_dir=tmp_path / "cache").reload()  # fills the cache
+    plain = Reloader(logdir, cache_dir=tmp_path / "cache")
+    plain.reload()
+    assert all(block.base is not None for s in _series(plain).values() for block in s.blocks())
+    # Under a budget: a run partly spilled keeps only its resident series' bytes.
+    budgeted = Reloader(logdir, cache_dir=tmp_path / "cache", memory_budget=1 << 40)
+    budgeted.reload()
+    assert budgeted.progress().bytes_done == 0
+    assert all(block.base is None for s in _series(budgeted).values() for block in s.blocks())

@@ -124,6 +124,7 @@ class Reloader:
             from lumiboard.store.budget import MemoryBudget
 
             self.budget = MemoryBudget(memory_budget)
+            self.cache.own_blocks = True
 
     def reload(self, *, defer_saves: bool = False) -> None:
         """One pass: list runs, read every run's new bytes. Passes never overlap.

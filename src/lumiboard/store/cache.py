@@ -129,10 +129,14 @@ def _sampled(reservoir: Reservoir[Any]) -> Sampled:
     return Sampled(reservoir.size, reservoir.seen, rng, list(reservoir.items))
 
 
-def install(snapshot: Snapshot, loader: RunLoader) -> None:
-    """Put ``snapshot`` into a loader that has read nothing yet."""
+def install(snapshot: Snapshot, loader: RunLoader, own: bool = False) -> None:
+    """Put ``snapshot`` into a loader that has read nothing yet. ``own``: the series get
+    copies of their blocks, not views of the file's buffer (which any one view keeps whole)."""
     run = loader.run
-    scalars = {tag: ScalarSeries.from_blocks(blocks) for tag, blocks in snapshot.scalars.items()}
+    scalars = {
+        tag: ScalarSeries.from_blocks([_owned(block) for block in blocks] if own else blocks)
+        for tag, blocks in snapshot.scalars.items()
+    }
     tensors = {tag: _reservoir(sampled) for tag, sampled in snapshot.tensors.items()}
     blobs = {tag: _reservoir(sampled) for tag, sampled in snapshot.blobs.items()}
     with run.lock:
@@ -144,6 +148,12 @@ def install(snapshot: Snapshot, loader: RunLoader) -> None:
     loader.tag_kinds.update(snapshot.tag_kinds)
     for name, value in snapshot.loader.items():
         setattr(loader, name, value)
+
+
+def _owned(block: np.ndarray) -> np.ndarray:
+    copy = block.copy()
+    copy.flags.writeable = False
+    return copy
 
 
 def _reservoir(sampled: Sampled) -> Reservoir[Any]:
@@ -243,6 +253,9 @@ class RunCache:
         #: path -> (offset, identity there), so a save reads only files that grew.
         self._identities: dict[str, tuple[int, tuple[int, int]]] = {}
         self._reported: set[tuple[str, str]] = set()
+        #: Restored series own their bytes (see :func:`install`): under a memory budget, a
+        #: run partly spilled must not keep its whole cache file in memory.
+        self.own_blocks = False
 
     def restore(self, loader: RunLoader, run: Run) -> bool:
         """Fill ``loader`` (fresh) from the cache of ``run`` if it is still valid.
@@ -264,7 +277,7 @@ class RunCache:
             if snapshot.samples != self.samples:
                 raise StaleError("written under another --samples_per_plugin")
             check_files(snapshot, run)
-            install(snapshot, loader)
+            install(snapshot, loader, own=self.own_blocks)
         except FileNotFoundError:
             return False
         except StaleError as error:
