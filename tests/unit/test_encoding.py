@@ -70,7 +70,15 @@ def wall_times(draw: st.DrawFn, size: int) -> np.ndarray:
 
 @st.composite
 def values(draw: st.DrawFn, size: int) -> np.ndarray:
-    kind = draw(st.sampled_from(["float32", "float64", "bits", "float32 dtype"]))
+    kind = draw(
+        st.sampled_from(["float32", "float64", "bits", "float32 dtype", "segments", "counter"])
+    )
+    if kind == "segments":  # a learning rate: held, then changed (delta-coded bits)
+        held = draw(hnp.arrays(np.float64, 4, elements=st.floats(allow_nan=True)))
+        return np.repeat(held, -(-size // 4))[:size]
+    if kind == "counter":  # an epoch or a step counter as a value
+        start = draw(st.floats(-1e6, 1e6, allow_nan=False))
+        return (start + np.arange(size) // draw(st.integers(1, 50))).astype(np.float64)
     if kind == "bits":
         bits = draw(hnp.arrays(np.uint64, size, elements=st.integers(0, 2**64 - 1)))
         return bits.view(np.float64)
@@ -140,6 +148,11 @@ def test_a_typical_series_takes_at_most_eight_bytes_a_point() -> None:
     regular = ScalarSeries()
     regular.append(step, WALL + 0.5 * step, value)
     assert regular.nbytes <= 4.1 * size
+    # A learning rate held for thousands of steps: next to nothing.
+    rate = ScalarSeries()
+    rate.append(step, WALL + 0.5 * step, np.repeat([1e-3, 1e-4, 1e-5, 1e-6], size // 4))
+    assert rate.nbytes <= 0.1 * size
+    assert rate.columns()[2].tolist() == np.repeat([1e-3, 1e-4, 1e-5, 1e-6], size // 4).tolist()
 
 
 # ---- series --------------------------------------------------------------------------------
@@ -340,12 +353,13 @@ def test_read_series_mapped_reads_one_series_exactly(
 
 def test_read_series_mapped_raises_typed_errors_on_damage(tmp_path: Path) -> None:
     step = np.arange(1000, dtype=np.int64)
+    value = np.random.default_rng(3).standard_normal(1000).astype(np.float32)
     path = tmp_path / "run.arrow"
     cache_format.write_snapshot(
-        str(path), _snapshot({"loss": encoding.encode(step, WALL + step, step * 0.5)})
+        str(path), _snapshot({"loss": encoding.encode(step, WALL + step, value)})
     )
     data = path.read_bytes()
-    at = data.index(np.float32(100.5).tobytes())  # a value of the series
+    at = data.index(value[100:101].tobytes())  # a value of the series, stored as it is
     damaged = bytearray(data)
     damaged[at] ^= 0x10
     path.write_bytes(bytes(damaged))

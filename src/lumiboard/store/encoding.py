@@ -7,7 +7,9 @@ that a block is one object in memory and the same bytes in a cache file
 
 - **value**: float32 when every value of the block survives the round trip
   through float32 bit for bit (TensorBoard's ``simple_value`` *is* a float32;
-  NaN payloads and -0.0 included), else float64 as given;
+  NaN payloads and -0.0 included), else float64 as given; stored as they
+  are, or, when that is smaller (a learning rate held for thousands of
+  steps, an epoch counter), their bit patterns as deltas like steps;
 - **step** and **wall_time**: their 64-bit patterns (wall_time's float64 bits
   seen as integers) as deltas of order 1 or 2, whichever is smaller: steps
   with a fixed stride have second-order deltas of zero (zero bytes a point),
@@ -27,16 +29,17 @@ of it is decoded.
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
 
-#: n, value size, (order, width) of step and of wall_time; then per column
-#: exceptions, first value, first delta; then the last step and wall_time bits.
-_HEADER = struct.Struct("<QBBBBB3xQQQQQQQQ")
-HEADER_BYTES = _HEADER.size  # 80
+#: points, value size, (order, width) of step, wall_time and value; then per
+#: column exceptions, first value, first delta; then the last point's bits.
+_HEADER = struct.Struct("<QBBBBBBBxQQQQQQQQQQQQ")
+HEADER_BYTES = _HEADER.size  # 112
+#: The columns of a block, in the order of the header and of the sections.
+_COLUMNS = ("step", "wall", "value")
 #: Integer widths a delta may be stored in (0: every delta is zero but the exceptions).
 _INT_DTYPES: dict[int, np.dtype[Any]] = {
     1: np.dtype(np.int8),
@@ -77,14 +80,21 @@ class Info(NamedTuple):
     step_width: int
     wall_order: int
     wall_width: int
+    #: 0: the values as they are (width: value_size), else deltas of their bits.
+    value_order: int
+    value_width: int
     step_exceptions: int
     step_first: int
     step_first_delta: int
     wall_exceptions: int
     wall_first: int
     wall_first_delta: int
+    value_exceptions: int
+    value_first: int
+    value_first_delta: int
     last_step_bits: int
     last_wall_bits: int
+    last_value_bits: int
 
     @property
     def first_step(self) -> int:
@@ -97,6 +107,20 @@ class Info(NamedTuple):
     @property
     def last_wall(self) -> float:
         return float(np.uint64(self.last_wall_bits).view(np.float64))
+
+    @property
+    def last_value(self) -> float:
+        if self.value_size == 4:
+            return float(np.uint32(self.last_value_bits).view(np.float32))
+        return float(np.uint64(self.last_value_bits).view(np.float64))
+
+    def codecs(self) -> tuple[tuple[int, int, int], ...]:
+        """(order, width, exceptions) of step, wall_time and value."""
+        return (
+            (self.step_order, self.step_width, self.step_exceptions),
+            (self.wall_order, self.wall_width, self.wall_exceptions),
+            (self.value_order, self.value_width, self.value_exceptions),
+        )
 
 
 def _signed(bits: int) -> int:
@@ -118,27 +142,23 @@ _LIMITS: dict[int, tuple[int, int]] = {
     width: (0, 0) if dtype is None else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
     for width, dtype in _WIDTHS.items()
 }
-#: The largest magnitude int8, int16 and int32 hold, magnitude being ``x ^ (x >> 63)``
-#: (``x`` for ``x >= 0``, ``-x - 1`` below: int8's -128 is 127).
-_MAGNITUDES = np.array([_LIMITS[width][1] for width in (1, 2, 4)], np.int64)
+#: A width holds ``x`` when its magnitude ``x ^ (x >> 63)`` (``x`` for ``x >= 0``,
+#: ``-x - 1`` below: int8's -128 is 127) is at most the width's highest value.
 
 
 def _misfits(signed: np.ndarray) -> dict[int, int]:
-    """How many of ``signed`` (int64) each width cannot hold: five array passes for
-    every width at once (a series of a hundred points pays for passes, not points)."""
-    size = len(signed)
-    if not size:
+    """How many of ``signed`` (int64) each width cannot hold: a few array passes,
+    the widths whose limit the largest magnitude fits skipped (a series of a
+    hundred points pays for passes, not points; a million, for few passes)."""
+    if not len(signed):
         return dict.fromkeys(_WIDTHS, 0)
-    classes = np.bincount(
-        np.searchsorted(_MAGNITUDES, signed ^ (signed >> 63)), minlength=4
-    ).tolist()
-    return {
-        0: int(np.count_nonzero(signed)),
-        1: size - classes[0],
-        2: classes[2] + classes[3],
-        4: classes[3],
-        8: 0,
-    }
+    magnitude = signed ^ (signed >> 63)
+    top = int(magnitude.max())
+    counts = {0: int(np.count_nonzero(signed)), 8: 0}
+    for width in (1, 2, 4):
+        limit = _LIMITS[width][1]
+        counts[width] = 0 if top <= limit else int(np.count_nonzero(magnitude > limit))
+    return counts
 
 
 def _deltas(bits: np.ndarray) -> _Ints:
@@ -181,13 +201,13 @@ def _padded(size: int) -> int:
     return -(-size // 8) * 8
 
 
-def _sections(count: int, value_size: int, ints: list[tuple[int, int, int]]) -> list[int]:
-    """Byte sizes of a block's sections (unpadded): per column its deltas,
-    exception positions and exception values; then the values."""
+def _sections(count: int, ints: tuple[tuple[int, int, int], ...]) -> list[int]:
+    """Byte sizes of a block's sections (unpadded): per column its deltas (order 0:
+    its values), exception positions and exception values."""
     sizes = []
     for order, width, exceptions in ints:
         sizes += [max(count - order, 0) * width, 8 * exceptions, 8 * exceptions]
-    return [*sizes, count * value_size]
+    return sizes
 
 
 def exact_float32(value: np.ndarray) -> np.ndarray | None:
@@ -202,39 +222,73 @@ def exact_float32(value: np.ndarray) -> np.ndarray | None:
     return None
 
 
+def _raw(values: np.ndarray) -> _Ints:
+    """Values as they are (order 0: no deltas, width their size)."""
+    empty = np.empty(0, np.int64)
+    return _Ints(0, values.itemsize, 0, 0, values, empty, empty)
+
+
+def _value_bits(values: np.ndarray) -> np.ndarray:
+    """The values' bit patterns as uint64 (float32's zero-extended)."""
+    if values.itemsize == 4:
+        return values.view(np.uint32).astype(np.uint64)
+    return values.view(np.uint64)
+
+
+#: Values are delta-coded only when that takes at most this share of them as they are
+#: (decoding deltas costs more than copying), judged first on a sample of this many.
+_VALUE_SHARE = 0.75
+_VALUE_SAMPLE = 1024
+
+
+def _cost(ints: _Ints, count: int) -> int:
+    return max(count - ints.order, 0) * ints.width + _EXCEPTION_BYTES * len(ints.positions)
+
+
+def _value_codec(values: np.ndarray, bits: np.ndarray) -> _Ints:
+    """The values' bits as deltas when that is much smaller, else the values as they are.
+
+    Noisy values (most metrics) are rejected on a strided sample, for a
+    fraction of the cost of trying every width on every point.
+    """
+    count, limit = len(values), _VALUE_SHARE * values.itemsize
+    if count > 2 * _VALUE_SAMPLE:
+        sample = bits[:: count // _VALUE_SAMPLE]
+        if _cost(_deltas(sample), len(sample)) >= limit * len(sample):
+            return _raw(values)
+    coded = _deltas(bits)
+    return coded if _cost(coded, count) < limit * count else _raw(values)
+
+
 def _encode_one(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> np.ndarray:
     count = len(step)
     narrow = exact_float32(value)
-    values = narrow if narrow is not None else value
-    columns = [_deltas(step.view(np.uint64)), _deltas(wall_time.view(np.uint64))]
-    sizes = _sections(
-        count, values.itemsize, [(c.order, c.width, len(c.positions)) for c in columns]
+    values = np.ascontiguousarray(narrow if narrow is not None else value)
+    bits = _value_bits(values)
+    columns = (
+        _deltas(step.view(np.uint64)),
+        _deltas(wall_time.view(np.uint64)),
+        _value_codec(values, bits),
     )
+    codecs = tuple((c.order, c.width, len(c.positions)) for c in columns)
+    sizes = _sections(count, codecs)
     block = np.zeros(HEADER_BYTES + sum(map(_padded, sizes)), np.uint8)
-    s, w = columns
     _HEADER.pack_into(
         block.data,
         0,
         count,
         values.itemsize,
-        s.order,
-        s.width,
-        w.order,
-        w.width,
-        len(s.positions),
-        s.first,
-        s.first_delta,
-        len(w.positions),
-        w.first,
-        w.first_delta,
+        *(number for order, width, _ in codecs for number in (order, width)),
+        *(number for c in columns for number in (len(c.positions), c.first, c.first_delta)),
         int(step[-1:].view(np.uint64)[0]),
         int(wall_time[-1:].view(np.uint64)[0]),
+        int(bits[-1]),
     )
     parts = [
         part for column in columns for part in (column.deltas, column.positions, column.exceptions)
     ]
     at = HEADER_BYTES
-    for part, size in zip([*parts, values], sizes, strict=True):
+    for part, size in zip(parts, sizes, strict=True):
         block[at : at + size] = np.ascontiguousarray(part).view(np.uint8)
         at += _padded(size)
     block.setflags(write=False)
@@ -264,22 +318,16 @@ def encode(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> list[n
 # ---- decoding --------------------------------------------------------------------
 
 
-def _layout(block: np.ndarray, head: Info) -> Iterator[np.ndarray]:
+def _layout(block: np.ndarray, head: Info) -> list[np.ndarray]:
     """The block's sections as views, in order (see :func:`_sections`)."""
-    sizes = _sections(
-        head.points,
-        head.value_size,
-        [
-            (head.step_order, head.step_width, head.step_exceptions),
-            (head.wall_order, head.wall_width, head.wall_exceptions),
-        ],
-    )
+    sizes = _sections(head.points, head.codecs())
     if HEADER_BYTES + sum(map(_padded, sizes)) != len(block):
         raise BlockError("a block's length and its header differ")
-    at = HEADER_BYTES
+    sections, at = [], HEADER_BYTES
     for size in sizes:
-        yield block[at : at + size]
+        sections.append(block[at : at + size])
         at += _padded(size)
+    return sections
 
 
 def _restore(
@@ -327,33 +375,29 @@ def decode_into(
 ) -> None:
     """Write the block's points into the (equally long) int64, float64 and float arrays."""
     head = info(block)
-    sections = list(_layout(block, head))
-    _restore(
-        step.view(np.uint64),
-        head.step_order,
-        head.step_width,
-        head.step_first,
-        head.step_first_delta,
-        *sections[0:3],
+    sections = _layout(block, head)
+    firsts = (
+        (head.step_first, head.step_first_delta),
+        (head.wall_first, head.wall_first_delta),
+        (head.value_first, head.value_first_delta),
     )
-    _restore(
-        wall_time.view(np.uint64),
-        head.wall_order,
-        head.wall_width,
-        head.wall_first,
-        head.wall_first_delta,
-        *sections[3:6],
-    )
-    value[:] = sections[6].view(np.float32 if head.value_size == 4 else np.float64)
+    (step_order, step_width, _), (wall_order, wall_width, _), _ = head.codecs()
+    _restore(step.view(np.uint64), step_order, step_width, *firsts[0], *sections[0:3])
+    _restore(wall_time.view(np.uint64), wall_order, wall_width, *firsts[1], *sections[3:6])
+    value_order, value_width, _ = head.codecs()[2]
+    if value_order == 0:  # as they are
+        value[:] = sections[6].view(np.float32 if head.value_size == 4 else np.float64)
+    elif head.value_size == 8:  # then value is float64 too
+        _restore(value.view(np.uint64), value_order, value_width, *firsts[2], *sections[6:9])
+    else:
+        bits = np.empty(len(value), np.uint64)
+        _restore(bits, value_order, value_width, *firsts[2], *sections[6:9])
+        value[:] = bits.astype(np.uint32).view(np.float32)
 
 
 def last_value(block: np.ndarray) -> float:
     """The value of the block's last point, read without decoding the rest."""
-    head = info(block)
-    values = list(_layout(block, head))[6]
-    return float(
-        values[-head.value_size :].view(np.float32 if head.value_size == 4 else np.float64)[0]
-    )
+    return info(block).last_value
 
 
 def decode(blocks: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -385,25 +429,24 @@ def check(block: np.ndarray) -> Info:
     count = head.points
     if not 1 <= count <= MAX_BLOCK or head.value_size not in (4, 8):
         raise BlockError(f"bad block size {count} or value size {head.value_size}")
-    columns = (
-        (head.step_order, head.step_width, head.step_exceptions),
-        (head.wall_order, head.wall_width, head.wall_exceptions),
-    )
-    for order, width, exceptions in columns:
+    codecs = head.codecs()
+    for name, (order, width, exceptions) in zip(_COLUMNS, codecs, strict=True):
+        raw = order == 0 and name == "value"
         if (
-            order not in (1, 2)
+            (order not in (1, 2) and not raw)
             or width not in _WIDTHS
+            or (raw and (width != head.value_size or exceptions))
             or exceptions > max(count - order, 0)
             or (exceptions and width == 8)
         ):
-            raise BlockError(f"bad delta order {order}, width {width} or exceptions {exceptions}")
-    sizes = _sections(count, head.value_size, list(columns))
+            raise BlockError(f"bad {name} order {order}, width {width} or exceptions {exceptions}")
+    sizes = _sections(count, codecs)
     if HEADER_BYTES + sum(map(_padded, sizes)) != len(block):
         raise BlockError("a block's length and its header differ")
-    if head.step_exceptions or head.wall_exceptions:
-        sections = list(_layout(block, head))
-        for (order, _, _), positions in zip(columns, (sections[1], sections[4]), strict=True):
-            where = positions.view(np.int64)
+    if any(exceptions for _, _, exceptions in codecs):
+        sections = _layout(block, head)
+        for index, (order, _, _) in enumerate(codecs):
+            where = sections[3 * index + 1].view(np.int64)
             if len(where) and (int(where.min()) < 0 or int(where.max()) >= count - order):
                 raise BlockError("an exception's position out of range")
     return head
