@@ -2,15 +2,15 @@
 best encoding the client accepts (``Accept-Encoding``): zstd, brotli or gzip.
 
 A chart card of 50 runs x 10,000 points is 19.7 MB of JSON: gzip sends 7.7 MB of it,
-zstd 7.0 MB and brotli 6.3 MB. The levels are tuned for speed over ratio (the answer is
-made per request, never cached; measured on that card by ``benchmarks/wire.py``):
-:data:`GZIP_LEVEL`, :data:`BROTLI_QUALITY`, :data:`ZSTD_LEVEL`.
+zstd 7.0 MB and brotli 6.8 MB. The levels are tuned for the time to the last byte, not the
+ratio (the answer is made per request, never cached): measured on that card
+(``benchmarks/wire.py``), each level picked sends it soonest over links from 10 Mbit/s up.
 
 brotli (PyPI ``brotli``) and zstd (PyPI ``zstandard``, or the standard library's
 ``compression.zstd`` from Python 3.14) are optional (``pip install lumiboard[wire]``):
 without them a client accepting them gets gzip. Browsers send ``br`` and ``zstd`` in
-``Accept-Encoding`` only over HTTPS (and to localhost), so gzip is the one that matters
-most; scripts (``requests``, ``httpx``) accept gzip too.
+``Accept-Encoding`` only over HTTPS (behind a TLS proxy, say): over plain HTTP they get
+gzip, as do scripts (``requests``, ``httpx``) without those packages.
 
 Never compressed: answers under :data:`MINIMUM_SIZE`, bodies of other media types
 (images, audio, blobs are compressed already), answers already carrying a
@@ -37,13 +37,14 @@ MINIMUM_SIZE = 1024
 #: Bodies at least this big are compressed on the worker pool, not on the event loop
 #: (zlib, brotli and zstd release the GIL while they work).
 OFF_LOOP_SIZE = 256 * 1024
-#: zlib level 1 (its fast strategy): on the card 7.7 MB in ~0.25 s, where level 5 sends
-#: 7.1 MB in ~1.1 s and level 9 7.1 MB in ~2.8 s. The time saved is worth more than the bytes
-#: on any link faster than ~5 Mbit/s.
+#: zlib level 1 (its fast strategy): the card in 7.7 MB and ~0.13 s; level 5: 7.1 MB, ~0.5 s;
+#: level 6 (zlib's default): 7.1 MB, ~0.7 s.
 GZIP_LEVEL = 1
-#: brotli quality 4: the smallest of the three (6.3 MB) in ~0.45 s (quality 6: 6.25 MB, ~0.95 s).
-BROTLI_QUALITY = 4
-#: zstd level 1: 7.0 MB in ~0.1 s, the fastest of the three (level 3: 7.1 MB, ~0.15 s).
+#: brotli quality 2: 6.75 MB in ~0.19 s; quality 4: 6.3 MB in ~0.48 s (slower to the last
+#: byte on any link faster than ~10 Mbit/s); quality 11 (its default) takes seconds.
+BROTLI_QUALITY = 2
+#: zstd level 1: 7.0 MB in ~0.05 s, the fastest of the three; level 3 (its default):
+#: 7.1 MB in ~0.1 s.
 ZSTD_LEVEL = 1
 
 #: Media types compressed (``text/*`` too, but for event streams).
