@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
+import anyio
 import brotli  # type: ignore[import-untyped]
 import pytest
 import zstandard
@@ -182,3 +183,32 @@ def test_unused_path_is_untouched(tmp_path: Path) -> None:
         assert status == 404
         assert "content-encoding" not in headers
         assert sent.startswith(b'{"error"')
+
+
+def test_a_file_sent_by_pathsend_passes_as_it_is() -> None:
+    """An ASGI server with the pathsend extension gets the start first, then the pathsend."""
+    sent: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"text/javascript"), (b"content-length", b"5000")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.pathsend", "path": "/static/app.js"})
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope = {
+        "type": "http",
+        "method": "GET",
+        "path": "/app.js",
+        "headers": [(b"accept-encoding", b"gzip")],
+    }
+    anyio.run(Compression(app), scope, receive, send)
+    assert [message["type"] for message in sent] == [
+        "http.response.start",
+        "http.response.pathsend",
+    ]
+    assert (b"content-encoding", b"gzip") not in sent[0]["headers"]

@@ -186,13 +186,17 @@ class _Answer:
                 return
             self.start = message
             return
-        if message["type"] != "http.response.body" or self.compressing is False:
+        if self.start is None:  # passing through, or after the (one) compressed body
             await self.send(message)
             return
-        if self.compressing is None:
+        if message["type"] == "http.response.body":
             await self._first_body(message)
             return
-        await self.send(message)  # pragma: no cover - a single-message body is all we take
+        # Anything else while the start is held (a server's pathsend of a file, trailers):
+        # the answer goes out as the app made it.
+        start, self.start, self.compressing = self.start, None, False
+        await self.send(start)
+        await self.send(message)
 
     def _candidate(self, start: Message) -> bool:
         """Whether the answer may be compressed, judged from its status and headers."""
