@@ -404,7 +404,8 @@ class Target:
             self.fs.pipe_file(path, data)  # one PUT: readers see all of it or nothing
             return
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        partial = f"{path}.partial"
+        # Hidden while it is written: Spark and pyarrow skip names starting with ".".
+        partial = os.path.join(os.path.dirname(path), f".{os.path.basename(path)}.partial")
         with open(partial, "wb") as file:
             file.write(data)
         os.replace(partial, path)
