@@ -308,8 +308,8 @@ def _export_dataset(chosen: _Selection, destination: str, tags: str | None) -> i
     written = sum(summary.files.values())
     print(
         f"wrote {written} file{cli_summary.plural(written)} to {destination} (parquet dataset): "
-        f"{summary.appended} series appended to, {summary.rewritten} rewritten, "
-        f"{summary.unchanged} unchanged"
+        f"scalar series: {summary.created} new, {summary.appended} appended to, "
+        f"{summary.rewritten} rewritten, {summary.unchanged} unchanged"
     )
     for table, rows in summary.rows.items():
         count = summary.files[table]

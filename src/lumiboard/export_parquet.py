@@ -104,10 +104,12 @@ SCHEMA: dict[str, Any] = {
 
 @dataclass
 class ExportSummary:
-    """What one export wrote: rows and files per table, series appended and rewritten."""
+    """What one export wrote: rows and files per table; scalar series new, appended to,
+    rewritten and unchanged."""
 
     rows: dict[str, int] = field(default_factory=dict)
     files: dict[str, int] = field(default_factory=dict)
+    created: int = 0
     appended: int = 0
     rewritten: int = 0
     unchanged: int = 0
@@ -173,7 +175,9 @@ def _export_scalars(
             summary.unchanged += 1
             continue
         if kept == 0:
-            if before is not None:
+            if before is None:
+                summary.created += 1
+            else:
                 summary.rewritten += 1
             target.delete_files(directory)
         else:

@@ -122,7 +122,7 @@ def test_duckdb_and_polars_read_what_lumiboard_reads(
 ) -> None:
     dest = str(tmp_path / "dataset")
     out = _export(capsys, str(logdir), "--format", "parquet", dest)
-    assert "parquet dataset" in out
+    assert "scalar series: 14 new, 0 appended to, 0 rewritten, 0 unchanged" in out
     expected = _expected(logdir)
     assert len(expected) == 4 * 3 * 50 + 2  # and the trial's loss and final/loss
     assert expected["value"].isna().sum() == 4  # NaN survives
@@ -184,12 +184,12 @@ def test_a_second_export_appends_only_the_new_points(
     _export(capsys, str(logdir), "--format", "parquet", str(dest))
     first = _parts(dest)
     again = _export(capsys, str(logdir), "--format", "parquet", str(dest))
-    assert "0 series appended to, 0 rewritten, 14 unchanged" in again
+    assert "scalar series: 0 new, 0 appended to, 0 rewritten, 14 unchanged" in again
     assert _parts(dest) == first  # nothing rewritten, nothing added
 
     _write(logdir, range(50, 60), runs=("plain",))
     out = _export(capsys, str(logdir), "--format", "parquet", str(dest))
-    assert "3 series appended to, 0 rewritten" in out
+    assert "scalar series: 0 new, 3 appended to, 0 rewritten" in out
     assert "scalars     30 new rows in 3 files" in out
     second = _parts(dest)
     assert {name: second[name] for name in first} == first  # old parts untouched
@@ -212,7 +212,7 @@ def test_a_purged_series_is_rewritten(
             for tag in TAGS:
                 writer.add_scalar(tag, -1.0, step, walltime=T0 + 1_000 + step)
     out = _export(capsys, str(logdir), "--format", "parquet", str(dest))
-    assert "0 series appended to, 3 rewritten" in out
+    assert "scalar series: 0 new, 0 appended to, 3 rewritten" in out
     series = dest / "scalars" / "run=2024" / "tag=loss"
     assert [path.name for path in series.iterdir()] == ["part-00000000.parquet"]
     expected = _expected(logdir)
@@ -242,6 +242,6 @@ def test_a_dataset_in_s3(capsys: pytest.CaptureFixture[str], logdir: Path, s3_se
     _same(got, _expected(logdir))
     _write(logdir, range(50, 52), runs=("café",))
     out = _export(capsys, str(logdir), "--format", "parquet", dest)
-    assert "3 series appended to, 0 rewritten" in out
+    assert "scalar series: 0 new, 3 appended to, 0 rewritten" in out
     client.invalidate_cache()
     assert len(client.find(f"{s3_server.bucket}/exports/one/scalars/run=caf%C3%A9")) == 6
