@@ -15,7 +15,7 @@ import zstandard
 from memory_runs import memory_reloader
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import FileResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -109,7 +109,7 @@ def test_the_clients_preference_wins_and_then_ours() -> None:
     assert choose_encoding("gzip, br", ["gzip"]) == "gzip"  # brotli not installed: gzip
 
 
-def _app() -> Compression:
+def _app(script_file: Path | None = None) -> Compression:
     big = b"[" + b"1.25," * 4_000 + b"0]"
 
     async def png(request: Request) -> Response:
@@ -133,6 +133,10 @@ def _app() -> Compression:
     async def huge(request: Request) -> Response:  # compressed on the worker pool
         return Response(b"a" * OFF_LOOP_SIZE, media_type="text/plain")
 
+    async def script(request: Request) -> Response:  # sent in 64 KiB pieces, length declared
+        assert script_file is not None
+        return FileResponse(script_file, media_type="text/javascript")
+
     async def encoded(request: Request) -> Response:
         return Response(big, media_type="application/json", headers={"content-encoding": "br"})
 
@@ -145,6 +149,7 @@ def _app() -> Compression:
             ("tagged", tagged),
             ("huge", huge),
             ("encoded", encoded),
+            ("script", script),
         ]
     ]
     return Compression(Starlette(routes=routes))
@@ -212,3 +217,22 @@ def test_a_file_sent_by_pathsend_passes_as_it_is() -> None:
         "http.response.pathsend",
     ]
     assert (b"content-encoding", b"gzip") not in sent[0]["headers"]
+
+
+def test_files_are_gathered_and_compressed(tmp_path: Path) -> None:
+    """A file (length declared, sent in 64 KiB pieces) is compressed whole; a stream is not."""
+    script = tmp_path / "app.js"
+    script.write_bytes(b"".join(b"export const x%d = %d;\n" % (i, i * i) for i in range(20_000)))
+    assert script.stat().st_size > 4 * 64 * 1024
+    with TestClient(_app(script)) as client:
+        _, headers, sent = _raw(client, "GET", "/script", "gzip")
+        assert headers["content-encoding"] == "gzip"
+        assert int(headers["content-length"]) == len(sent)
+        assert gzip.decompress(sent) == script.read_bytes()
+        assert headers["etag"].startswith('W/"')
+        _, headers, sent = _raw(client, "GET", "/script", "identity")
+        assert sent == script.read_bytes()
+        assert "content-encoding" not in headers
+        _, headers, sent = _raw(client, "GET", "/streamed", "gzip")  # no length declared
+        assert "content-encoding" not in headers
+        assert sent.startswith(b"[1.25,")
