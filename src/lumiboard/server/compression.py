@@ -239,6 +239,10 @@ class _Answer:
         headers = MutableHeaders(raw=list(start.get("headers", [])))
         _vary(headers)
         await self.send({**start, "headers": headers.raw})
+        if self.pieces:  # gathered before something else than a body came: sent first
+            gathered = b"".join(self.pieces)
+            await self.send({"type": "http.response.body", "body": gathered, "more_body": True})
+        self.pieces = None
         await self.send(message)
 
     async def _finish(self, body: bytes) -> None:
