@@ -277,7 +277,7 @@ class RunCache:
             if snapshot.samples != self.samples:
                 raise StaleError("written under another --samples_per_plugin")
             check_files(snapshot, run)
-            install(snapshot, loader, own=self.own_blocks)
+            install(snapshot, loader, self.own_blocks)
         except FileNotFoundError:
             return False
         except StaleError as error:
