@@ -23,6 +23,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from lumiboard.plugins.scalars import series_binary
 from lumiboard.server import workers
 from lumiboard.server.context import body_int, body_step, context, query
 from lumiboard.server.errors import BadRequestError
@@ -35,7 +36,7 @@ from lumiboard.server.responses import (
     tensorboard_csv,
     tensorboard_triples,
 )
-from lumiboard.store.downsample import XAxis
+from lumiboard.store.downsample import Reduced, XAxis
 from lumiboard.store.provider import NotFoundError, Provider
 
 TAB_NAME = "Scalars"
@@ -151,12 +152,15 @@ async def series(request: Request) -> Response:
     JSON body: ``{"tag": str, "runs": [str], "buckets": int, "min_step": int?,
     "max_step": int?, "x": "step"|"wall_time"|"relative"}``. Each run's
     columns come as base64 little-endian float64 (exact, NaN and Inf kept);
-    runs without the tag are left out.
+    runs without the tag are left out. A client sending ``Accept:
+    application/vnd.lumiboard.series`` gets the same columns as typed arrays
+    (:mod:`lumiboard.plugins.scalars.series_binary`).
     """
-    return await workers.run(_series, context(request).provider, await request.body())
+    binary = series_binary.accepts_binary(request.headers.get("accept", ""))
+    return await workers.run(_series, context(request).provider, await request.body(), binary)
 
 
-def _series(provider: Provider, raw: bytes) -> Response:
+def _series(provider: Provider, raw: bytes, binary: bool = False) -> Response:
     try:
         body: Any = orjson.loads(raw)
     except orjson.JSONDecodeError as error:
@@ -179,21 +183,29 @@ def _series(provider: Provider, raw: bytes) -> Response:
         raise BadRequestError("'x' must be step, wall_time or relative")
     axis: XAxis = x
     tag: str = body["tag"]
-    result = {}
+    found: dict[str, Reduced] = {}
     for run in runs:
         try:
-            reduced = provider.read_scalars_reduced(run, tag, buckets, step_range, axis)
+            found[run] = provider.read_scalars_reduced(run, tag, buckets, step_range, axis)
         except NotFoundError:
             continue
         except ValueError as error:  # e.g. x=wall_time over non-finite wall times
             raise BadRequestError(f"run {run!r}: {error}") from None
-        result[run] = {
+    # The answer depends on Accept: caches must keep the two forms apart.
+    vary = {"Vary": "Accept"}
+    if binary:
+        body_bytes = series_binary.encode_series(tag, list(found.items()))
+        return Response(body_bytes, media_type=series_binary.MEDIA_TYPE, headers=vary)
+    result = {
+        run: {
             "total": reduced.total,
             "step": float64_base64(reduced.step),
             "wall_time": float64_base64(reduced.wall_time),
             "value": float64_base64(reduced.value),
         }
-    return json_response({"tag": tag, "runs": result})
+        for run, reduced in found.items()
+    }
+    return json_response({"tag": tag, "runs": result}, headers=vary)
 
 
 @workers.off_loop_bulk
