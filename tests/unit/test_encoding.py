@@ -148,6 +148,12 @@ def test_a_typical_series_takes_at_most_eight_bytes_a_point() -> None:
     regular = ScalarSeries()
     regular.append(step, WALL + 0.5 * step, value)
     assert regular.nbytes <= 4.1 * size
+    # A write every 0.25 s, give or take 3 ms: differences around their median, in int16.
+    jitter = WALL + 0.25 * step + rng.normal(0, 0.003, size)
+    timed = ScalarSeries()
+    timed.append(step, jitter, value)
+    assert timed.nbytes <= 7.1 * size
+    assert [bits(c) for c in timed.columns()] == [bits(step), bits(jitter), bits(value)]
     # A learning rate held for thousands of steps: next to nothing.
     rate = ScalarSeries()
     rate.append(step, WALL + 0.5 * step, np.repeat([1e-3, 1e-4, 1e-5, 1e-6], size // 4))

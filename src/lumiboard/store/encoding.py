@@ -11,13 +11,15 @@ that a block is one object in memory and the same bytes in a cache file
   are, or, when that is smaller (a learning rate held for thousands of
   steps, an epoch counter), their bit patterns as deltas like steps;
 - **step** and **wall_time**: their 64-bit patterns (wall_time's float64 bits
-  seen as integers) as deltas of order 1 or 2, whichever is smaller: steps
-  with a fixed stride have second-order deltas of zero (zero bytes a point),
-  and consecutive wall times of one series share their exponent, so their
-  bit-pattern deltas are small integers (a 0.1 s gap near 1.7e9 is ~4e5
-  units in the last place). The deltas are stored in the narrowest of 0, 1,
-  2, 4 or 8 bytes that costs least, counting those that do not fit as
-  exceptions (position and full delta, 16 bytes each). The arithmetic wraps
+  seen as integers) as first differences, second differences, or first
+  differences minus their median, whichever is smallest: steps with a fixed
+  stride have second differences of zero (zero bytes a point), and
+  consecutive wall times of one series share their exponent, so their
+  bit-pattern differences are small integers (a 0.1 s gap near 1.7e9 is ~4e5
+  units in the last place; a few ms of jitter around a fixed period, ~1e4).
+  The deltas are stored in the narrowest of 0, 1, 2, 4 or 8 bytes that
+  costs least, counting those that do not fit as exceptions (position and
+  full delta, 16 bytes each). The arithmetic wraps
   modulo 2**64, so any int64 or float64 (NaN, infinities, a clock going
   backwards) decodes exactly.
 
@@ -48,6 +50,11 @@ _INT_DTYPES: dict[int, np.dtype[Any]] = {
     8: np.dtype(np.int64),
 }
 _WIDTHS: dict[int, np.dtype[Any] | None] = {0: None, **_INT_DTYPES}
+#: Values before the first delta, per order: 0 the values as they are, 1 first
+#: differences, 2 second differences (after the first difference), 3 first
+#: differences minus a base (the median of a sample of this many).
+_LAG = {0: 0, 1: 1, 2: 2, 3: 1}
+_BASE_SAMPLE = 1024
 #: Bytes an exception costs: its position and its full delta (both int64).
 _EXCEPTION_BYTES = 16
 #: Points a block holds at most: a merge or a purge decodes at most this many.
@@ -166,12 +173,18 @@ def _deltas(bits: np.ndarray) -> _Ints:
     first = int(bits[0])
     step = bits[1:] - bits[:-1]  # wraps modulo 2**64: exact for any pattern
     best: tuple[int, int, int, np.ndarray, int] | None = None  # cost, order, width, ...
-    for order in (1, 2):
+    for order in (1, 2, 3):
         if order == 1:
             residual, first_delta = step, 0
-        else:
+        elif order == 2:
             residual = step[1:] - step[:-1]
             first_delta = int(step[0]) if len(step) else 0
+        else:  # around a typical delta: wall times a fixed period apart, give or take
+            if len(step) < 2:
+                continue
+            sample = step[:: max(1, len(step) // _BASE_SAMPLE)].view(np.int64)
+            first_delta = int(np.median(sample)) % (1 << 64)
+            residual = step - np.uint64(first_delta)
         signed = residual.view(np.int64)
         size = len(signed)
         misfits: dict[int, int] | None = None
@@ -206,8 +219,13 @@ def _sections(count: int, ints: tuple[tuple[int, int, int], ...]) -> list[int]:
     its values), exception positions and exception values."""
     sizes = []
     for order, width, exceptions in ints:
-        sizes += [max(count - order, 0) * width, 8 * exceptions, 8 * exceptions]
+        sizes += [_size(count, order) * width, 8 * exceptions, 8 * exceptions]
     return sizes
+
+
+def _size(count: int, order: int) -> int:
+    """How many deltas a column of ``count`` values has at ``order``."""
+    return max(count - _LAG.get(order, 0), 0)
 
 
 def exact_float32(value: np.ndarray) -> np.ndarray | None:
@@ -242,7 +260,7 @@ _VALUE_SAMPLE = 1024
 
 
 def _cost(ints: _Ints, count: int) -> int:
-    return max(count - ints.order, 0) * ints.width + _EXCEPTION_BYTES * len(ints.positions)
+    return _size(count, ints.order) * ints.width + _EXCEPTION_BYTES * len(ints.positions)
 
 
 def _value_codec(values: np.ndarray, bits: np.ndarray) -> _Ints:
@@ -352,21 +370,24 @@ def _restore(
     if width == 0 and not len(positions):  # a constant: a fixed stride, a fixed value
         if order == 1:
             out.fill(first)
-        else:
+        else:  # 2 and 3: every difference is first_delta
             np.multiply(np.arange(count, dtype=np.uint64), np.uint64(first_delta), out=out)
             out += np.uint64(first)
         return
+    lag = _LAG[order]
     signed = out.view(np.int64)
     if width == 0:
-        signed[order:] = 0
+        signed[lag:] = 0
     else:
-        signed[order:] = deltas.view(_INT_DTYPES[width])
+        signed[lag:] = deltas.view(_INT_DTYPES[width])
     if len(positions):
-        signed[order + positions.view(np.int64)] = exceptions.view(np.int64)
+        signed[lag + positions.view(np.int64)] = exceptions.view(np.int64)
     out[0] = first
     if order == 2:
         out[1] = first_delta
         np.cumsum(out[1:], out=out[1:])
+    elif order == 3:
+        out[1:] += np.uint64(first_delta)
     np.cumsum(out, out=out)
 
 
@@ -433,10 +454,10 @@ def check(block: np.ndarray) -> Info:
     for name, (order, width, exceptions) in zip(_COLUMNS, codecs, strict=True):
         raw = order == 0 and name == "value"
         if (
-            (order not in (1, 2) and not raw)
+            (order not in (1, 2, 3) and not raw)
             or width not in _WIDTHS
             or (raw and (width != head.value_size or exceptions))
-            or exceptions > max(count - order, 0)
+            or exceptions > _size(count, order)
             or (exceptions and width == 8)
         ):
             raise BlockError(f"bad {name} order {order}, width {width} or exceptions {exceptions}")
@@ -447,6 +468,6 @@ def check(block: np.ndarray) -> Info:
         sections = _layout(block, head)
         for index, (order, _, _) in enumerate(codecs):
             where = sections[3 * index + 1].view(np.int64)
-            if len(where) and (int(where.min()) < 0 or int(where.max()) >= count - order):
+            if len(where) and (int(where.min()) < 0 or int(where.max()) >= _size(count, order)):
                 raise BlockError("an exception's position out of range")
     return head
