@@ -88,3 +88,18 @@ def test_a_server_writes_its_caches_after_a_delay_or_at_stop(tmp_path: Path) -> 
     quick.start(interval=0)
     _wait(lambda: len(list((tmp_path / "other").glob("*.arrow"))) == 2)
     quick.stop()
+
+
+def test_a_restart_restores_while_its_caller_builds_the_server(tmp_path: Path) -> None:
+    for run in ("a", "b"):
+        with SummaryWriter(tmp_path / "logs" / run) as writer:
+            for step in range(20):
+                writer.add_scalar("loss", 1.0 / (step + 1), step)
+    Reloader(str(tmp_path / "logs"), cache_dir=tmp_path / "cache").reload()  # fills the cache
+    reloader = Reloader(str(tmp_path / "logs"), cache_dir=tmp_path / "cache")
+    # Restored on a thread of its own, before any pass: served as soon as restored.
+    _wait(lambda: sum(len(run.scalars.get("loss", ())) for run in reloader.runs.values()) == 40)
+    assert reloader.progress().passes == 0
+    reloader.reload()  # the first pass finds them restored: nothing read from the files
+    assert reloader.progress().bytes_done == 0
+    assert set(reloader.runs) == {"a", "b"}

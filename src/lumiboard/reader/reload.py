@@ -125,6 +125,13 @@ class Reloader:
 
             self.budget = MemoryBudget(memory_budget)
             self.cache.own_blocks = True
+        if self.cache is not None:
+            # A restart's restore starts now, on a thread, while the caller builds the rest
+            # (a server: its app, uvicorn); the first pass waits for it (the pass lock).
+            self._pass_lock.acquire()
+            threading.Thread(
+                target=self._restore_early, name="lumiboard-restore", daemon=True
+            ).start()
 
     def reload(self, *, defer_saves: bool = False) -> None:
         """One pass: list runs, read every run's new bytes. Passes never overlap.
@@ -138,15 +145,7 @@ class Reloader:
             discovery = discover_runs(self.sources)
             listed = discovery.runs
             self._forget_gone(discovery)
-            fresh = []
-            for name in listed:
-                if name not in self._loaders:
-                    run = RunData(name)
-                    self._loaders[name] = RunLoader(run, self._samples)
-                    fresh.append((self._loaders[name], listed[name]))
-                    with self._state_lock:
-                        self.runs[name] = run
-                self._locations[name] = listed[name].location
+            fresh = self._add_runs(listed)
             if self.cache is not None and fresh:
                 self._restore(self.cache, fresh)
             todo = [(self._loaders[name], run) for name, run in listed.items()]
@@ -188,6 +187,32 @@ class Reloader:
                 listener()
             except Exception:  # a listener's failure is its own, never the pass's
                 logger.exception("reload listener failed")
+
+    def _add_runs(self, listed: dict[str, Run]) -> list[tuple[RunLoader, Run]]:
+        """A loader for each run listed that has none yet; those new (loader, run)."""
+        fresh = []
+        for name, listed_run in listed.items():
+            if name not in self._loaders:
+                run = RunData(name)
+                self._loaders[name] = RunLoader(run, self._samples)
+                fresh.append((self._loaders[name], listed_run))
+                with self._state_lock:
+                    self.runs[name] = run
+            self._locations[name] = listed_run.location
+        return fresh
+
+    def _restore_early(self) -> None:
+        """Restore the runs listed now from the cache, then let the first pass run (it
+        holds the pass lock, taken for it by ``__init__``)."""
+        try:
+            assert self.cache is not None
+            fresh = self._add_runs(discover_runs(self.sources).runs)
+            if fresh:
+                self._restore(self.cache, fresh)
+        except Exception:  # the first pass reads whatever is not restored
+            logger.warning("restoring runs from the cache failed", exc_info=True)
+        finally:
+            self._pass_lock.release()
 
     def add_listener(self, listener: Callable[[], None]) -> None:
         """Call ``listener()`` after every pass, on the reloading thread (e.g. the health
