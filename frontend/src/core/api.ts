@@ -4,6 +4,8 @@
  * behind proxies; the auth cookie (set by the server after `?token=`) rides along same-origin.
  */
 
+import { SERIES_MEDIA_TYPE, decodeSeriesBinary } from './seriesBinary';
+
 export type XAxis = 'step' | 'relative' | 'wall_time';
 
 export interface PluginInfo {
@@ -125,7 +127,7 @@ interface RawColumns {
 
 /** The `series` route's JSON with every column decoded. */
 export function decodeSeries(raw: { tag: string; runs: Record<string, RawColumns> }): SeriesResponse {
-  const runs: Record<string, SeriesColumns> = {};
+  const runs: [string, SeriesColumns][] = [];
   for (const [run, columns] of Object.entries(raw.runs)) {
     const step = decodeFloat64(columns.step);
     const wall_time = decodeFloat64(columns.wall_time);
@@ -133,9 +135,10 @@ export function decodeSeries(raw: { tag: string; runs: Record<string, RawColumns
     if (step.length !== wall_time.length || step.length !== value.length) {
       throw new Error(`run ${run}: columns of unequal length`);
     }
-    runs[run] = { total: columns.total, step, wall_time, value };
+    runs.push([run, { total: columns.total, step, wall_time, value }]);
   }
-  return { tag: raw.tag, runs };
+  // fromEntries: a run named "__proto__" stays a run (an assignment would set the prototype).
+  return { tag: raw.tag, runs: Object.fromEntries(runs) };
 }
 
 export type ScalarFormat = 'csv' | 'json';
@@ -209,16 +212,19 @@ export function createClient(fetchImpl: Fetch = (input, init) => fetch(input, in
     status: () => json<Status>('data/status'),
     scalarTags: (signal) => json<ScalarTags>('data/plugin/scalars/tags', signal ? { signal } : {}),
     async scalarSeries(body, signal) {
-      const raw = await json<{ tag: string; runs: Record<string, RawColumns> }>(
-        'data/plugin/scalars/series',
-        {
-          method: 'POST',
-          headers: { 'Content-Type': 'application/json' },
-          body: JSON.stringify(body),
-          ...(signal ? { signal } : {}),
+      // The binary form where the server has it (typed arrays, no base64); JSON otherwise.
+      const response = await request('data/plugin/scalars/series', {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          Accept: `${SERIES_MEDIA_TYPE}, application/json;q=0.9`,
         },
-      );
-      return decodeSeries(raw);
+        body: JSON.stringify(body),
+        ...(signal ? { signal } : {}),
+      });
+      const media = (response.headers.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (media === SERIES_MEDIA_TYPE) return decodeSeriesBinary(await response.arrayBuffer());
+      return decodeSeries((await response.json()) as { tag: string; runs: Record<string, RawColumns> });
     },
     scalarsUrl(run, tag, format) {
       const query = new URLSearchParams({ run, tag, format });
