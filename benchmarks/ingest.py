@@ -18,6 +18,11 @@ contender finds them in the OS page cache):
    and the last tag of every run serves its final step (the last record of the run's file),
    after which every series is fetched once to count the points kept;
 6. **tbparse**: ``SummaryReader(logdir).scalars``.
+7. **lumiboard server** (memory): ``python -m lumiboard serve --no-cache`` polled as
+   TensorBoard is, then every series read once over HTTP (CSV: every point); its **steady**
+   resident memory (process tree, median of 5 samples a second after the last read) minus
+   the same server's on an empty log directory, per point kept, printed next to RustBoard's
+   measured the same way (issue 18: at most 12 bytes a point at 10M and 30M points).
 
 For each: **total s**, from spawning the process until every point is queryable (what a
 user waits for; lumiboard: until ``reload()`` returns); **load s**, the load alone
@@ -36,12 +41,16 @@ It also times ``lumiboard.store.downsample.reduce_series`` reducing a 1M-point s
     warm lumiboard load s < cold lumiboard (empty cache) load s / 10
     each lumiboard (peak - baseline) / points < 32 bytes
     reduce 1M points to 2,000 buckets < 20 ms
+    lumiboard server steady (resident - empty-logdir baseline) / points <= 12 bytes
 
 Usage::
 
     python benchmarks/ingest.py --runs 50 --tags 20 --steps 1000     # 1M points
     python benchmarks/ingest.py --check     # default size; exit status 1 if a target fails
     python benchmarks/ingest.py --profile   # also: cProfile of cold lumiboard loads
+    # 30M points without generating them: the 10M runs hard-linked three times over
+    # (cp -al .../run_000 ...-r150-t20-s10000/run_050 ...), then
+    python benchmarks/ingest.py --logdir $WORKDIR/logdir-r150-t20-s10000 --skip python
 
 Every contender has a time limit (``--timeout``); a process tree that overruns it, or that is
 left when the benchmark exits, is killed.

@@ -19,9 +19,8 @@ that a block is one object in memory and the same bytes in a cache file
   units in the last place; a few ms of jitter around a fixed period, ~1e4).
   The deltas are stored in the narrowest of 0, 1, 2, 4 or 8 bytes that
   costs least, counting those that do not fit as exceptions (position and
-  full delta, 16 bytes each). The arithmetic wraps
-  modulo 2**64, so any int64 or float64 (NaN, infinities, a clock going
-  backwards) decodes exactly.
+  full delta, 16 bytes each). The arithmetic wraps modulo 2**64, so any
+  int64 or float64 (NaN, infinities, a clock going backwards) decodes exactly.
 
 :func:`encode` makes blocks of columns, :func:`decode_into` writes a block's
 points back, and :func:`check` validates a block read from a file before any
