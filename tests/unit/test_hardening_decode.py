@@ -430,7 +430,7 @@ def test_a_failed_merge_of_scalar_chunks_does_not_fail_the_pass(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     write(event_file(tmp_path), [scalar_event(step) for step in range(10)])
-    monkeypatch.setattr(ScalarSeries, "columns", _fail_once(ScalarSeries, "columns", MemoryError()))
+    monkeypatch.setattr(ScalarSeries, "blocks", _fail_once(ScalarSeries, "blocks", MemoryError()))
     reloader = Reloader(str(tmp_path))
     reload_as_the_server_does(reloader)
     assert reloader.progress().passes == 1
