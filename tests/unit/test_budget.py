@@ -168,3 +168,21 @@ def test_series_restored_under_a_budget_do_not_keep_their_file_in_memory(
     budgeted.reload()
     assert budgeted.progress().bytes_done == 0
     assert all(block.base is None for s in _series(budgeted).values() for block in s.blocks())
+
+
+def test_a_deleted_cache_loses_nothing_under_a_budget(logdir: Path, tmp_path: Path) -> None:
+    size, expected = full_size(logdir, tmp_path)
+    reloader = Reloader(logdir, cache_dir=tmp_path / "cache", memory_budget=size // 3)
+    reloader.reload()
+    for path in (tmp_path / "cache").iterdir():
+        path.unlink()
+    provider = Provider(reloader.runs)
+    run, tag = next(key for key, series in _series(reloader).items() if series.spilled)
+    with pytest.raises(FileNotFoundError):
+        provider.read_scalars(run, tag)
+    reloader.reload()  # reads the runs spilled from it again from their event files
+    assert points(reloader) == expected
+    assert reloader.progress().bytes_done > 0
+    reloader.reload()  # the other runs' caches written again: spillable again
+    assert resident(reloader) <= size // 3
+    assert points(reloader) == expected

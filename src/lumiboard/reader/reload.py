@@ -145,6 +145,7 @@ class Reloader:
             discovery = discover_runs(self.sources)
             listed = discovery.runs
             self._forget_gone(discovery)
+            self._forget_lost()
             fresh = self._add_runs(listed)
             if self.cache is not None and fresh:
                 self._restore(self.cache, fresh)
@@ -247,6 +248,13 @@ class Reloader:
             else:
                 for path in lost:  # never read from: nothing of it is held
                     del loader.files[path]
+
+    def _forget_lost(self) -> None:
+        """Read again the runs whose spilled series could not be read back from the cache
+        (deleted or damaged since): deleting the cache loses nothing, budget or not."""
+        for run in self.budget.take_lost() if self.budget is not None else ():
+            if self.runs.get(run.name) is run:
+                self._forget(run.name, "its cache file cannot be read: reading the run again")
 
     def _forget(self, name: str, why: str) -> None:
         logger.info("run %s: dropped (%s)", name, why)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import itertools
 import logging
+import os
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
@@ -81,6 +82,10 @@ class MemoryBudget:
         self._resident: dict[str, int] = {}
         self.spilled_series = 0
         self.spilled_bytes = 0
+        #: Runs one of whose spilled series could not be read back (see :meth:`take_lost`).
+        self._lost: list[RunData] = []
+        #: name -> (run, its cache file) for the runs with spilled series.
+        self._spilled_runs: dict[str, tuple[RunData, str]] = {}
 
     @property
     def resident(self) -> int:
@@ -102,6 +107,7 @@ class MemoryBudget:
         """The run ``run`` left the store."""
         with self._lock:
             self._resident.pop(run, None)
+            self._spilled_runs.pop(run, None)
 
     def measure(self, run: RunData) -> int:
         """Measure ``run``'s resident bytes again (after it loaded); the total is returned."""
@@ -144,7 +150,8 @@ class MemoryBudget:
                 if total - freed <= target:
                     break
                 size = item.nbytes
-                item.spill(self._source(path, tag))
+                item.spill(self._source(run, path, tag))
+                self._spilled_runs[run.name] = (run, path)
                 freed += size
                 self._resident[run.name] -= size
                 self.spilled_series += 1
@@ -158,10 +165,33 @@ class MemoryBudget:
                 )
             return freed
 
-    def _source(self, path: str, tag: str) -> Callable[[], Columns]:
+    def take_lost(self) -> list[RunData]:
+        """The runs one of whose spilled series could not be read back since the last call
+        (their cache file deleted or damaged): the reloader reads them again from their
+        event files, as if the cache had never held them."""
+        with self._lock:
+            for run, path in list(self._spilled_runs.values()):
+                if not os.path.exists(path):  # found before a query fails on it
+                    self._note_lost(run)
+            for run in self._lost:
+                self._spilled_runs.pop(run.name, None)
+            lost, self._lost = self._lost, []
+        return lost
+
+    def _note_lost(self, run: RunData) -> None:
+        if all(lost is not run for lost in self._lost):
+            self._lost.append(run)
+
+    def _source(self, run: RunData, path: str, tag: str) -> Callable[[], Columns]:
         reader = self._reader
 
         def source() -> Columns:
-            return reader(path, tag)
+            try:
+                return reader(path, tag)
+            except Exception:
+                logger.warning("run %s: cannot read %s back from %s", run.name, tag, path)
+                with self._lock:
+                    self._note_lost(run)
+                raise
 
         return source

@@ -336,7 +336,11 @@ class RunCache:
         saved = self._saved.get(location)
         if saved is None or not saved.written or saved.fingerprint != _fingerprint(loader):
             return None
-        return cache_path(self.directory, location)
+        path = cache_path(self.directory, location)
+        if not os.path.exists(path):  # deleted since: written again by the next save
+            self._saved.pop(location, None)
+            return None
+        return path
 
     def _fetch(self, path: str, run: Run) -> bool:
         """Download the run's remote cache file to ``path``; False when there is none.
