@@ -99,3 +99,17 @@ def test_a_run_that_grew_reads_only_its_new_bytes(
     late = second.runs["late"].scalars["loss"].columns()
     assert np.asarray(late[2]).tolist() == [0.5]
     assert second.progress().bytes_done < 1000  # only the new run's file
+
+
+def test_a_replica_under_a_memory_budget_reads_spilled_series_from_its_mirror(
+    s3_server: S3Server, s3_run: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    logdir, cache_url = f"{s3_run}/logs", f"{s3_run}/cache"
+    write_logdir(logdir)
+    first = replica(logdir, cache_url, tmp_path / "a", monkeypatch)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "b"))
+    second = Reloader(logdir, cache_dir=cache_url, memory_budget=1)  # everything spills
+    second.reload()
+    assert second.progress().bytes_done == 0
+    assert all(s.spilled for run in second.runs.values() for s in run.scalars.values())
+    assert scalars(second) == scalars(first)
