@@ -29,7 +29,6 @@ import numpy as np
 from google.protobuf import struct_pb2
 from google.protobuf.message import DecodeError
 
-from lumiboard.experiment.sessions import _infer_metrics
 from lumiboard.format.proto import hparams_pb2
 from lumiboard.plugins.hparams.data import (
     EXPERIMENT_TAG,
@@ -108,6 +107,10 @@ def read_sweep(provider: Provider, files: RunFiles | None = None) -> Sweep:
     else:
         experiment = hparams_pb2.Experiment(hparam_infos=infer_hparam_infos(starts.values()))
         if experiment.hparam_infos:
+            # Here, not at the top: lumiboard.experiment imports pandas, which a server
+            # pays for only when a run has hparams but no declared experiment.
+            from lumiboard.experiment.sessions import _infer_metrics
+
             for group, tag in _infer_metrics(provider, runs, starts):
                 experiment.metric_infos.add(name=hparams_pb2.MetricName(group=group, tag=tag))
         declared = False

@@ -38,13 +38,14 @@ import html
 import re
 import threading
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import markdown  # type: ignore[import-untyped]
-import nh3
 import numpy as np
-from markdown.extensions.tables import TableExtension  # type: ignore[import-untyped]
 
 from lumiboard.plugins.text.data import decode_text, reduce_to_2d
+
+if TYPE_CHECKING:
+    import markdown  # type: ignore[import-untyped]
 
 #: Characters of one string rendered (a scalar text, or one table cell).
 MAX_CHARS = 50_000
@@ -107,14 +108,18 @@ _ITEM = re.compile(r">|[-*+](?=\s|$)|\d{1,9}[.)](?=\s|$)")
 
 
 def _new_converter() -> markdown.Markdown:
+    # Imported on first use: a server that shows no text never pays for markdown.
+    import markdown
+    from markdown.extensions.tables import TableExtension  # type: ignore[import-untyped]
+
     return markdown.Markdown(extensions=[TableExtension(use_align_attribute=True), "fenced_code"])
 
 
 class _Markdown(threading.local):
-    """One converter per thread: a ``Markdown`` instance is not thread-safe."""
+    """One converter per thread: a ``Markdown`` instance is not thread-safe. Made on
+    the thread's first conversion (the module's import makes none)."""
 
-    def __init__(self) -> None:
-        self.converter = _new_converter()
+    converter: markdown.Markdown | None = None
 
 
 _MARKDOWN = _Markdown()
@@ -168,6 +173,8 @@ def _escape_other(match: re.Match[str]) -> str:
 def sanitize(unsafe: str) -> str:
     """``unsafe`` HTML reduced to the allowlist (the security boundary of the dashboard);
     tags off it are shown as escaped text (:func:`escape_disallowed`)."""
+    import nh3  # on first use, as markdown
+
     return nh3.clean(
         escape_disallowed(unsafe),
         tags=set(ALLOWED_TAGS),
@@ -236,6 +243,8 @@ def _markdown_unsafe(text: str, budget: list[int] | None = None) -> str:
         return _preformatted(text)
     budget[0] -= cost
     try:
+        if _MARKDOWN.converter is None:
+            _MARKDOWN.converter = _new_converter()
         converted: str = _MARKDOWN.converter.reset().convert(text)
     except (RecursionError, ValueError, IndexError, KeyError):
         # e.g. thousands of nested list markers: shown as written.
