@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 
 from lumiboard.reader.reload import Reloader
 from lumiboard.store import budget as budget_module
+from lumiboard.store import health
 from lumiboard.store.budget import MemoryBudget, note_read
 from lumiboard.store.columns import ScalarSeries
+from lumiboard.store.health import HealthIndex
 from lumiboard.store.provider import Provider
 from lumiboard.store.runs import RunData
 from lumiboard.writer.summary_writer import SummaryWriter
@@ -186,3 +189,28 @@ def test_a_deleted_cache_loses_nothing_under_a_budget(logdir: Path, tmp_path: Pa
     reloader.reload()  # the other runs' caches written again: spillable again
     assert resident(reloader) <= size // 3
     assert points(reloader) == expected
+
+
+def test_a_health_report_holds_a_bounded_share_of_the_columns(
+    logdir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SummaryWriter(logdir / "bad") as writer:
+        for step in range(200):
+            writer.add_scalar("loss", float("nan") if step == 150 else 1.0 / (step + 1), step)
+    size, _ = full_size(logdir, tmp_path)
+    reloader = Reloader(logdir, cache_dir=tmp_path / "cache", memory_budget=size // 3)
+    reloader.reload()
+    expected = HealthIndex(Provider(reloader.runs)).report().flags
+    assert any(flag.run == "bad" for flag in expected)
+    held: list[int] = []
+    refresh = HealthIndex._refresh
+
+    def spy(self: HealthIndex, changed: list[Any]) -> None:
+        held.append(sum(len(change.value) for change in changed))
+        refresh(self, changed)
+
+    monkeypatch.setattr(health, "REFRESH_POINTS", 1)
+    monkeypatch.setattr(HealthIndex, "_refresh", spy)
+    flags = HealthIndex(Provider(reloader.runs)).report().flags
+    assert repr(flags) == repr(expected)  # (repr: a flag's value may be NaN)
+    assert max(held) <= len(TAGS) * STEPS  # one run's columns at a time, not every run's

@@ -114,6 +114,12 @@ class HealthReport:
         }
 
 
+#: Columns read for a report are processed (and let go) once this many points are held:
+#: series are decoded to be read (and read back from the cache under a memory budget),
+#: so holding every series' columns at once would cost ~20 bytes a point of the logdir.
+REFRESH_POINTS = 1 << 20
+
+
 @dataclass(slots=True)
 class _Series:
     state: SeriesState
@@ -146,12 +152,18 @@ class HealthIndex:
             seen: set[tuple[str, str]] = set()
             plan: list[tuple[RunData, list[_Series]]] = []
             changed: list[_Change] = []
+            pending = 0
             for name in names:
                 try:
                     run = self._provider.run(name)
                 except NotFoundError:
                     continue  # dropped by a reload since it was listed
+                before = len(changed)
                 plan.append((run, self._look(run, seen, changed)))
+                pending += sum(len(change.value) for change in changed[before:])
+                if pending >= REFRESH_POINTS:  # the columns read so far, decoded: let go
+                    self._refresh(changed)
+                    changed, pending = [], 0
             self._refresh(changed)
             for run, entries in plan:
                 run_flags = [flag for entry in entries for flag in entry.flags]
