@@ -8,7 +8,9 @@ copies it to every run), reads it once so the files are in the OS page cache, th
    cache directory empty), timed from spawn until every scalar is queryable (every run lists
    every tag over HTTP and the last tag of every run serves its final step); then every
    series is fetched once whole (``/data/plugin/scalars/scalars?format=csv``, every point),
-   and the count of points checked; then, after ``--settle`` seconds, the steady RSS;
+   and the count of points checked; then ``/data/health`` once (every series' health flags,
+   what the web app asks for when a page opens); then, after ``--settle`` seconds, the steady
+   RSS;
 2. **lumiboard, restart**: the same again with the cache filled by 1. (restored, then spilled
    run by run as it is restored);
 3. **lumiboard without a budget** (``--no-budget-line`` leaves it out), and
@@ -34,10 +36,12 @@ if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.a
     del sys.path[0]
 
 import argparse
+import contextlib
 import importlib.util
 import shutil
 import tempfile
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
@@ -108,6 +112,10 @@ def measure(
         started = time.monotonic()
         line.points = fetch_all(port, runs, tags)
         line.fetch_s = time.monotonic() - started
+        # What the web app asks for when a page opens: every series' health flags (lumiboard
+        # only; TensorBoard has no such route). Counted in the peak RSS.
+        with contextlib.suppress(urllib.error.URLError, OSError):
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/data/health", timeout=600).read()
         time.sleep(settle)
         line.steady_rss = ingest.tree_rss(psutil.Process(proc.pid))
 
