@@ -68,8 +68,9 @@ from lumiboard.store.runs import TagInfo
 #: Bumped whenever the layout or the meaning of a field changes
 #: (3: checksums of the header, the columns and the auxiliary tables;
 #: 4: scalar series as encoded blocks, one checksum per series; 5: blocks
-#: whose values may be delta-coded too; 6: differences around their median).
-FORMAT_VERSION = 6
+#: whose values may be delta-coded too; 6: differences around their median;
+#: 7: int32 exception positions).
+FORMAT_VERSION = 7
 
 _HEADER_KEY = b"lumiboard.cache"
 #: The header's CRC32C, in decimal: it cannot be inside the header it covers.
