@@ -102,3 +102,69 @@ def test_a_small_block_takes_the_narrowest_deltas_with_no_search(
             costs.append((len(residual) * narrowest, candidate, narrowest))
         assert (order, width) == min(costs)[1:]
         assert exceptions == 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(1, 300),  # points
+            st.sampled_from(["stride", "random", "constant"]),
+            st.booleans(),  # float32 values
+        ),
+        min_size=1,
+        max_size=6,
+    ),
+    st.integers(0, 2**32 - 1),
+)
+def test_many_short_series_encode_together_as_each_would_alone(
+    shapes: list[tuple[int, str, bool]], seed: int
+) -> None:
+    rng = np.random.default_rng(seed)
+    series = []
+    for count, kind, narrow in shapes:
+        if kind == "stride":
+            step = np.arange(count, dtype=np.int64) * int(rng.integers(1, 1000))
+        elif kind == "random":
+            step = np.sort(rng.integers(-(2**62), 2**62, count))
+        else:
+            step = np.full(count, 7, np.int64)
+        wall = WALL + rng.random(count).cumsum() * float(rng.choice([0.1, 1e-9, 1e9]))
+        value = rng.standard_normal(count)
+        series.append((step, wall, value.astype(np.float32) if narrow else value))
+    small = [columns_ for columns_ in series if len(columns_[0]) <= encoding.QUICK_POINTS]
+    if not small:
+        return
+    starts = np.cumsum([0] + [len(columns_[0]) for columns_ in small[:-1]])
+    together = encoding.encode_small_many(
+        np.concatenate([c[0] for c in small]),
+        np.concatenate([c[1] for c in small]),
+        np.concatenate([c[2].astype(np.float64) for c in small]),
+        starts,
+    )
+    for block, columns_ in zip(together, small, strict=True):
+        (alone,) = encoding.encode(columns_[0], columns_[1], columns_[2].astype(np.float64))
+        assert block.tobytes() == alone.tobytes()
+
+
+def test_consolidating_many_series_keeps_every_point_in_step_order() -> None:
+    many = [columns.ScalarSeries() for _ in range(4)]
+    many[0].append(np.array([0, 1, 2]), np.array([1.0, 2.0, 3.0]), np.array([0.5, 1.5, 2.5]))
+    many[0].append(np.array([3]), np.array([4.0]), np.array([3.5]))
+    many[1].append(np.array([5, 3, 4]), np.array([1.0, 2.0, 3.0]), np.array([1.0, 2.0, 3.0]))
+    big = np.arange(encoding.QUICK_POINTS + 10)
+    many[2].append(big, big * 1.0, big * 0.25)
+    many[3].append(np.array([9]), np.array([WALL]), np.array([np.nan]))
+    columns.consolidate_many(many)
+    assert all(series.nbytes == sum(b.nbytes for b in series.blocks()) for series in many)
+    step, wall, value = many[0].columns()
+    assert step.tolist() == [0, 1, 2, 3]
+    assert value.tolist() == [0.5, 1.5, 2.5, 3.5]
+    step, wall, value = many[1].columns()  # sorted by step, stably
+    assert step.tolist() == [3, 4, 5]
+    assert wall.tolist() == [2.0, 3.0, 1.0]
+    assert len(many[2]) == len(big)
+    assert many[2].columns()[0].tolist() == big.tolist()
+    assert np.isnan(many[3].columns()[2][0])
+    many[0].append(np.array([4]), np.array([5.0]), np.array([4.5]))  # still grows
+    assert many[0].columns()[0].tolist() == [0, 1, 2, 3, 4]

@@ -61,6 +61,7 @@ from lumiboard.plugins.scalars.data import decode_scalar
 from lumiboard.reader import scan as scanner
 from lumiboard.reader import tail
 from lumiboard.reader.tail import FileState, read_range
+from lumiboard.store import columns
 from lumiboard.store.reservoir import Reservoir
 from lumiboard.store.runs import BlobPoint, BlobRef, RunData, TagInfo, TensorPoint
 
@@ -148,12 +149,12 @@ class RunLoader:
             # Encode each series' chunks here, on the loading thread: encoded
             # later by a query's thread, the freed chunks would stay in this
             # thread's malloc arena and double the resident memory per point.
-            # blocks(), not columns(): nothing is decoded until a query asks.
-            # A spilled series (memory budget) got no new points: nothing to encode.
+            # Nothing is decoded until a query asks; a run's short series are encoded
+            # together. A spilled series (memory budget) got no new points.
             try:
-                for series in list(self.run.scalars.values()):
-                    if not series.spilled:
-                        series.blocks()
+                columns.consolidate_many(
+                    [series for series in list(self.run.scalars.values()) if not series.spilled]
+                )
             except MemoryError as error:  # a series merges unchanged or not at all: later
                 self._log_once("", "merging scalar chunks failed", error)
             if total >= _TRIM_BYTES:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -333,3 +333,52 @@ class ScalarSeries:
             merged[-2:] = encoding.encode(*encoding.decode(merged[-2:]))
         self._set_blocks(merged)
         self._chunks, self._pending = [], 0
+
+
+def consolidate_many(many: Iterable[ScalarSeries]) -> None:
+    """Encode the raw chunks of many series now, e.g. a run's once it is loaded.
+
+    Series of at most :data:`encoding.QUICK_POINTS` points that hold no blocks yet
+    (a short run's, read whole) are encoded together
+    (:func:`encoding.encode_small_many`): thousands of short runs pay for a few
+    array passes, not for each series. Any other series is consolidated as a read
+    would. A series changed meanwhile (appended to, read) is left as it is then.
+    """
+    small: list[tuple[ScalarSeries, list[Columns], int]] = []
+    for series in many:
+        with series._lock:
+            if not series._chunks:
+                continue
+            if series._blocks or series._source is not None:
+                series._consolidate()
+            elif series._pending <= encoding.QUICK_POINTS:
+                small.append((series, series._chunks, len(series._chunks)))
+            else:
+                series._consolidate()
+    if not small:
+        return
+    pieces = [chunk for _, chunks, count in small for chunk in chunks[:count]]
+    step = np.concatenate([piece[0] for piece in pieces])
+    wall_time = np.concatenate([piece[1] for piece in pieces])
+    value = np.concatenate([piece[2] for piece in pieces])  # float32 stays float32 alone
+    sizes = np.array([sum(len(chunk[0]) for chunk in chunks[:count]) for _, chunks, count in small])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    # Points arrive in order almost always; a series whose steps go back is sorted (stably).
+    back = np.flatnonzero(step[1:] < step[:-1]) + 1
+    if len(back):
+        back = back[~np.isin(back, starts)]  # a new series starting lower is no disorder
+        for index in np.unique(np.searchsorted(starts, back, side="right") - 1).tolist():
+            low, high = int(starts[index]), int(starts[index] + sizes[index])
+            order = low + np.argsort(step[low:high], kind="stable")
+            step[low:high], wall_time[low:high], value[low:high] = (
+                step[order],
+                wall_time[order],
+                value[order],
+            )
+    blocks = encoding.encode_small_many(step, wall_time, value, starts)
+    for (series, chunks, count), block in zip(small, blocks, strict=True):
+        with series._lock:
+            unchanged = series._chunks is chunks and len(chunks) == count
+            if unchanged and not series._blocks and series._source is None:
+                series._set_blocks([block])
+                series._chunks, series._pending = [], 0

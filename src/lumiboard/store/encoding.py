@@ -324,6 +324,19 @@ def _encode_one(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> n
             _deltas(wall_time.view(np.uint64)),
             _value_codec(values, bits),
         )
+    last = (
+        int(step[-1:].view(np.uint64)[0]),
+        int(wall_time[-1:].view(np.uint64)[0]),
+        int(bits[-1]),
+    )
+    return _assemble(count, values.itemsize, columns, last)
+
+
+def _assemble(
+    count: int, itemsize: int, columns: tuple[_Ints, _Ints, _Ints], last: tuple[int, int, int]
+) -> np.ndarray:
+    """One block: the header (``last``: the last point's step, wall time and value bits),
+    then each column's sections (see :func:`_sections`)."""
     codecs = tuple((c.order, c.width, len(c.positions)) for c in columns)
     sizes = _sections(count, codecs)
     block = np.zeros(HEADER_BYTES + sum(map(_padded, sizes)), np.uint8)
@@ -331,12 +344,10 @@ def _encode_one(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> n
         block.data,
         0,
         count,
-        values.itemsize,
+        itemsize,
         *(number for order, width, _ in codecs for number in (order, width)),
         *(number for c in columns for number in (len(c.positions), c.first, c.first_delta)),
-        int(step[-1:].view(np.uint64)[0]),
-        int(wall_time[-1:].view(np.uint64)[0]),
-        int(bits[-1]),
+        *last,
     )
     parts = [
         part for column in columns for part in (column.deltas, column.positions, column.exceptions)
@@ -368,6 +379,89 @@ def encode(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> list[n
         )
         for start in range(0, len(step), MAX_BLOCK)
     ]
+
+
+#: The highest magnitude (``x``, or ``~x`` below zero) int8, int16 and int32 hold.
+_HIGHEST = np.array([_LIMITS[width][1] for width in (1, 2, 4)], np.int64)
+
+
+def encode_small_many(
+    step: np.ndarray, wall_time: np.ndarray, value: np.ndarray, starts: np.ndarray
+) -> list[np.ndarray]:
+    """The blocks of many short series at once, each the block :func:`encode` gives it alone.
+
+    Series ``i`` is ``[starts[i], starts[i + 1])`` of the columns (the last one runs to
+    their end), sorted by step, of 1 to :data:`QUICK_POINTS` points. A log directory of
+    thousands of short runs pays for a few passes over all their points, not for each series.
+    """
+    step = np.ascontiguousarray(step, dtype=np.int64)
+    wall_time = np.ascontiguousarray(wall_time, dtype=np.float64)
+    starts = np.asarray(starts, dtype=np.int64)
+    counts = np.diff(np.append(starts, len(step)))
+    if value.dtype == np.float32:
+        value, narrow, exact = np.ascontiguousarray(value), value, np.ones(len(starts), bool)
+    else:
+        value = np.ascontiguousarray(value, dtype=np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            narrow = value.astype(np.float32)
+        same = narrow.astype(np.float64).view(np.uint64) == value.view(np.uint64)
+        exact = np.logical_and.reduceat(same, starts)
+    step_codecs = _quick_many(step.view(np.uint64), starts, counts)
+    wall_codecs = _quick_many(wall_time.view(np.uint64), starts, counts)
+    step_bits, wall_bits = step.view(np.uint64), wall_time.view(np.uint64)
+    blocks = []
+    for index, (start, count) in enumerate(zip(starts.tolist(), counts.tolist(), strict=True)):
+        end = start + count
+        values = narrow[start:end] if exact[index] else value[start:end]
+        value_bits = values[-1:].view(np.uint32 if values.itemsize == 4 else np.uint64)
+        last = (int(step_bits[end - 1]), int(wall_bits[end - 1]), int(value_bits[0]))
+        columns = (step_codecs[index], wall_codecs[index], _raw(values))
+        blocks.append(_assemble(count, values.itemsize, columns, last))
+    return blocks
+
+
+def _quick_many(bits: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> list[_Ints]:
+    """:func:`_quick_deltas` of every series ``[starts[i], starts[i] + counts[i])`` of ``bits``.
+
+    The deltas are taken over all the series at once; those that cross into the next
+    series (or past the end) are set to zero, which every width holds, so each series'
+    least and greatest give the width its own deltas need.
+    """
+    total = len(bits)
+    ends = starts + counts
+    first_diff = np.zeros(total, np.uint64)
+    first_diff[:-1] = bits[1:] - bits[:-1]  # wraps modulo 2**64: exact for any pattern
+    first_diff[ends - 1] = 0
+    second_diff = np.zeros(total, np.uint64)
+    second_diff[:-2] = first_diff[1:-1] - first_diff[:-2]
+    second_diff[ends - 1] = 0
+    second_diff[np.maximum(ends - 2, starts)] = 0
+    orders = []
+    for order, diff in ((1, first_diff), (2, second_diff)):
+        signed = diff.view(np.int64)
+        low = np.minimum.reduceat(signed, starts)
+        high = np.maximum.reduceat(signed, starts)
+        widths = np.array([1, 2, 4, 8])[np.searchsorted(_HIGHEST, np.maximum(high, ~low))]
+        widths[(low == 0) & (high == 0)] = 0
+        orders.append((signed, widths, np.maximum(counts - order, 0) * widths))
+    (first_signed, first_widths, first_costs), (second_signed, second_widths, second_costs) = orders
+    second = (second_costs < first_costs).tolist()
+    heads = bits[starts].tolist()
+    first_deltas = first_diff[starts].tolist()
+    empty = np.empty(0, np.int64)
+    codecs = []
+    for index, (start, count) in enumerate(zip(starts.tolist(), counts.tolist(), strict=True)):
+        order, signed, width = (
+            (2, second_signed, int(second_widths[index]))
+            if second[index]
+            else (1, first_signed, int(first_widths[index]))
+        )
+        kind = _WIDTHS[width]
+        residual = signed[start : start + max(count - order, 0)]
+        deltas = np.empty(0, np.int8) if kind is None else residual.astype(kind)
+        first_delta = first_deltas[index] if order == 2 else 0
+        codecs.append(_Ints(order, width, heads[index], first_delta, deltas, empty, empty))
+    return codecs
 
 
 # ---- decoding --------------------------------------------------------------------
