@@ -7,8 +7,10 @@ per-run fast paths must keep, and that a load leaves no work behind for a query.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
@@ -168,3 +170,33 @@ def test_consolidating_many_series_keeps_every_point_in_step_order() -> None:
     assert np.isnan(many[3].columns()[2][0])
     many[0].append(np.array([4]), np.array([5.0]), np.array([4.5]))  # still grows
     assert many[0].columns()[0].tolist() == [0, 1, 2, 3, 4]
+
+
+def test_a_pass_encodes_the_short_series_of_all_its_runs_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for run in range(12):
+        write_run(tmp_path / f"run_{run:02d}", tags=3, steps=20, seed=run)
+    calls: list[int] = []
+    original = encoding.encode_small_many
+
+    def spy(*args: Any) -> list[np.ndarray]:
+        calls.append(len(args[3]))
+        return original(*args)
+
+    monkeypatch.setattr(encoding, "encode_small_many", spy)
+    reloader = Reloader(str(tmp_path))
+    reloader.reload()
+    assert calls == [36]  # one batch: 12 runs x 3 tags
+    for run in reloader.runs.values():
+        for series in run.scalars.values():
+            assert series.nbytes == sum(block.nbytes for block in series.blocks())  # no raw chunks
+    # The next pass reads what was appended since, into the same series.
+    with (tmp_path / "run_00" / "events.out.tfevents.0.host").open("ab") as handle:
+        event = event_pb2.Event(step=20, wall_time=WALL + 2.0)
+        event.summary.value.add(tag="t0", simple_value=99.0)
+        handle.write(encode_record(event.SerializeToString()))
+    reloader.reload()
+    step, _, value = reloader.runs["run_00"].scalars["t0"].columns()
+    assert step.tolist() == list(range(21))
+    assert value[-1] == 99.0

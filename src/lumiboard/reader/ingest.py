@@ -62,6 +62,7 @@ from lumiboard.reader import scan as scanner
 from lumiboard.reader import tail
 from lumiboard.reader.tail import FileState, read_range
 from lumiboard.store import columns
+from lumiboard.store.columns import ScalarSeries
 from lumiboard.store.reservoir import Reservoir
 from lumiboard.store.runs import BlobPoint, BlobRef, RunData, TagInfo, TensorPoint
 
@@ -117,8 +118,14 @@ class RunLoader:
 
     # ---- files ------------------------------------------------------------
 
-    def load(self, files: Sequence[tuple[str, int]]) -> int:
-        """Read what is new in ``files`` ((path, size), in order); return bytes read."""
+    def load(
+        self, files: Sequence[tuple[str, int]], small: list[ScalarSeries] | None = None
+    ) -> int:
+        """Read what is new in ``files`` ((path, size), in order); return bytes read.
+
+        With ``small``, the run's short new series are added to it unencoded, for the
+        caller to encode with many runs' at once (:func:`columns.consolidate_many`).
+        """
         total = 0
         for path, size in files:
             state = self.files.get(path)
@@ -127,7 +134,7 @@ class RunLoader:
             if size < state.offset:
                 # Shrunk: the file was replaced (e.g. rsync). Start the run over.
                 self._reset()
-                return self.load(files)
+                return self.load(files, small)
             state.size = size
             if size == state.offset:
                 continue
@@ -153,7 +160,8 @@ class RunLoader:
             # together. A spilled series (memory budget) got no new points.
             try:
                 columns.consolidate_many(
-                    [series for series in list(self.run.scalars.values()) if not series.spilled]
+                    [series for series in list(self.run.scalars.values()) if not series.spilled],
+                    small,
                 )
             except MemoryError as error:  # a series merges unchanged or not at all: later
                 self._log_once("", "merging scalar chunks failed", error)

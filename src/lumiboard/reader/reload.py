@@ -45,6 +45,8 @@ from lumiboard.plugins.base import PLUGIN_NAMES
 from lumiboard.reader import mlflow_runs
 from lumiboard.reader.discover import Discovery, Logdir, Run, Source, discover_runs, parse_logdir
 from lumiboard.reader.ingest import RunLoader
+from lumiboard.store import columns
+from lumiboard.store.columns import ScalarSeries
 from lumiboard.store.runs import RunData
 from lumiboard.writer.fs import is_remote
 
@@ -105,6 +107,8 @@ class Reloader:
         self._listeners: list[Callable[[], None]] = []
         #: Runs loaded by this pass whose cache is saved once the pass has served them all.
         self._unsaved: list[tuple[RunLoader, Run]] = []
+        #: During a pass without a budget: the runs' short new series, encoded at its end.
+        self._small: list[ScalarSeries] | None = None
         #: Seconds the background loop waits, once a pass has served every run, before it
         #: writes their caches: the first answers (a page opening) do not share the
         #: interpreter with the writes. :meth:`stop` writes what is left at once.
@@ -157,6 +161,9 @@ class Reloader:
             # check, which holds the GIL anyway.
             idle = [item for item, pending in zip(todo, pendings, strict=True) if not pending]
             busy = [item for item, pending in zip(todo, pendings, strict=True) if pending]
+            # The short series of every run are encoded together once all are read (a
+            # few array passes for thousands of runs); under a budget, run by run.
+            self._small = [] if self.budget is None else None
             with ThreadPoolExecutor(self._workers, thread_name_prefix="lumiboard-ingest") as pool:
                 for read in itertools.chain(
                     map(self._load_one, idle), pool.map(self._load_one, busy)
@@ -169,6 +176,9 @@ class Reloader:
                         p.bytes_done + read,
                         loading=True,
                     )
+            if self._small:
+                columns.consolidate_many(self._small)
+            self._small = None
             p = self._progress
             self._progress = Progress(
                 p.runs_total,
@@ -278,7 +288,9 @@ class Reloader:
         with self.budget.loading(run.name) if self.budget else contextlib.nullcontext():
             while True:
                 try:
-                    read += loader.load([item for item in files if item[0] not in unreadable])
+                    read += loader.load(
+                        [item for item in files if item[0] not in unreadable], self._small
+                    )
                     break
                 except FileNotFoundError as error:
                     # Vanished since the listing: the next pass reads the run again without it.

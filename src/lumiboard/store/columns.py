@@ -335,14 +335,16 @@ class ScalarSeries:
         self._chunks, self._pending = [], 0
 
 
-def consolidate_many(many: Iterable[ScalarSeries]) -> None:
+def consolidate_many(many: Iterable[ScalarSeries], defer: list[ScalarSeries] | None = None) -> None:
     """Encode the raw chunks of many series now, e.g. a run's once it is loaded.
 
     Series of at most :data:`encoding.QUICK_POINTS` points that hold no blocks yet
     (a short run's, read whole) are encoded together
     (:func:`encoding.encode_small_many`): thousands of short runs pay for a few
-    array passes, not for each series. Any other series is consolidated as a read
-    would. A series changed meanwhile (appended to, read) is left as it is then.
+    array passes, not for each series. With ``defer``, those are added to it
+    instead, for one call over many runs' series later. Any other series is
+    consolidated as a read would. A series changed meanwhile (appended to, read)
+    is left as it is then.
     """
     small: list[tuple[ScalarSeries, list[Columns], int]] = []
     for series in many:
@@ -352,7 +354,10 @@ def consolidate_many(many: Iterable[ScalarSeries]) -> None:
             if series._blocks or series._source is not None:
                 series._consolidate()
             elif series._pending <= encoding.QUICK_POINTS:
-                small.append((series, series._chunks, len(series._chunks)))
+                if defer is not None:
+                    defer.append(series)
+                else:
+                    small.append((series, series._chunks, len(series._chunks)))
             else:
                 series._consolidate()
     if not small:
