@@ -84,6 +84,9 @@ class MemoryBudget:
         self.spilled_bytes = 0
         #: Runs one of whose spilled series could not be read back (see :meth:`take_lost`).
         self._lost: list[RunData] = []
+        # Its own lock: a read that fails holds its series' lock, which enforce() takes
+        # while holding _lock; the two are never held the other way round.
+        self._lost_lock = threading.Lock()
         #: name -> (run, its cache file) for the runs with spilled series.
         self._spilled_runs: dict[str, tuple[RunData, str]] = {}
 
@@ -173,14 +176,16 @@ class MemoryBudget:
             for run, path in list(self._spilled_runs.values()):
                 if not os.path.exists(path):  # found before a query fails on it
                     self._note_lost(run)
-            for run in self._lost:
+            with self._lost_lock:
+                lost, self._lost = self._lost, []
+            for run in lost:
                 self._spilled_runs.pop(run.name, None)
-            lost, self._lost = self._lost, []
         return lost
 
     def _note_lost(self, run: RunData) -> None:
-        if all(lost is not run for lost in self._lost):
-            self._lost.append(run)
+        with self._lost_lock:
+            if all(lost is not run for lost in self._lost):
+                self._lost.append(run)
 
     def _source(self, run: RunData, path: str, tag: str) -> Callable[[], Columns]:
         reader = self._reader
@@ -190,8 +195,7 @@ class MemoryBudget:
                 return reader(path, tag)
             except Exception:
                 logger.warning("run %s: cannot read %s back from %s", run.name, tag, path)
-                with self._lock:
-                    self._note_lost(run)
+                self._note_lost(run)
                 raise
 
         return source
