@@ -19,7 +19,7 @@ that a block is one object in memory and the same bytes in a cache file
   units in the last place; a few ms of jitter around a fixed period, ~1e4).
   The deltas are stored in the narrowest of 0, 1, 2, 4 or 8 bytes that
   costs least, counting those that do not fit as exceptions (position and
-  full delta, 16 bytes each). The arithmetic wraps modulo 2**64, so any
+  full delta, 12 bytes each). The arithmetic wraps modulo 2**64, so any
   int64 or float64 (NaN, infinities, a clock going backwards) decodes exactly.
 
 :func:`encode` makes blocks of columns, :func:`decode_into` writes a block's
@@ -54,8 +54,9 @@ _WIDTHS: dict[int, np.dtype[Any] | None] = {0: None, **_INT_DTYPES}
 #: differences minus a base (the median of a sample of this many).
 _LAG = {0: 0, 1: 1, 2: 2, 3: 1}
 _BASE_SAMPLE = 1024
-#: Bytes an exception costs: its position and its full delta (both int64).
-_EXCEPTION_BYTES = 16
+#: Bytes an exception costs: its position (int32: a block holds at most MAX_BLOCK
+#: points) and its full delta (int64).
+_EXCEPTION_BYTES = 12
 #: Points a block holds at most: a merge or a purge decodes at most this many.
 MAX_BLOCK = 1 << 20
 
@@ -202,7 +203,7 @@ def _deltas(bits: np.ndarray) -> _Ints:
         return _Ints(order, 8, first, first_delta, signed, empty, empty)
     kind = _WIDTHS[width]
     lo, hi = _LIMITS[width]
-    positions = np.flatnonzero((signed < lo) | (signed > hi)).astype(np.int64)
+    positions = np.flatnonzero((signed < lo) | (signed > hi)).astype(np.int32)
     narrow = np.empty(0, np.int8) if kind is None else signed.astype(kind)
     if len(positions) and kind is not None:
         narrow[positions] = 0  # astype wrapped them; the exception overrides
@@ -248,7 +249,7 @@ def _sections(count: int, ints: tuple[tuple[int, int, int], ...]) -> list[int]:
     its values), exception positions and exception values."""
     sizes = []
     for order, width, exceptions in ints:
-        sizes += [_size(count, order) * width, 8 * exceptions, 8 * exceptions]
+        sizes += [_size(count, order) * width, 4 * exceptions, 8 * exceptions]
     return sizes
 
 
@@ -512,7 +513,7 @@ def _restore(
     else:
         signed[lag:] = deltas.view(_INT_DTYPES[width])
     if len(positions):
-        signed[lag + positions.view(np.int64)] = exceptions.view(np.int64)
+        signed[lag + positions.view(np.int32)] = exceptions.view(np.int64)
     out[0] = first
     if order == 2:
         out[1] = first_delta
@@ -598,7 +599,7 @@ def check(block: np.ndarray) -> Info:
     if any(exceptions for _, _, exceptions in codecs):
         sections = _layout(block, head)
         for index, (order, _, _) in enumerate(codecs):
-            where = sections[3 * index + 1].view(np.int64)
+            where = sections[3 * index + 1].view(np.int32)
             if len(where) and (int(where.min()) < 0 or int(where.max()) >= _size(count, order)):
                 raise BlockError("an exception's position out of range")
     return head
