@@ -17,6 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 from lumiboard.format.proto import event_pb2
 from lumiboard.format.tfrecord import encode_record
+from lumiboard.reader import reload
 from lumiboard.reader.reload import Reloader
 from lumiboard.store import columns, encoding
 from lumiboard.store.provider import Provider
@@ -200,3 +201,28 @@ def test_a_pass_encodes_the_short_series_of_all_its_runs_at_once(
     step, _, value = reloader.runs["run_00"].scalars["t0"].columns()
     assert step.tolist() == list(range(21))
     assert value[-1] == 99.0
+
+
+def test_short_series_are_encoded_in_bounded_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for run in range(12):
+        write_run(tmp_path / f"run_{run:02d}", tags=3, steps=5, seed=run)
+    calls: list[int] = []
+    original = encoding.encode_small_many
+
+    def spy(*args: Any) -> list[np.ndarray]:
+        calls.append(len(args[3]))
+        return original(*args)
+
+    monkeypatch.setattr(encoding, "encode_small_many", spy)
+    monkeypatch.setattr(reload, "SMALL_BATCH", 9)
+    reloader = Reloader(str(tmp_path), workers=1)
+    reloader.reload()
+    # The raw chunks of at most a batch (and a run) wait at once; every series is encoded.
+    assert sum(calls) == 36
+    assert len(calls) == 4
+    assert all(size <= 9 + 3 for size in calls)
+    for run in reloader.runs.values():
+        for series in run.scalars.values():
+            assert series.nbytes == sum(block.nbytes for block in series.blocks())

@@ -84,6 +84,15 @@ def _trim_heap() -> None:
         trim(0)
 
 
+def encode_short_series(small: list[ScalarSeries]) -> None:
+    """Encode the short series many runs' loads left raw (``RunLoader.load(files, small)``)
+    in one batch, then hand the memory their raw chunks held back to the system."""
+    points = sum(len(series) for series in small)
+    columns.consolidate_many(small)
+    if points * 24 >= _TRIM_BYTES:
+        _trim_heap()
+
+
 @functools.cache
 def _malloc_trim() -> Any:
     try:

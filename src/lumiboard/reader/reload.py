@@ -44,8 +44,7 @@ from typing import TYPE_CHECKING
 from lumiboard.plugins.base import PLUGIN_NAMES
 from lumiboard.reader import mlflow_runs
 from lumiboard.reader.discover import Discovery, Logdir, Run, Source, discover_runs, parse_logdir
-from lumiboard.reader.ingest import RunLoader
-from lumiboard.store import columns
+from lumiboard.reader.ingest import RunLoader, encode_short_series
 from lumiboard.store.columns import ScalarSeries
 from lumiboard.store.runs import RunData
 from lumiboard.writer.fs import is_remote
@@ -55,6 +54,9 @@ if TYPE_CHECKING:
     from lumiboard.store.cache import RunCache
 
 logger = logging.getLogger(__name__)
+
+#: Short new series are encoded together in batches of this many (see _encode_small).
+SMALL_BATCH = 256
 
 
 #: The default :attr:`Reloader.save_delay`, seconds.
@@ -176,8 +178,7 @@ class Reloader:
                         p.bytes_done + read,
                         loading=True,
                     )
-            if self._small:
-                columns.consolidate_many(self._small)
+            self._encode_small(1)
             self._small = None
             p = self._progress
             self._progress = Progress(
@@ -306,6 +307,7 @@ class Reloader:
                     # Cannot be opened (permissions...): read the run's other files.
                     unreadable.add(path)
         self._note_unreadable(run.name, unreadable)
+        self._encode_small(SMALL_BATCH)
         if self.cache is not None and self.budget is None:
             # Saved once every run is served (reload), not on the way to serving them.
             self._unsaved.append((loader, run))
@@ -315,6 +317,18 @@ class Reloader:
             self._save(self.cache, loader, run)
             self._keep_budget(run.name)
         return read
+
+    def _encode_small(self, at_least: int) -> None:
+        """Encode the short series waiting (:attr:`_small`) once there are ``at_least``:
+        batches of :data:`SMALL_BATCH` amortize the array passes, and the raw chunks of
+        thousands of runs are never all held at once."""
+        small = self._small
+        if small is None or len(small) < at_least:
+            return
+        batch = small[:]  # other loads append meanwhile: only what was taken is removed
+        del small[: len(batch)]
+        if batch:
+            encode_short_series(batch)
 
     @staticmethod
     def _save(cache: RunCache, loader: RunLoader, run: Run) -> None:
