@@ -226,3 +226,21 @@ def test_short_series_are_encoded_in_bounded_batches(
     for run in reloader.runs.values():
         for series in run.scalars.values():
             assert series.nbytes == sum(block.nbytes for block in series.blocks())
+
+
+def test_a_batch_that_fails_to_encode_costs_nothing_but_its_encoding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for run in range(3):
+        write_run(tmp_path / f"run_{run}", tags=2, steps=10, seed=run)
+
+    def fail(*args: Any) -> list[np.ndarray]:
+        raise MemoryError
+
+    monkeypatch.setattr(encoding, "encode_small_many", fail)
+    reloader = Reloader(str(tmp_path))
+    reloader.reload()  # the pass completes
+    assert reloader.progress().passes == 1
+    step, _, value = reloader.runs["run_2"].scalars["t1"].columns()  # read as they are
+    assert step.tolist() == list(range(10))
+    assert value.tolist() == [2 + s * 0.5 + 1 for s in range(10)]

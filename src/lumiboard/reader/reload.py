@@ -327,8 +327,10 @@ class Reloader:
             return
         batch = small[:]  # other loads append meanwhile: only what was taken is removed
         del small[: len(batch)]
-        if batch:
+        try:
             encode_short_series(batch)
+        except Exception:  # e.g. MemoryError: the series stay raw, encoded when next read
+            logger.warning("encoding %d short series failed", len(batch), exc_info=True)
 
     @staticmethod
     def _save(cache: RunCache, loader: RunLoader, run: Run) -> None:
