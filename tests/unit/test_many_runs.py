@@ -17,7 +17,7 @@ from hypothesis.extra import numpy as hnp
 
 from lumiboard.format.proto import event_pb2
 from lumiboard.format.tfrecord import encode_record
-from lumiboard.reader import reload
+from lumiboard.reader import ingest, reload
 from lumiboard.reader.reload import Reloader
 from lumiboard.store import columns, encoding
 from lumiboard.store.provider import Provider
@@ -244,3 +244,32 @@ def test_a_batch_that_fails_to_encode_costs_nothing_but_its_encoding(
     step, _, value = reloader.runs["run_2"].scalars["t1"].columns()  # read as they are
     assert step.tolist() == list(range(10))
     assert value.tolist() == [2 + s * 0.5 + 1 for s in range(10)]
+
+
+def test_tags_written_in_rounds_or_not_give_the_same_series(tmp_path: Path) -> None:
+    assert ingest._round_robin(np.array([0, 1, 2, 0, 1, 2], np.int32), 3)
+    assert not ingest._round_robin(np.array([0, 1, 2, 0, 2, 1], np.int32), 3)
+    assert not ingest._round_robin(np.array([0, 1, 2, 0, 1], np.int32), 3)
+    rounds = [(step, tag) for step in range(6) for tag in ("a", "b", "c")]
+    ragged = [*rounds[:7], (2, "c"), (2, "a"), *[(step, "b") for step in range(6, 9)]]
+    for name, order in (("rounds", rounds), ("ragged", ragged)):
+        directory = tmp_path / name
+        directory.mkdir()
+        records = [
+            encode_record(
+                event_pb2.Event(wall_time=WALL, file_version="brain.Event:2").SerializeToString()
+            )
+        ]
+        for step, tag in order:
+            event = event_pb2.Event(step=step, wall_time=WALL + step)
+            event.summary.value.add(tag=tag, simple_value=step * 10 + ord(tag))
+            records.append(encode_record(event.SerializeToString()))
+        (directory / "events.out.tfevents.1.host").write_bytes(b"".join(records))
+    reloader = Reloader(str(tmp_path))
+    reloader.reload()
+    for name, order in (("rounds", rounds), ("ragged", ragged)):
+        for tag in ("a", "b", "c"):
+            steps = [step for step, written in order if written == tag]
+            step, _, value = reloader.runs[name].scalars[tag].columns()
+            assert step.tolist() == sorted(steps)
+            assert value.tolist() == [s * 10 + ord(tag) for s in sorted(steps)]

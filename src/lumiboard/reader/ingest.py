@@ -328,6 +328,18 @@ class RunLoader:
             self._scalar_tag(result.tags[0])
             run.scalars[result.tags[0]].append(result.steps, result.wall_times, result.values)
             return
+        count = len(result.tags)
+        if _round_robin(ids, count):
+            # Every step writes each tag once, in the same order (add_scalar in a loop,
+            # the usual case): tag t's points are every count-th from t, in arrival order.
+            for index, tag in enumerate(result.tags):
+                self._scalar_tag(tag)
+                run.scalars[tag].append(
+                    result.steps[index::count],
+                    result.wall_times[index::count],
+                    result.values[index::count],
+                )
+            return
         # Sorting int16 codes is ~2.5x faster than int32 (a run rarely has 32k tags).
         codes = ids.astype(np.int16) if len(result.tags) < 2**15 else ids
         order = np.argsort(codes, kind="stable")
@@ -506,6 +518,14 @@ class RunLoader:
         if key not in self._logged:
             self._logged.add(key)
             logger.warning("run %s: skipped %s", self.run.name, message)
+
+
+def _round_robin(ids: np.ndarray, count: int) -> bool:
+    """Whether ``ids`` is ``0, 1, ..., count - 1`` over and over (whole rounds only)."""
+    if len(ids) % count:
+        return False
+    rounds = ids.reshape(-1, count)
+    return bool((rounds == np.arange(count, dtype=ids.dtype)).all())
 
 
 def _describe(error: BaseException) -> str:
