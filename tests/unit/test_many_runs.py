@@ -18,6 +18,7 @@ from hypothesis.extra import numpy as hnp
 from lumiboard.format.proto import event_pb2
 from lumiboard.format.tfrecord import encode_record
 from lumiboard.reader import ingest, reload
+from lumiboard.reader import scan as scanner
 from lumiboard.reader.reload import Reloader
 from lumiboard.store import columns, encoding
 from lumiboard.store.provider import Provider
@@ -273,3 +274,34 @@ def test_tags_written_in_rounds_or_not_give_the_same_series(tmp_path: Path) -> N
             step, _, value = reloader.runs[name].scalars[tag].columns()
             assert step.tolist() == sorted(steps)
             assert value.tolist() == [s * 10 + ord(tag) for s in sorted(steps)]
+
+
+def test_a_files_version_record_is_applied_without_a_scanner_call(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_run(tmp_path / "versioned", tags=2, steps=3, seed=1)
+    bare = tmp_path / "bare"
+    bare.mkdir()
+    event = event_pb2.Event(step=0, wall_time=WALL)
+    event.summary.value.add(tag="t0", simple_value=1.0)
+    (bare / "events.out.tfevents.2.host").write_bytes(encode_record(event.SerializeToString()))
+    scans: list[int] = []
+    real = scanner.scan
+
+    def spy(buffer: Any, base_offset: int, *args: Any) -> scanner.Scan:
+        scans.append(base_offset)
+        return real(buffer, base_offset, *args)
+
+    monkeypatch.setattr(scanner, "scan", spy)
+    reloader = Reloader(str(tmp_path), workers=1)
+    reloader.reload()
+    offsets = sorted(scans)
+    version = encode_record(
+        event_pb2.Event(wall_time=WALL, file_version="brain.Event:2").SerializeToString()
+    )
+    # The versioned file is scanned from its second record; the bare one from its first.
+    assert offsets == [0, len(version)]
+    assert reloader.loader("versioned").file_version == 2.0  # type: ignore[union-attr]
+    assert reloader.loader("bare").file_version is None  # type: ignore[union-attr]
+    assert reloader.runs["versioned"].scalars["t1"].columns()[0].tolist() == [0, 1, 2]
+    assert reloader.runs["bare"].scalars["t0"].columns()[2].tolist() == [1.0]

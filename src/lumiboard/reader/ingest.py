@@ -51,6 +51,7 @@ import numpy as np
 from google.protobuf.message import DecodeError
 
 from lumiboard.alerts import KEPT_ALERTS, is_alert_description
+from lumiboard.format import tfrecord
 from lumiboard.format.proto import event_pb2, summary_pb2
 from lumiboard.format.tensors import decode_tensor
 from lumiboard.format.tfrecord import HEADER_SIZE
@@ -216,6 +217,14 @@ class RunLoader:
         first = state.offset == 0
         disordered = isolate = False
         while used < len(data):
+            if first:
+                first = False
+                size = self._leading_version(state, view)
+                if size:
+                    state.offset += size
+                    used += size
+                    continue
+                first = True
             one = first or isolate or (disordered and not self._versioned)
             end = used + _record_size(view[used:]) if one else len(data)
             try:
@@ -246,6 +255,27 @@ class RunLoader:
             if not result.consumed:
                 break
         return used
+
+    def _leading_version(self, state: FileState, view: memoryview) -> int:
+        """Apply a file's first record when it is a whole, intact ``file_version`` event
+        (as writers begin every file), without a scanner call: a log directory of
+        thousands of small files pays for one per file. Returns its size; 0 for
+        anything else, which the scanner then reads alone, as any first record."""
+        size = _frame_size(view)
+        if size is None or size > len(view) or tfrecord.read_length(view) is None:
+            return 0
+        payload = view[HEADER_SIZE : size - 4]
+        if tfrecord.masked_crc32c(payload) != int.from_bytes(view[size - 4 : size], "little"):
+            return 0
+        try:
+            event = event_pb2.Event.FromString(payload)
+        except DecodeError:
+            return 0
+        if event.WhichOneof("what") != "file_version":
+            return 0
+        with self.run.lock:
+            self._apply_payload(state.path, state.offset + HEADER_SIZE, bytes(payload))
+        return size
 
     @property
     def _versioned(self) -> bool:
