@@ -306,7 +306,11 @@ def measure_row(row: Row, logdir: Path, tags: int, steps: int, args: argparse.Na
 
 
 def fmt(value: float | None, spec: str) -> str:
-    return "-" if value is None else format(value, spec)
+    """``value`` formatted, or "-" (as wide as the column) when it was not measured."""
+    if value is None:
+        width = re.match(r"\d*", spec)
+        return "-".rjust(int(width.group())) if width and width.group() else "-"
+    return format(value, spec)
 
 
 def ratio(mine: float | None, theirs: float | None) -> float | None:
