@@ -8,6 +8,7 @@ one-line note, and a truly unknown flag is a usage error.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import errno
 import inspect
 import ipaddress
@@ -95,14 +96,11 @@ def _demo(args: argparse.Namespace, notes: list[str]) -> int:
 
 
 def _serve(args: argparse.Namespace, notes: list[str]) -> int:
-    import uvicorn
-
+    # Only what the reloader needs is imported before it starts: the server's modules
+    # (uvicorn, starlette, the plugins' routes) are imported while the first pass loads.
     from lumiboard.reader.discover import parse_logdir
     from lumiboard.reader.reload import Reloader, parse_samples
-    from lumiboard.server import preflight, workers
-    from lumiboard.server.app import create_app
     from lumiboard.server.auth import allowed_hosts
-    from lumiboard.server.context import ServerOptions
 
     logdir = _logdir(args)
     prefix = args.path_prefix.rstrip("/")
@@ -120,40 +118,30 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
     sockets = _listen(host, args.port)
     try:
         reloader = Reloader(sources, samples=samples, cache_dir=cache_dir, **budget)
-        options = ServerOptions(
-            data_location=logdir,
-            window_title=args.window_title,
-            reload_interval=args.reload_interval,
-            notes=notes,
-        )
-        app = create_app(
-            reloader, options, auth_token=token, path_prefix=prefix, allowed_hosts=hosts
-        )
-        webhook = _alert_webhook(args.alert_webhook, app, reloader, logdir)
-        port = int(sockets[0].getsockname()[1])
-        if args.port and port != args.port:
-            print(
-                f"lumiboard: port {args.port} is in use; serving on {port} instead", file=sys.stderr
-            )
-        _print_urls(host, port, prefix, token)
-        for warning in preflight.warnings([source.location for source in sources]):
-            print(f"warning: {warning}", file=sys.stderr)
-        # log_config=None: uvicorn's default dictConfig would shut down and close every
-        # logging handler the process already has (a notebook's, absl's: that closed a captured
-        # stderr under pytest once keras was imported); its loggers go through ours instead.
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", log_config=None))
-        workers.shorten_gil_turns()  # the event loop gets the GIL back sooner
-        reloader.start(args.reload_interval)
-        # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again; by
-        # default SIGTERM would then kill the process before the cache is saved. Treated as
-        # Ctrl+C instead, both end here: the reloader stops, the cache is saved, the exit is 0.
-        previous = _on_sigterm(_interrupt)
+        # The first pass starts now, on its threads (the native scanner releases the GIL),
+        # while the server is imported and built: that start-up overlaps the load instead
+        # of preceding it. The alert webhook must hear of every pass, the first too: with
+        # one, the pass starts once the webhook listens (after the app is built).
+        early = not args.alert_webhook
+        if early:
+            reloader.start(args.reload_interval)
+        webhook = None
+        previous: _Handler = None
         try:
-            server.run(sockets=sockets)
-        except KeyboardInterrupt:
-            pass
+            server, webhook = _build_server(
+                args, notes, reloader, sockets, host=host, prefix=prefix, token=token, hosts=hosts
+            )
+            if not early:
+                reloader.start(args.reload_interval)
+            # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal
+            # again; by default SIGTERM would then kill the process before the cache is
+            # saved. Treated as Ctrl+C instead, both end here: the reloader stops, the cache
+            # is saved, the exit is 0.
+            previous = _on_sigterm(_interrupt)
+            with contextlib.suppress(KeyboardInterrupt):
+                server.run(sockets=sockets)
         finally:
-            reloader.stop()
+            reloader.stop()  # also when building the server failed: the early pass ends
             if webhook is not None:
                 webhook.close()
             _on_sigterm(previous)
@@ -161,6 +149,48 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
         for sock in sockets:
             sock.close()
     return 0 if server.started else 1
+
+
+def _build_server(
+    args: argparse.Namespace,
+    notes: list[str],
+    reloader: Any,
+    sockets: list[socket.socket],
+    *,
+    host: str,
+    prefix: str,
+    token: str | None,
+    hosts: Any,
+) -> tuple[Any, Any]:
+    """The uvicorn server of ``reloader``'s app, and the alert webhook (None without one);
+    the URLs and the install's warnings printed."""
+    import uvicorn
+
+    from lumiboard.server import preflight, workers
+    from lumiboard.server.app import create_app
+    from lumiboard.server.context import ServerOptions
+
+    logdir = _logdir(args)
+    options = ServerOptions(
+        data_location=logdir,
+        window_title=args.window_title,
+        reload_interval=args.reload_interval,
+        notes=notes,
+    )
+    app = create_app(reloader, options, auth_token=token, path_prefix=prefix, allowed_hosts=hosts)
+    webhook = _alert_webhook(args.alert_webhook, app, reloader, logdir)
+    port = int(sockets[0].getsockname()[1])
+    if args.port and port != args.port:
+        print(f"lumiboard: port {args.port} is in use; serving on {port} instead", file=sys.stderr)
+    _print_urls(host, port, prefix, token)
+    for warning in preflight.warnings([source.location for source in reloader.sources]):
+        print(f"warning: {warning}", file=sys.stderr)
+    # log_config=None: uvicorn's default dictConfig would shut down and close every
+    # logging handler the process already has (a notebook's, absl's: that closed a captured
+    # stderr under pytest once keras was imported); its loggers go through ours instead.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", log_config=None))
+    workers.shorten_gil_turns()  # the event loop gets the GIL back sooner
+    return server, webhook
 
 
 def _cache(args: argparse.Namespace) -> tuple[str | None, dict[str, int]]:

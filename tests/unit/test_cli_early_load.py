@@ -1,0 +1,130 @@
+"""``lumiboard`` starts loading before it builds the server: the first reload pass runs while
+uvicorn, starlette and the plugins' routes are imported and the app is built, and the server
+answers while that pass is still loading."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import Any
+
+import pytest
+from cli_support import Served, record_serving
+
+from lumiboard import SummaryWriter, cli
+from lumiboard.reader import ingest, reload
+from lumiboard.server import app as server_app
+
+
+@pytest.fixture
+def served(monkeypatch: pytest.MonkeyPatch) -> Served:
+    return record_serving(monkeypatch)
+
+
+@pytest.fixture
+def logdir(tmp_path: Path) -> Path:
+    with SummaryWriter(str(tmp_path / "logs" / "run")) as writer:
+        writer.add_scalar("loss", 1.0, 0)
+    return tmp_path / "logs"
+
+
+@pytest.fixture
+def order(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What happened, in order: the reloader started, a listener added, the app built."""
+    events: list[str] = []
+    start, add_listener = reload.Reloader.start, reload.Reloader.add_listener
+    create_app = server_app.create_app
+
+    def recording_start(self: reload.Reloader, interval: float) -> None:
+        events.append("reloader started")
+        start(self, interval)
+
+    def recording_add_listener(self: reload.Reloader, listener: Any) -> None:
+        events.append("listener added")
+        add_listener(self, listener)
+
+    def recording_create_app(*args: Any, **kwargs: Any) -> Any:
+        events.append("app built")
+        return create_app(*args, **kwargs)
+
+    monkeypatch.setattr(reload.Reloader, "start", recording_start)
+    monkeypatch.setattr(reload.Reloader, "add_listener", recording_add_listener)
+    monkeypatch.setattr(server_app, "create_app", recording_create_app)
+    return events
+
+
+def test_the_first_pass_starts_before_the_app_is_built(
+    served: Served, logdir: Path, order: list[str]
+) -> None:
+    assert cli.main(["--logdir", str(logdir), "--no-cache", "--port", "0"]) == 0
+    assert order == ["reloader started", "app built"]
+    with served.client() as client:  # and what it loaded is served
+        assert client.get("/data/runs").json() == ["run"]
+
+
+def test_with_an_alert_webhook_the_first_pass_starts_once_it_listens(
+    served: Served, logdir: Path, order: list[str]
+) -> None:
+    # The webhook hears of every pass, the first one too.
+    hook = "http://127.0.0.1:9/hook"
+    args = ["--logdir", str(logdir), "--no-cache", "--port", "0", "--alert-webhook", hook]
+    assert cli.main(args) == 0
+    assert order == ["app built", "listener added", "reloader started"]
+
+
+def test_a_request_while_the_first_pass_loads_is_answered(
+    monkeypatch: pytest.MonkeyPatch, logdir: Path
+) -> None:
+    import uvicorn
+
+    loading, release = threading.Event(), threading.Event()
+    load = ingest.RunLoader.load
+
+    def slow_load(self: ingest.RunLoader, *args: Any, **kwargs: Any) -> int:
+        loading.set()
+        assert release.wait(30)
+        return load(self, *args, **kwargs)
+
+    answers: dict[str, Any] = {}
+
+    def run_while_loading(server: uvicorn.Server, sockets: Any = None) -> None:
+        from starlette.testclient import TestClient
+
+        assert loading.wait(30)  # the pass is under way, held in the middle of a run
+        try:
+            with TestClient(server.config.app, base_url="http://localhost") as client:
+                answers["status"] = client.get("/data/status").json()
+                answers["runs"] = client.get("/data/runs").json()
+        finally:
+            release.set()
+        server.started = True
+
+    monkeypatch.setattr(ingest.RunLoader, "load", slow_load)
+    monkeypatch.setattr(uvicorn.Server, "run", run_while_loading)
+    monkeypatch.delenv("LUMIBOARD_AUTH_TOKEN", raising=False)
+    assert cli.main(["--logdir", str(logdir), "--no-cache", "--port", "0"]) == 0
+    assert answers["status"]["loading"] is True
+    assert answers["status"]["runs_done"] == 0
+    assert answers["runs"] == ["run"]  # listed as soon as the pass found it
+
+
+def test_a_failure_while_building_the_server_stops_the_early_pass(
+    monkeypatch: pytest.MonkeyPatch, served: Served, logdir: Path
+) -> None:
+    stopped: list[reload.Reloader] = []
+    stop = reload.Reloader.stop
+
+    def recording_stop(self: reload.Reloader) -> None:
+        stopped.append(self)
+        stop(self)
+
+    def broken_create_app(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("no app")
+
+    monkeypatch.setattr(reload.Reloader, "stop", recording_stop)
+    monkeypatch.setattr(server_app, "create_app", broken_create_app)
+    with pytest.raises(RuntimeError, match="no app"):
+        cli.main(["--logdir", str(logdir), "--no-cache", "--port", "0"])
+    assert len(stopped) == 1
+    assert not [t for t in threading.enumerate() if t.name == "lumiboard-reload"]
+    assert not served.calls
