@@ -16,10 +16,11 @@ process, one after the other, on the same files (read once beforehand: all in th
   data server's log.
 
 "Every scalar is served": ``/data/plugin/scalars/tags`` lists every run and tag, and for every
-run the last tag's series ends at the last step written (``scalars`` per run up to 100 runs,
-``scalars_multirun`` in batches of 500 above), polled every 50 ms at first, then every 0.5% of
-the time elapsed. RSS is the whole process tree's (TensorBoard and its data server), polled
-every 20 ms: **peak**, and **steady** once everything is served.
+run the last tag's series ends at the last step written (``scalars`` per run up to 100 runs, in
+CSV, whose last line is the last point; ``scalars_multirun`` in batches of 500 above), polled
+every 50 ms at first, then every 0.5% of the time elapsed. RSS is the whole process tree's
+(TensorBoard and its data server), polled every 20 ms: **peak**, and **steady** once everything
+is served.
 
 Rows: points (``--points``, default 1M,10M: 50 runs x 20 tags x points/1000 steps) and runs
 (``--runs``, default 10,100,500,2000, each x 5 tags x 100 steps). Then the empty-logdir line:
@@ -178,9 +179,7 @@ def _all_served(base: str, runs: list[str], tag: str, last: int, done: set[str])
     todo = [run for run in runs if run not in done]
     if len(runs) <= 100:
         for run in todo:
-            query = urllib.parse.urlencode({"run": run, "tag": tag})
-            points = ingest.http_json(f"{base}/scalars?{query}", 60)
-            if points and points[-1][1] == last:
+            if _last_step(base, run, tag) == last:
                 done.add(run)
     else:
         for start in range(0, len(todo), MULTIRUN_BATCH):
@@ -189,6 +188,21 @@ def _all_served(base: str, runs: list[str], tag: str, last: int, done: set[str])
             answer = _post_json(f"{base}/scalars_multirun", fields, 120)
             done.update(run for run in batch if answer.get(run) and answer[run][-1][1] == last)
     return len(done) == len(runs)
+
+
+def _last_step(base: str, run: str, tag: str) -> int | None:
+    """The step of the last point a server gives for (run, tag): its whole CSV answer
+    (``format=csv``, TensorBoard's too) is read, and only its last line parsed. Parsing the
+    JSON answer cost the poller more than the server, on the same cores: ~4 ms a
+    10,000-point series, 0.2 to 0.4 s for the 50 series of 10M points, added to both sides."""
+    query = urllib.parse.urlencode({"run": run, "tag": tag, "format": "csv"})
+    with urllib.request.urlopen(f"{base}/scalars?{query}", timeout=60) as response:
+        text = response.read().decode()
+    last = text.rstrip().rsplit("\n", 1)[-1].split(",")
+    try:
+        return int(last[1])
+    except (IndexError, ValueError):  # only the header: no point yet
+        return None
 
 
 def serve(
