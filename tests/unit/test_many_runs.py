@@ -6,6 +6,7 @@ per-run fast paths must keep, and that a load leaves no work behind for a query.
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,7 @@ def write_run(directory: Path, tags: int, steps: int, seed: int) -> None:
 def test_a_load_of_many_runs_keeps_every_point_and_decodes_nothing(tmp_path: Path) -> None:
     for run in range(30):
         write_run(tmp_path / f"run_{run:02d}", tags=3, steps=40, seed=run)
+    gc.collect()  # the series of earlier tests, freed now, not during the load
     before = columns.decoded_bytes()
     reloader = Reloader(str(tmp_path))
     reloader.reload()

@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING
 from lumiboard.plugins.base import PLUGIN_NAMES
 from lumiboard.reader import mlflow_runs
 from lumiboard.reader.discover import Discovery, Logdir, Run, Source, discover_runs, parse_logdir
-from lumiboard.reader.ingest import RunLoader, encode_short_series
+from lumiboard.reader.ingest import RunLoader, encode_short_series, trim_after
 from lumiboard.store.columns import ScalarSeries
 from lumiboard.store.runs import RunData
 from lumiboard.writer.fs import is_remote
@@ -181,6 +181,8 @@ class Reloader:
             self._encode_small(1)
             self._small = None
             p = self._progress
+            if self.budget is None:
+                trim_after(p.bytes_done)  # once for the pass (see _add_runs)
             self._progress = Progress(
                 p.runs_total,
                 p.runs_total,
@@ -206,7 +208,11 @@ class Reloader:
         for name, listed_run in listed.items():
             if name not in self._loaders:
                 run = RunData(name)
-                self._loaders[name] = RunLoader(run, self._samples)
+                loader = self._loaders[name] = RunLoader(run, self._samples)
+                # The heaps are trimmed once a pass (reload), not after each large run:
+                # the pages a trim hands back, the next run's reads fault in again. Under
+                # a budget, run by run (as each run is spilled).
+                loader.trim = self.budget is not None
                 fresh.append((self._loaders[name], listed_run))
                 with self._state_lock:
                     self.runs[name] = run
