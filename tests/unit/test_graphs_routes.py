@@ -360,7 +360,8 @@ def test_json_routes_answer_304_for_the_same_graph(client: TestClient) -> None:
     first = client.get(f"{GRAPHS}/graph_json?run=torch")
     assert first.status_code == 200
     etag = first.headers["etag"]
-    assert first.json()["key"] == etag.strip('"')
+    # Weak when the answer was compressed (the bytes on the wire differ; the JSON does not).
+    assert first.json()["key"] == etag.removeprefix("W/").strip('"')
     again = client.get(f"{GRAPHS}/graph_json?run=torch", headers={"If-None-Match": etag})
     assert again.status_code == 304
     assert again.content == b""
