@@ -179,11 +179,9 @@ def test_consolidating_many_series_keeps_every_point_in_step_order() -> None:
     assert many[0].columns()[0].tolist() == [0, 1, 2, 3, 4]
 
 
-def test_a_pass_encodes_the_short_series_of_all_its_runs_at_once(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    for run in range(12):
-        write_run(tmp_path / f"run_{run:02d}", tags=3, steps=20, seed=run)
+@pytest.fixture
+def batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The size of every batch ``encoding.encode_small_many`` is given, in call order."""
     calls: list[int] = []
     original = encoding.encode_small_many
 
@@ -192,9 +190,17 @@ def test_a_pass_encodes_the_short_series_of_all_its_runs_at_once(
         return original(*args)
 
     monkeypatch.setattr(encoding, "encode_small_many", spy)
+    return calls
+
+
+def test_a_pass_encodes_the_short_series_of_all_its_runs_at_once(
+    tmp_path: Path, batches: list[int]
+) -> None:
+    for run in range(12):
+        write_run(tmp_path / f"run_{run:02d}", tags=3, steps=20, seed=run)
     reloader = Reloader(str(tmp_path))
     reloader.reload()
-    assert calls == [36]  # one batch: 12 runs x 3 tags
+    assert batches == [36]  # one batch: 12 runs x 3 tags
     for run in reloader.runs.values():
         for series in run.scalars.values():
             assert series.nbytes == sum(block.nbytes for block in series.blocks())  # no raw chunks
@@ -210,25 +216,17 @@ def test_a_pass_encodes_the_short_series_of_all_its_runs_at_once(
 
 
 def test_short_series_are_encoded_in_bounded_batches(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, batches: list[int]
 ) -> None:
     for run in range(12):
         write_run(tmp_path / f"run_{run:02d}", tags=3, steps=5, seed=run)
-    calls: list[int] = []
-    original = encoding.encode_small_many
-
-    def spy(*args: Any) -> list[np.ndarray]:
-        calls.append(len(args[3]))
-        return original(*args)
-
-    monkeypatch.setattr(encoding, "encode_small_many", spy)
     monkeypatch.setattr(reload, "SMALL_BATCH", 9)
     reloader = Reloader(str(tmp_path), workers=1)
     reloader.reload()
     # The raw chunks of at most a batch (and a run) wait at once; every series is encoded.
-    assert sum(calls) == 36
-    assert len(calls) == 4
-    assert all(size <= 9 + 3 for size in calls)
+    assert sum(batches) == 36
+    assert len(batches) == 4
+    assert all(size <= 9 + 3 for size in batches)
     for run in reloader.runs.values():
         for series in run.scalars.values():
             assert series.nbytes == sum(block.nbytes for block in series.blocks())
