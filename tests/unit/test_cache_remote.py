@@ -47,15 +47,22 @@ def replica(logdir: str, cache_url: str, mirror: Path, monkeypatch: pytest.Monke
     return reloader
 
 
+@pytest.fixture
+def shared(s3_run: str) -> tuple[str, str]:
+    """A log directory written in the object store, and the cache URL the replicas share."""
+    logdir, cache_url = f"{s3_run}/logs", f"{s3_run}/cache"
+    write_logdir(logdir)
+    return logdir, cache_url
+
+
 def test_a_new_replica_restores_from_the_shared_cache(
     s3_server: S3Server,
-    s3_run: str,
+    shared: tuple[str, str],
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    logdir, cache_url = f"{s3_run}/logs", f"{s3_run}/cache"
-    write_logdir(logdir)
+    logdir, cache_url = shared
     first = replica(logdir, cache_url, tmp_path / "a", monkeypatch)
     assert first.progress().bytes_done > 0  # parsed the event files
     first.stop()  # saves (already saved after its load: nothing left to write)
@@ -73,10 +80,9 @@ def test_a_new_replica_restores_from_the_shared_cache(
 
 
 def test_a_damaged_remote_cache_is_not_served(
-    s3_server: S3Server, s3_run: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    s3_server: S3Server, shared: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    logdir, cache_url = f"{s3_run}/logs", f"{s3_run}/cache"
-    write_logdir(logdir)
+    logdir, cache_url = shared
     first = replica(logdir, cache_url, tmp_path / "a", monkeypatch)
     for key in s3_server.client.ls(cache_url.removeprefix("s3://")):
         data = bytearray(s3_server.client.cat_file(key))
@@ -88,10 +94,9 @@ def test_a_damaged_remote_cache_is_not_served(
 
 
 def test_a_run_that_grew_reads_only_its_new_bytes(
-    s3_server: S3Server, s3_run: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    s3_server: S3Server, shared: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    logdir, cache_url = f"{s3_run}/logs", f"{s3_run}/cache"
-    write_logdir(logdir)
+    logdir, cache_url = shared
     replica(logdir, cache_url, tmp_path / "a", monkeypatch)
     with SummaryWriter(f"{logdir}/late") as writer:
         writer.add_scalar("loss", 0.5, 0, walltime=WALL)
@@ -102,10 +107,9 @@ def test_a_run_that_grew_reads_only_its_new_bytes(
 
 
 def test_a_replica_under_a_memory_budget_reads_spilled_series_from_its_mirror(
-    s3_server: S3Server, s3_run: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    s3_server: S3Server, shared: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    logdir, cache_url = f"{s3_run}/logs", f"{s3_run}/cache"
-    write_logdir(logdir)
+    logdir, cache_url = shared
     first = replica(logdir, cache_url, tmp_path / "a", monkeypatch)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "b"))
     second = Reloader(logdir, cache_dir=cache_url, memory_budget=1)  # everything spills
