@@ -6,11 +6,16 @@ Imported by the test modules (``from cli_support import ...``); pytest puts this
 
 from __future__ import annotations
 
+import contextlib
 import socket
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
+
+from lumiboard import SummaryWriter
 
 
 @dataclass
@@ -47,3 +52,19 @@ def record_serving(monkeypatch: pytest.MonkeyPatch) -> Served:
     monkeypatch.setattr(uvicorn.Server, "run", fake_run)
     monkeypatch.delenv("LUMIBOARD_AUTH_TOKEN", raising=False)
     return record
+
+
+@contextlib.contextmanager
+def hold_port() -> Iterator[int]:
+    """A port of 127.0.0.1 that another socket listens on, held until the block ends."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield int(holder.getsockname()[1])
+
+
+def write_logdir(tmp_path: Path) -> Path:
+    """``tmp_path/logs``: one run, one scalar point (what most CLI tests serve)."""
+    with SummaryWriter(str(tmp_path / "logs" / "run")) as writer:
+        writer.add_scalar("loss", 1.0, 0)
+    return tmp_path / "logs"

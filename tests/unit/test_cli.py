@@ -11,12 +11,12 @@ import threading
 import time
 import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
+from cli_support import Served, hold_port, record_serving, write_logdir
 
 from lumiboard import SummaryWriter, __version__, cli
 
@@ -35,48 +35,15 @@ IGNORED = [
 ]
 
 
-@dataclass
-class Served:
-    """What the server was started with (the fake below records it instead of serving)."""
-
-    calls: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def app(self) -> Any:
-        return self.calls[-1]["app"]
-
-    def client(self, host: str = "localhost") -> Any:
-        """A client of the app, sending ``Host: host`` (a browser on this machine: localhost)."""
-        from starlette.testclient import TestClient
-
-        return TestClient(self.app, base_url=f"http://{host}")
-
-
 @pytest.fixture
 def served(monkeypatch: pytest.MonkeyPatch) -> Served:
     """``main`` runs up to the server and returns: the server only records what it was given."""
-    import uvicorn
-
-    record = Served()
-
-    def fake_run(server: uvicorn.Server, sockets: list[socket.socket] | None = None) -> None:
-        assert sockets
-        host, port = sockets[0].getsockname()[:2]
-        record.calls.append(
-            {"app": server.config.app, "host": host, "port": port, "sockets": list(sockets)}
-        )
-        server.started = True
-
-    monkeypatch.setattr(uvicorn.Server, "run", fake_run)
-    monkeypatch.delenv("LUMIBOARD_AUTH_TOKEN", raising=False)
-    return record
+    return record_serving(monkeypatch)
 
 
 @pytest.fixture
 def logdir(tmp_path: Path) -> Path:
-    with SummaryWriter(str(tmp_path / "logs" / "run")) as writer:
-        writer.add_scalar("loss", 1.0, 0)
-    return tmp_path / "logs"
+    return write_logdir(tmp_path)
 
 
 # ---- parsing ---------------------------------------------------------------------------
@@ -250,10 +217,8 @@ def test_no_token_by_default(served: Served, logdir: Path) -> None:
 
 @pytest.fixture
 def taken_port() -> Iterator[int]:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        yield int(holder.getsockname()[1])
+    with hold_port() as port:
+        yield port
 
 
 def _port_of(sockets: list[socket.socket]) -> int:

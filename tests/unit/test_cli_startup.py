@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cli_support import Served, record_serving
+from cli_support import Served, hold_port, record_serving, write_logdir
 
-from lumiboard import SummaryWriter, cli
+from lumiboard import cli
 from lumiboard.reader import scan
 from lumiboard.server import static
 
@@ -26,9 +26,7 @@ def served(monkeypatch: pytest.MonkeyPatch) -> Served:
 
 @pytest.fixture
 def logdir(tmp_path: Path) -> Path:
-    with SummaryWriter(str(tmp_path / "logs" / "run")) as writer:
-        writer.add_scalar("loss", 1.0, 0)
-    return tmp_path / "logs"
+    return write_logdir(tmp_path)
 
 
 @pytest.fixture
@@ -59,10 +57,8 @@ def web_app(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 @pytest.fixture
 def taken_port() -> Iterator[int]:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as holder:
-        holder.bind(("127.0.0.1", 0))
-        holder.listen()
-        yield int(holder.getsockname()[1])
+    with hold_port() as port:
+        yield port
 
 
 def test_a_taken_port_says_which_port_serves_instead(
