@@ -28,39 +28,22 @@ from __future__ import annotations
 
 import argparse
 import base64
-import importlib.util
 import os
-import statistics
 import struct
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
+import bench_support
 import numpy as np
 import orjson
+from bench_support import ENCODINGS, MB, decoders, post, print_table, wire_row
 
 from lumiboard.plugins.scalars.series_binary import MEDIA_TYPE
 
-
-def _load_wire() -> ModuleType:
-    """benchmarks/wire.py, by path (``benchmarks`` on ``sys.path`` would shadow ``http``)."""
-    spec = importlib.util.spec_from_file_location("lumiboard_bench_wire", _HERE / "wire.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_HERE = Path(__file__).parent
-wire = _load_wire()
-LINK_BITS_PER_S, MB = wire.LINK_BITS_PER_S, wire.MB
-
-ENCODINGS = ("identity", "gzip", "br", "zstd")
 FORMS = {"json": "application/json", "binary": MEDIA_TYPE}
 COLUMNS = ("step", "wall_time", "value")
 Columns = dict[str, dict[str, Any]]
@@ -117,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lumiboard-bench-http"
     )
     args = parser.parse_args(argv)
-    bench = wire._load_http_bench()
+    bench = bench_support.sibling("http")
     args.workdir.mkdir(parents=True, exist_ok=True)
     logdir = bench.generate(args.workdir, args.runs, 1, args.steps)
     runs = [f"run_{r:03d}" for r in range(args.runs)]
@@ -138,12 +121,12 @@ def main(argv: list[str] | None = None) -> int:
         rows = _measure(client, request, args.requests)
         client.close()
         browser_rows = _browser(lumiboard.port, request, args.requests) if args.browser else []
-    _print_table(
+    print_table(
         ["form", "asked", "answered", "MB on wire", "ms (loopback)", "decode ms", "ms @100Mbit/s"],
         rows,
     )
     if browser_rows:
-        _print_table(
+        print_table(
             ["form (Chromium)", "answered", "MB on wire", "fetch+decode ms", "decode ms"],
             browser_rows,
         )
@@ -151,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _measure(client: Any, request: bytes, requests: int) -> list[list[str]]:
-    decoders = wire._decoders()
+    decoding = decoders()
     rows: list[list[str]] = []
     reference: Columns | None = None
     for form, accept in FORMS.items():
@@ -163,16 +146,11 @@ def _measure(client: Any, request: bytes, requests: int) -> list[list[str]]:
             }
             answered, size, times, decode_times = "", 0, [], []
             for attempt in range(requests + 1):
-                start = time.perf_counter()
-                client.connection.request("POST", "/data/plugin/scalars/series", request, headers)
-                response = client.connection.getresponse()
-                body = response.read()
-                elapsed = time.perf_counter() - start
-                if response.status != 200:
-                    raise RuntimeError(f"{response.status} {body[:200]!r}")
-                answered = response.getheader("content-encoding") or "identity"
+                body, answered, elapsed = post(
+                    client, "/data/plugin/scalars/series", request, headers
+                )
                 size = len(body)
-                decode = decoders.get(answered)
+                decode = decoding.get(answered)
                 if decode is None:
                     break
                 started = time.perf_counter()
@@ -189,18 +167,7 @@ def _measure(client: Any, request: bytes, requests: int) -> list[list[str]]:
             if not times:
                 rows.append([form, asked, f"{answered} (no decoder here)", "", "", "", ""])
                 continue
-            loopback = statistics.median(times)
-            rows.append(
-                [
-                    form,
-                    asked,
-                    answered,
-                    f"{size / MB:.2f}",
-                    f"{loopback * 1e3:.0f}",
-                    f"{statistics.median(decode_times) * 1e3:.0f}",
-                    f"{(loopback + size * 8 / LINK_BITS_PER_S) * 1e3:.0f}",
-                ]
-            )
+            rows.append(wire_row(form, asked, answered, size, times, decode_times))
     return rows
 
 
@@ -311,21 +278,6 @@ def _browser(port: int, request: bytes, requests: int) -> list[list[str]]:
         ]
         for form, result in got.items()
     ]
-
-
-def _print_table(header: list[str], rows: list[list[str]]) -> None:
-    table = [header, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    print()
-    for index, row in enumerate(table):
-        print(
-            "  ".join(
-                c.ljust(w) if i < 3 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if index == 0:
-            print("  ".join("-" * w for w in widths))
 
 
 if __name__ == "__main__":

@@ -21,52 +21,18 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import gzip
-import importlib.util
 import os
 import re
-import statistics
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 from urllib.parse import urlencode
 
-ENCODINGS = ("identity", "gzip", "br", "zstd")
-LINK_BITS_PER_S = 100e6
-MB = 1e6
-
-
-def _load_http_bench() -> ModuleType:
-    """benchmarks/http.py (named like the standard library's package: loaded by path)."""
-    path = Path(__file__).with_name("http.py")
-    spec = importlib.util.spec_from_file_location("lumiboard_bench_http", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-def _decoders() -> dict[str, Callable[[bytes], bytes]]:
-    found: dict[str, Callable[[bytes], bytes]] = {"identity": bytes, "gzip": gzip.decompress}
-    try:
-        import brotli  # type: ignore[import-untyped]
-
-        found["br"] = brotli.decompress
-    except ImportError:
-        pass
-    try:
-        import zstandard
-
-        found["zstd"] = lambda data: zstandard.ZstdDecompressor().decompress(data)
-    except ImportError:
-        pass
-    return found
+import bench_support
+from bench_support import ENCODINGS, decoders, post, print_table, wire_row
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -80,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lumiboard-bench-http"
     )
     args = parser.parse_args(argv)
-    bench = _load_http_bench()
+    bench = bench_support.sibling("http")
     args.workdir.mkdir(parents=True, exist_ok=True)
     logdir = bench.generate(args.workdir, args.runs, 1, args.steps)
     runs = [f"run_{r:03d}" for r in range(args.runs)]
@@ -92,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     chosen[1].command += ["--samples_per_plugin", f"scalars={args.steps}"]
     if args.skip_tensorboard:
         chosen = chosen[:1]
-    decoders = _decoders()
+    decoding = decoders()
     form = urlencode([("tag", tag), *[("runs", run) for run in runs]]).encode()
     print(
         f"{args.runs} runs x {args.steps:,} steps, one tag: POST scalars_multirun; "
@@ -102,28 +68,19 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[list[str]] = []
     for contender in chosen:
         log = args.workdir / f"wire-{re.sub(r'[^a-z0-9]+', '_', contender.name.lower())}.log"
-        rows += _measure(bench, contender, runs, tag, args, log, form, decoders)
-    header = [
-        "contender",
-        "asked",
-        "answered",
-        "MB on wire",
-        "ms (loopback)",
-        "decode ms",
-        "ms @100Mbit/s",
-    ]
-    table = [header, *rows]
-    widths = [max(len(row[i]) for row in table) for i in range(len(header))]
-    print()
-    for index, row in enumerate(table):
-        print(
-            "  ".join(
-                c.ljust(w) if i < 3 else c.rjust(w)
-                for i, (c, w) in enumerate(zip(row, widths, strict=True))
-            )
-        )
-        if index == 0:
-            print("  ".join("-" * w for w in widths))
+        rows += _measure(bench, contender, runs, tag, args, log, form, decoding)
+    print_table(
+        [
+            "contender",
+            "asked",
+            "answered",
+            "MB on wire",
+            "ms (loopback)",
+            "decode ms",
+            "ms @100Mbit/s",
+        ],
+        rows,
+    )
     return 0
 
 
@@ -135,7 +92,7 @@ def _measure(
     args: argparse.Namespace,
     log: Path,
     form: bytes,
-    decoders: dict[str, Callable[[bytes], bytes]],
+    decoding: dict[str, Callable[[bytes], bytes]],
 ) -> list[list[str]]:
     spawned = time.monotonic()
     rows = []
@@ -154,18 +111,15 @@ def _measure(
             }
             answered, size, times, decode_times = "", 0, [], []
             for attempt in range(args.requests + 1):
-                start = time.perf_counter()
-                client.connection.request(
-                    "POST", "/data/plugin/scalars/scalars_multirun", body=form, headers=headers
+                body, answered, elapsed = post(
+                    client,
+                    "/data/plugin/scalars/scalars_multirun",
+                    form,
+                    headers,
+                    what=f"{contender.name}: ",
                 )
-                response = client.connection.getresponse()
-                body = response.read()
-                elapsed = time.perf_counter() - start
-                if response.status != 200:
-                    raise RuntimeError(f"{contender.name}: {response.status} {body[:200]!r}")
-                answered = response.getheader("content-encoding") or "identity"
                 size = len(body)
-                decode = decoders.get(answered)
+                decode = decoding.get(answered)
                 started = time.perf_counter()
                 plain = decode(body) if decode is not None else None
                 decode_time = time.perf_counter() - started
@@ -177,18 +131,7 @@ def _measure(
                     continue
                 times.append(elapsed)
                 decode_times.append(decode_time)
-            loopback = statistics.median(times)
-            rows.append(
-                [
-                    contender.name,
-                    asked,
-                    answered,
-                    f"{size / MB:.2f}",
-                    f"{loopback * 1e3:.0f}",
-                    f"{statistics.median(decode_times) * 1e3:.0f}",
-                    f"{(loopback + size * 8 / LINK_BITS_PER_S) * 1e3:.0f}",
-                ]
-            )
+            rows.append(wire_row(contender.name, asked, answered, size, times, decode_times))
         client.close()
     return rows
 
