@@ -28,16 +28,18 @@ server's resident memory under 2 GiB at 100M points.
 from __future__ import annotations
 
 # Run as a script, this folder comes first on sys.path, and it holds scripts named like
-# standard modules (``http.py`` shadows the ``http`` that urllib imports): drop that entry first.
+# standard modules (``http.py`` shadows the ``http`` that urllib imports): bench_support is
+# imported from it, then that entry is dropped before anything imports ``http``.
 import os
 import sys
+
+import bench_support
 
 if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
 import argparse
 import contextlib
-import importlib.util
 import shutil
 import tempfile
 import time
@@ -46,27 +48,14 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import psutil
 
-HERE = Path(__file__).resolve().parent
 TARGET_RSS = 2 << 30
 
 
-def _sibling(name: str) -> ModuleType:
-    """A script of this folder, imported by path (the folder is not on sys.path)."""
-    spec = importlib.util.spec_from_file_location(f"_bench_{name}", HERE / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-restart = _sibling("restart")  # servers timed until queryable
+restart = bench_support.sibling("restart")  # servers timed until queryable
 ingest, scale_data = restart.ingest, restart.scale_data
 
 
