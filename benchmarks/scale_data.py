@@ -17,21 +17,11 @@ import struct
 import time
 from pathlib import Path
 
-import google_crc32c
 import numpy as np
 
+from lumiboard.format.tfrecord import encode_record
+
 MB = 1024 * 1024
-_MASK_DELTA = 0xA282EAD8
-
-
-def _masked(data: bytes) -> bytes:
-    crc = google_crc32c.value(data)
-    return struct.pack("<I", (((crc >> 15) | (crc << 17)) + _MASK_DELTA) & 0xFFFFFFFF)
-
-
-def _frame(payload: bytes) -> bytes:
-    length = struct.pack("<Q", len(payload))
-    return length + _masked(length) + payload + _masked(payload)
 
 
 def _varint(value: int) -> bytes:
@@ -61,7 +51,7 @@ def encode_run(tags: int, steps: int, seed: int = 0) -> bytes:
     values = (curve[:, None] * (1 + np.arange(tags)[None, :] / tags) + noise).astype("<f4")
     walls = (1.7e9 + step_numbers * 0.1).astype("<f8")
     version = b"\x09" + struct.pack("<d", 1.7e9) + b"\x1a\x0dbrain.Event:2"
-    parts = [_frame(version)]
+    parts = [encode_record(version)]
     tag_fields = [b"\x0a" + _varint(len(name)) + name for name in names]
     for i in range(steps):
         head = (
@@ -73,7 +63,7 @@ def encode_run(tags: int, steps: int, seed: int = 0) -> bytes:
         for t in range(tags):
             value = tag_fields[t] + b"\x15" + row[t].tobytes()
             summary = b"\x0a" + _varint(len(value)) + value
-            parts.append(_frame(head + b"\x2a" + _varint(len(summary)) + summary))
+            parts.append(encode_record(head + b"\x2a" + _varint(len(summary)) + summary))
     return b"".join(parts)
 
 
