@@ -116,6 +116,7 @@ def _serve(args: argparse.Namespace, notes: list[str]) -> int:
     hosts = allowed_hosts(host, args.allowed_hosts.split(","))
     cache_dir, budget = _cache(args)
     sockets = _listen(host, args.port)
+    _share_malloc_arena()
     try:
         reloader = Reloader(sources, samples=samples, cache_dir=cache_dir, **budget)
         # The first pass starts now, on its threads (the native scanner releases the GIL),
@@ -191,6 +192,30 @@ def _build_server(
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", log_config=None))
     workers.shorten_gil_turns()  # the event loop gets the GIL back sooner
     return server, webhook
+
+
+def _share_malloc_arena() -> None:
+    """Have every thread of the server allocate from one glibc heap (``M_ARENA_MAX`` 1),
+    unless ``MALLOC_ARENA_MAX`` says otherwise; call it before the reloader's threads start.
+
+    Each thread that allocates gets a heap of its own by default, and the loading threads'
+    freed chunks stay in theirs: 10M points left ~20 MB more resident (~109 MB against ~89
+    MB, the same load time). Nearly every allocation is made holding the GIL anyway, so one
+    heap's lock costs nothing measurable. Elsewhere than glibc there is nothing to set.
+    """
+    if "MALLOC_ARENA_MAX" in os.environ:
+        return
+    try:
+        import ctypes
+
+        mallopt = ctypes.CDLL(None).mallopt
+    except (AttributeError, OSError, TypeError):  # not glibc; Windows: no CDLL(None)
+        return
+    mallopt(_M_ARENA_MAX, 1)
+
+
+#: glibc's mallopt parameter for the most heaps (malloc.h).
+_M_ARENA_MAX = -8
 
 
 def _cache(args: argparse.Namespace) -> tuple[str | None, dict[str, int]]:

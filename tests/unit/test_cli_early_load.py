@@ -128,3 +128,67 @@ def test_a_failure_while_building_the_server_stops_the_early_pass(
     assert len(stopped) == 1
     assert not [t for t in threading.enumerate() if t.name == "lumiboard-reload"]
     assert not served.calls
+
+
+# ---- one malloc heap for the server's threads ---------------------------------------------------
+
+
+class _FakeLibc:
+    def __init__(self) -> None:
+        self.calls: list[tuple[int, int]] = []
+
+    def mallopt(self, param: int, value: int) -> int:
+        self.calls.append((param, value))
+        return 1
+
+
+@pytest.fixture
+def libc(monkeypatch: pytest.MonkeyPatch) -> _FakeLibc:
+    import ctypes
+
+    ingest._malloc_trim()  # cached now, with the real C library (it is looked up once)
+    fake = _FakeLibc()
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: fake)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    return fake
+
+
+def test_the_server_asks_for_one_malloc_heap_before_its_threads_start(
+    served: Served, logdir: Path, libc: _FakeLibc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    init = reload.Reloader.__init__
+    share = cli._share_malloc_arena
+
+    def recording_init(self: reload.Reloader, *args: Any, **kwargs: Any) -> None:
+        events.append("reloader built")
+        init(self, *args, **kwargs)
+
+    def recording_share() -> None:
+        events.append("one heap")
+        share()
+
+    monkeypatch.setattr(reload.Reloader, "__init__", recording_init)
+    monkeypatch.setattr(cli, "_share_malloc_arena", recording_share)
+    assert cli.main(["--logdir", str(logdir), "--no-cache", "--port", "0"]) == 0
+    assert events == ["one heap", "reloader built"]
+    assert libc.calls == [(-8, 1)]  # M_ARENA_MAX, 1
+
+
+def test_malloc_arena_max_in_the_environment_is_left_alone(
+    libc: _FakeLibc, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MALLOC_ARENA_MAX", "4")
+    cli._share_malloc_arena()
+    assert libc.calls == []
+
+
+def test_without_glibc_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    import ctypes
+
+    def no_libc(name: Any) -> Any:
+        raise OSError("no C library here")
+
+    monkeypatch.setattr(ctypes, "CDLL", no_libc)
+    monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
+    cli._share_malloc_arena()  # no error
