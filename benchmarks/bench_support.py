@@ -9,10 +9,12 @@ the other scripts by path (:func:`sibling`). Nothing here imports ``http`` at mo
 
 from __future__ import annotations
 
+import argparse
 import gzip
 import importlib.util
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -40,6 +42,26 @@ def sibling(name: str) -> ModuleType:
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
     return module
+
+
+def add_card_arguments(parser: argparse.ArgumentParser) -> None:
+    """The flags of the 50-run chart card's log directory (``--runs``, ``--steps``,
+    ``--workdir``, shared with ``http.py``) and the servers' ``--timeout``."""
+    parser.add_argument("--runs", type=int, default=50)
+    parser.add_argument("--steps", type=int, default=10_000)
+    parser.add_argument("--timeout", type=float, default=600.0)
+    parser.add_argument(
+        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lumiboard-bench-http"
+    )
+
+
+def card_logdir(args: argparse.Namespace) -> tuple[ModuleType, Path, list[str], str]:
+    """``http.py``; the chart card's log directory under ``args.workdir`` (``args.runs`` runs
+    x 1 tag x ``args.steps`` steps, written by ``http.py`` once, then reused); its runs; its tag."""
+    bench = sibling("http")
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    logdir = bench.generate(args.workdir, args.runs, 1, args.steps)
+    return bench, logdir, [f"run_{r:03d}" for r in range(args.runs)], "metric_00"
 
 
 def decoders() -> dict[str, Callable[[bytes], bytes]]:

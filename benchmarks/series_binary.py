@@ -31,10 +31,8 @@ import base64
 import os
 import struct
 import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import bench_support
@@ -90,21 +88,12 @@ def same_numbers(a: Columns, b: Columns) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--steps", type=int, default=10_000)
+    bench_support.add_card_arguments(parser)
     parser.add_argument("--buckets", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=5, help="timed requests per row")
-    parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--browser", action="store_true", help="also time the page's decoding")
-    parser.add_argument(
-        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lumiboard-bench-http"
-    )
     args = parser.parse_args(argv)
-    bench = bench_support.sibling("http")
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    logdir = bench.generate(args.workdir, args.runs, 1, args.steps)
-    runs = [f"run_{r:03d}" for r in range(args.runs)]
-    tag = "metric_00"
+    bench, logdir, runs, tag = bench_support.card_logdir(args)
     request = orjson.dumps({"tag": tag, "runs": runs, "buckets": args.buckets, "x": "step"})
     lumiboard = bench.contenders(logdir, with_python=False)[0]
     log = args.workdir / "series-binary-lumiboard.log"

@@ -24,7 +24,6 @@ import argparse
 import os
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -37,20 +36,11 @@ from bench_support import ENCODINGS, decoders, post, print_table, wire_row
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    parser.add_argument("--runs", type=int, default=50)
-    parser.add_argument("--steps", type=int, default=10_000)
+    bench_support.add_card_arguments(parser)
     parser.add_argument("--requests", type=int, default=5, help="timed requests per encoding")
-    parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--skip-tensorboard", action="store_true")
-    parser.add_argument(
-        "--workdir", type=Path, default=Path(tempfile.gettempdir()) / "lumiboard-bench-http"
-    )
     args = parser.parse_args(argv)
-    bench = bench_support.sibling("http")
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    logdir = bench.generate(args.workdir, args.runs, 1, args.steps)
-    runs = [f"run_{r:03d}" for r in range(args.runs)]
-    tag = "metric_00"
+    bench, logdir, runs, tag = bench_support.card_logdir(args)
     for path in logdir.rglob("*tfevents*"):  # into the page cache, for both alike
         path.read_bytes()
     chosen = bench.contenders(logdir, with_python=False)
