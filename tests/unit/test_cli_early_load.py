@@ -4,6 +4,8 @@ answers while that pass is still loading."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -192,3 +194,23 @@ def test_without_glibc_nothing_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(ctypes, "CDLL", no_libc)
     monkeypatch.delenv("MALLOC_ARENA_MAX", raising=False)
     cli._share_malloc_arena()  # no error
+
+
+def test_the_server_is_not_imported_before_the_first_pass_starts(logdir: Path) -> None:
+    # Imported after the pass has started, uvicorn, starlette and the plugins' routes load
+    # while the event files are read.
+    code = (
+        "import sys\n"
+        "from lumiboard import cli\n"
+        "from lumiboard.reader import reload\n"
+        "def start(self, interval):\n"
+        "    heavy = ('uvicorn', 'starlette.applications', 'lumiboard.server.app')\n"
+        "    print(sorted(m for m in heavy if m in sys.modules))\n"
+        "    raise SystemExit(0)\n"
+        "reload.Reloader.start = start\n"
+        f"cli.main(['--logdir', {str(logdir)!r}, '--no-cache', '--port', '0'])\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.strip() == "[]"
