@@ -398,3 +398,79 @@ def test_a_cache_file_holds_about_what_memory_does(tmp_path: Path) -> None:
     snapshot = cache_format.read_snapshot(str(path))
     got = encoding.decode(snapshot.scalars["loss"])
     assert [bits(c) for c in got] == [bits(step), bits(wall), bits(value)]
+
+
+# ---- the codecs chosen without the full search ------------------------------------------
+
+
+def _round_trip(step: np.ndarray, wall: np.ndarray, value: np.ndarray) -> encoding.Info:
+    (block,) = encoding.encode(step, wall, value)
+    back = encoding.decode([block])
+    assert back[0].tolist() == step.tolist()
+    assert back[1].view(np.uint64).tolist() == wall.view(np.uint64).tolist()
+    assert back[2].astype(np.float64).view(np.uint64).tolist() == (
+        value.astype(np.float64).view(np.uint64).tolist()
+    )
+    return encoding.check(block)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(-(2**62), 2**62), st.integers(-(2**40), 2**40), st.integers(2, 3000))
+def test_a_fixed_stride_takes_zero_bytes_a_point(start: int, stride: int, size: int) -> None:
+    step = start + stride * np.arange(size, dtype=np.int64)
+    wall = WALL + 0.5 * np.arange(size)  # not a fixed bit stride: order 2 or 3, narrow
+    head = _round_trip(step, wall, np.zeros(size, np.float32))
+    assert head.codecs()[0] == ((1 if stride == 0 else 2), 0, 0)
+    coded = encoding._judged_deltas(step.view(np.uint64), None)
+    assert coded is not None
+    assert not len(coded.deltas)
+    assert not len(coded.positions)
+    assert coded.first_delta == (0 if stride == 0 else stride % 2**64)
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(300, 20_000), st.floats(0.01, 10.0), st.integers(0, 2**32 - 1))
+def test_jittery_wall_times_take_two_bytes_without_exceptions(
+    size: int, period: float, seed: int
+) -> None:
+    # ~1 ms of jitter around a fixed period: within int16 of the median delta's bits.
+    rng = np.random.default_rng(seed)
+    wall = WALL + np.cumsum(period + rng.uniform(-1e-3, 1e-3, size))
+    head = _round_trip(np.arange(size, dtype=np.int64), wall, np.ones(size, np.float32))
+    order, width, exceptions = head.codecs()[1]
+    assert order in (2, 3)
+    assert (width, exceptions) == (2, 0)
+
+
+def test_a_pause_in_the_wall_times_is_one_exception() -> None:
+    rng = np.random.default_rng(0)
+    gaps = 0.1 + rng.uniform(-1e-3, 1e-3, 5000)
+    gaps[2500] = 30.0  # an evaluation
+    head = _round_trip(np.arange(5000, dtype=np.int64), WALL + np.cumsum(gaps), np.ones(5000))
+    assert head.codecs()[1] == (3, 2, 1)
+
+
+def test_a_gap_in_the_steps_costs_exceptions_not_a_width() -> None:
+    step = np.concatenate([np.arange(0, 3000), np.arange(10_000, 13_000)]).astype(np.int64)
+    head = _round_trip(step, WALL + 0.25 * np.arange(6000), np.ones(6000, np.float32))
+    _, width, exceptions = head.codecs()[0]
+    assert width == 0
+    assert exceptions <= 2
+
+
+def test_noisy_values_are_stored_as_they_are_without_a_search() -> None:
+    rng = np.random.default_rng(1)
+    value = rng.standard_normal(5000).astype(np.float32)
+    bits = encoding._value_bits(value)
+    assert encoding._judged_deltas(bits, 0.75 * 4) is None  # judged from a sample
+    head = _round_trip(np.arange(5000, dtype=np.int64), WALL + np.arange(5000.0), value)
+    assert head.codecs()[2] == (0, 4, 0)
+
+
+def test_a_held_learning_rate_is_delta_coded() -> None:
+    value = np.repeat(np.float32([1e-3, 5e-4, 1e-4]), 2000)
+    head = _round_trip(np.arange(6000, dtype=np.int64), WALL + np.arange(6000.0), value)
+    order, width, exceptions = head.codecs()[2]
+    assert order != 0
+    assert width == 0
+    assert exceptions <= 2

@@ -68,13 +68,21 @@ def test_a_load_of_many_runs_keeps_every_point_and_decodes_nothing(
 
 
 @settings(max_examples=200, deadline=None)
-@given(hnp.arrays(np.int64, st.integers(0, 60), elements=st.integers(-(2**63), 2**63 - 1)))
-def test_misfits_count_what_each_width_cannot_hold(signed: np.ndarray) -> None:
-    expected = {
-        width: sum(1 for x in signed.tolist() if not low <= x <= high)
-        for width, (low, high) in encoding._LIMITS.items()
-    }
-    assert encoding._misfits(signed) == expected
+@given(
+    st.lists(
+        hnp.arrays(np.int64, 40, elements=st.integers(-(2**63), 2**63 - 1)), min_size=1, max_size=3
+    )
+)
+def test_guesses_count_what_each_width_cannot_hold(rows: list[np.ndarray]) -> None:
+    # Given whole deltas (no sampling), the guess is each width's exact cost a delta.
+    guesses = encoding._guesses(rows)
+    for row, signed in zip(guesses.tolist(), rows, strict=True):
+        expected = [
+            width + 12 * sum(1 for x in signed.tolist() if not low <= x <= high) / len(signed)
+            for width, (low, high) in encoding._LIMITS.items()
+            if width != 8
+        ]
+        assert row == pytest.approx(expected)
 
 
 @settings(max_examples=100, deadline=None)

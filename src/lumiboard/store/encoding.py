@@ -147,65 +147,113 @@ _LIMITS: dict[int, tuple[int, int]] = {
     width: (0, 0) if dtype is None else (int(np.iinfo(dtype).min), int(np.iinfo(dtype).max))
     for width, dtype in _WIDTHS.items()
 }
+#: The highest magnitude (``x``, or ``~x`` below zero) int8, int16 and int32 hold.
+_HIGHEST = np.array([_LIMITS[width][1] for width in (1, 2, 4)], np.int64)
 #: A width holds ``x`` when its magnitude ``x ^ (x >> 63)`` (``x`` for ``x >= 0``,
 #: ``-x - 1`` below: int8's -128 is 127) is at most the width's highest value.
 
 
-def _misfits(signed: np.ndarray) -> dict[int, int]:
-    """How many of ``signed`` (int64) each width cannot hold: a few array passes,
-    the widths whose limit the largest magnitude fits skipped (a series of a
-    hundred points pays for passes, not points; a million, for few passes)."""
-    if not len(signed):
-        return dict.fromkeys(_WIDTHS, 0)
+def _width(low: int, high: int) -> int:
+    """The narrowest width holding every integer in [low, high] (8 when none does)."""
+    for width, (lo, hi) in _LIMITS.items():
+        if lo <= low and high <= hi:
+            return width
+    return 8
+
+
+#: The widths that may take exceptions, and how many deltas of each order are sampled
+#: (strided) to guess what exceptions would cost at each of them.
+_EXCEPTION_WIDTHS = np.array([0, 1, 2, 4])
+_JUDGE_SAMPLE = 256
+#: No exceptions (shared: empty, never written).
+_NO_POSITIONS = np.empty(0, np.int32)
+_NO_EXCEPTIONS = np.empty(0, np.int64)
+
+
+def _guesses(samples: list[np.ndarray]) -> np.ndarray:
+    """Bytes a delta each order (a row a sample) would take at each of
+    :data:`_EXCEPTION_WIDTHS`, exceptions counted, guessed from the samples."""
+    size = min(len(sample) for sample in samples)
+    signed = np.stack([sample[:size] for sample in samples])
     magnitude = signed ^ (signed >> 63)
-    top = int(magnitude.max())
-    counts = {0: int(np.count_nonzero(signed)), 8: 0}
-    for width in (1, 2, 4):
-        limit = _LIMITS[width][1]
-        counts[width] = 0 if top <= limit else int(np.count_nonzero(magnitude > limit))
-    return counts
+    misfits = np.empty((len(samples), 4), np.int64)
+    misfits[:, 0] = np.count_nonzero(signed, axis=1)
+    misfits[:, 1:] = np.count_nonzero(magnitude[:, None, :] > _HIGHEST[None, :, None], axis=2)
+    guesses: np.ndarray = _EXCEPTION_WIDTHS + (_EXCEPTION_BYTES / size) * misfits
+    return guesses
 
 
 def _deltas(bits: np.ndarray) -> _Ints:
     """The cheapest delta encoding of ``bits`` (uint64, at least one)."""
+    coded = _judged_deltas(bits, None)
+    assert coded is not None  # no limit: always an encoding
+    return coded
+
+
+def _judged_deltas(bits: np.ndarray, limit: float | None) -> _Ints | None:
+    """The cheapest delta encoding of ``bits`` (uint64, at least one), or None when
+    none looks cheaper than ``limit`` bytes a delta (values too noisy to delta-code).
+
+    Orders 1 (first differences), 3 (first differences minus their median) and
+    2 (second differences) are each weighed, from their least and greatest
+    delta, at the narrowest width holding every delta; and at the narrower
+    width with exceptions that a strided sample of them says is cheapest, whose
+    exceptions are then counted exactly. A fixed stride (every first difference
+    equal, zero bytes a point) is found by one comparison.
+    """
     first = int(bits[0])
     step = bits[1:] - bits[:-1]  # wraps modulo 2**64: exact for any pattern
-    best: tuple[int, int, int, np.ndarray, int] | None = None  # cost, order, width, ...
-    for order in (1, 2, 3):
-        if order == 1:
-            residual, first_delta = step, 0
-        elif order == 2:
-            residual = step[1:] - step[:-1]
-            first_delta = int(step[0]) if len(step) else 0
-        else:  # around a typical delta: wall times a fixed period apart, give or take
-            if len(step) < 2:
-                continue
-            sample = step[:: max(1, len(step) // _BASE_SAMPLE)].view(np.int64)
-            first_delta = int(np.median(sample)) % (1 << 64)
-            residual = step - np.uint64(first_delta)
-        signed = residual.view(np.int64)
-        size = len(signed)
-        misfits: dict[int, int] | None = None
-        for width in _WIDTHS:
-            if best is not None and size * width >= best[0]:
-                continue  # cannot beat what is found, exceptions or not
-            if misfits is None:
-                misfits = _misfits(signed)
-            cost = size * width + _EXCEPTION_BYTES * misfits[width]
-            if best is None or cost < best[0]:
-                best = (cost, order, width, signed, first_delta)
-    assert best is not None
-    _, order, width, signed, first_delta = best
-    if width == 8:
-        empty = np.empty(0, np.int64)
-        return _Ints(order, 8, first, first_delta, signed, empty, empty)
-    kind = _WIDTHS[width]
-    lo, hi = _LIMITS[width]
-    positions = np.flatnonzero((signed < lo) | (signed > hi)).astype(np.int32)
-    narrow = np.empty(0, np.int8) if kind is None else signed.astype(kind)
-    if len(positions) and kind is not None:
-        narrow[positions] = 0  # astype wrapped them; the exception overrides
-    return _Ints(order, width, first, first_delta, narrow, positions, signed[positions])
+    count = len(step)
+    no_deltas = np.empty(0, np.int8)
+    if not count:
+        return _Ints(1, 0, first, 0, no_deltas, _NO_POSITIONS, _NO_EXCEPTIONS)
+    signed = step.view(np.int64)
+    low, high = int(signed.min()), int(signed.max())
+    if low == high:  # zero, or a fixed stride: zero bytes a point
+        if low == 0:
+            return _Ints(1, 0, first, 0, no_deltas, _NO_POSITIONS, _NO_EXCEPTIONS)
+        return _Ints(2, 0, first, int(step[0]), no_deltas, _NO_POSITIONS, _NO_EXCEPTIONS)
+    # (order, first delta, deltas as int64, their least and greatest) of each order.
+    orders: list[tuple[int, int, np.ndarray, int, int]] = [(1, 0, signed, low, high)]
+    if count >= 2:
+        sample = signed[:: max(1, count // _BASE_SAMPLE)]
+        middle = len(sample) // 2  # the median: a fixed period, give or take (wall times)
+        base = int(np.partition(sample, middle)[middle])
+        around = (step - np.uint64(base % (1 << 64))).view(np.int64)
+        orders.append((3, base % (1 << 64), around, low - base, high - base))
+        second = (step[1:] - step[:-1]).view(np.int64)
+        orders.append((2, int(step[0]), second, int(second.min()), int(second.max())))
+    # Whole: every delta in the narrowest width holding them all (ties: the lower order).
+    whole = [
+        (_size(count + 1, order) * _width(lo, hi), index)
+        for index, (order, _, _, lo, hi) in enumerate(orders)
+    ]
+    best_cost, best_index = min(whole)
+    best_width = _width(orders[best_index][3], orders[best_index][4])
+    stride = max(1, count // _JUDGE_SAMPLE)
+    guesses = _guesses([deltas[::stride] for _, _, deltas, _, _ in orders])
+    row, column = divmod(int(np.argmin(guesses)), guesses.shape[1])
+    guess = float(guesses[row, column])
+    if limit is not None and min(guess, best_width) >= limit:
+        return None
+    width = int(_EXCEPTION_WIDTHS[column])
+    if guess < best_width and width < best_width:
+        order, first_delta, deltas, _, _ = orders[row]
+        lo, hi = _LIMITS[width]
+        positions = np.flatnonzero((deltas < lo) | (deltas > hi))
+        if len(deltas) * width + _EXCEPTION_BYTES * len(positions) < best_cost:
+            kind = _WIDTHS[width]
+            narrow = no_deltas if kind is None else deltas.astype(kind)
+            if kind is not None and len(positions):
+                narrow[positions] = 0  # astype wrapped them; the exception overrides
+            exceptions = deltas[positions]
+            return _Ints(
+                order, width, first, first_delta, narrow, positions.astype(np.int32), exceptions
+            )
+    order, first_delta, deltas, _, _ = orders[best_index]
+    kind = _WIDTHS[best_width]
+    narrow = deltas if kind is None or best_width == 8 else deltas.astype(kind)
+    return _Ints(order, best_width, first, first_delta, narrow, _NO_POSITIONS, _NO_EXCEPTIONS)
 
 
 #: Blocks of at most this many points take the quick codecs (:func:`_quick_deltas`, values
@@ -282,9 +330,8 @@ def _value_bits(values: np.ndarray) -> np.ndarray:
 
 
 #: Values are delta-coded only when that takes at most this share of them as they are
-#: (decoding deltas costs more than copying), judged first on a sample of this many.
+#: (decoding deltas costs more than copying).
 _VALUE_SHARE = 0.75
-_VALUE_SAMPLE = 1024
 
 
 def _cost(ints: _Ints, count: int) -> int:
@@ -294,16 +341,12 @@ def _cost(ints: _Ints, count: int) -> int:
 def _value_codec(values: np.ndarray, bits: np.ndarray) -> _Ints:
     """The values' bits as deltas when that is much smaller, else the values as they are.
 
-    Noisy values (most metrics) are rejected on a strided sample, for a
-    fraction of the cost of trying every width on every point.
+    Noisy values (most metrics) are rejected from their deltas' least and greatest
+    and a sample, for a fraction of the cost of trying every width on every point.
     """
     count, limit = len(values), _VALUE_SHARE * values.itemsize
-    if count > 2 * _VALUE_SAMPLE:
-        sample = bits[:: count // _VALUE_SAMPLE]
-        if _cost(_deltas(sample), len(sample)) >= limit * len(sample):
-            return _raw(values)
-    coded = _deltas(bits)
-    return coded if _cost(coded, count) < limit * count else _raw(values)
+    coded = _judged_deltas(bits, limit)
+    return coded if coded is not None and _cost(coded, count) < limit * count else _raw(values)
 
 
 def _encode_one(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -400,10 +443,6 @@ def encode(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> list[n
         )
         for start in range(0, len(step), MAX_BLOCK)
     ]
-
-
-#: The highest magnitude (``x``, or ``~x`` below zero) int8, int16 and int32 hold.
-_HIGHEST = np.array([_LIMITS[width][1] for width in (1, 2, 4)], np.int64)
 
 
 def encode_small_many(
