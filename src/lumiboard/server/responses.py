@@ -63,10 +63,10 @@ def tensorboard_triples(wall_time: np.ndarray, step: np.ndarray, value: np.ndarr
     if not len(step):
         return b"[]"
     pieces = [
-        _rows(
+        _interleave(
+            b"[",
             [_json_floats(wall_time[part]), _integers(step[part]), _json_floats(value[part])],
-            start=b"[",
-            end=b"],",
+            [b",", b",", b"],"],
         )
         for part in _pieces(len(step))
     ]
@@ -81,10 +81,10 @@ def tensorboard_csv(wall_time: np.ndarray, step: np.ndarray, value: np.ndarray) 
     float (``nan``, ``inf``) and ``\\r\\n`` line ends.
     """
     pieces = [
-        _rows(
+        _interleave(
+            b"",
             [_float_reprs(wall_time[part]), _integers(step[part]), _float_reprs(value[part])],
-            start=b"",
-            end=b"\r\n",
+            [b",", b",", b"\r\n"],
         )
         for part in _pieces(len(step))
     ]
@@ -98,15 +98,10 @@ def csv_long_rows(run: str, step: np.ndarray, wall_time: np.ndarray, value: np.n
     csv.writer(buffer, lineterminator="\r\n").writerow([run, ""])
     cell = buffer.getvalue().removesuffix(",\r\n").encode("utf-8")
     pieces = [
-        _rows(
-            [
-                [cell] * len(step[part]),
-                _integers(step[part]),
-                _float_reprs(wall_time[part]),
-                _float_reprs(value[part]),
-            ],
-            start=b"",
-            end=b"\r\n",
+        _interleave(
+            cell + b",",
+            [_integers(step[part]), _float_reprs(wall_time[part]), _float_reprs(value[part])],
+            [b",", b",", b"\r\n"],
         )
         for part in _pieces(len(step))
     ]
@@ -117,52 +112,102 @@ def _pieces(count: int) -> list[slice]:
     return [slice(start, start + PIECE) for start in range(0, count, PIECE)]
 
 
-def _rows(columns: list[list[bytes]], start: bytes, end: bytes) -> bytes:
-    """Each row as ``start``, its cells joined by ``,``, ``end``; the rows one after the
-    other. Built by list slicing and one join (C loops), not a Python loop per row."""
-    count = len(columns[0])
-    width = 2 * len(columns) + 1  # start, cell, ",", cell, ..., cell, end
-    flat = [b","] * (count * width)
-    flat[0::width] = [start] * count
-    for index, column in enumerate(columns):
-        flat[2 * index + 1 :: width] = column
-    flat[width - 1 :: width] = [end] * count
-    return b"".join(flat)
+def _interleave(prefix: bytes, columns: list[bytes], separators: list[bytes]) -> bytes:
+    """Rows of ``prefix``, then each column's cell followed by its separator.
+
+    Each column comes as its cells joined by ``,`` (cells hold no comma: numbers, and
+    TensorBoard's ``"NaN"`` strings), as orjson writes an array without its brackets.
+    Every byte is copied by a few numpy passes (a cell and the comma after it land in
+    one scatter), not by a Python loop or a list per row: ~1.4x faster than the join of a
+    list of every cell and separator it replaces (10,000 points: ~1.9 -> ~1.35 ms).
+    """
+    sources = [np.frombuffer(column, dtype=np.uint8) for column in columns]
+    # A cell starts after each comma; with a comma counted after the last one too.
+    cuts = [np.flatnonzero(source == _COMMA) for source in sources]
+    count = len(cuts[0]) + 1
+    lengths = [
+        np.diff(cut, prepend=-1, append=len(source)) - 1
+        for cut, source in zip(cuts, sources, strict=True)
+    ]
+    row: np.ndarray = np.sum(lengths, axis=0) + len(prefix) + len(b"".join(separators))
+    starts = np.zeros(count, dtype=np.int64)
+    np.cumsum(row[:-1], out=starts[1:])
+    out = np.empty(int(starts[-1] + row[-1]), dtype=np.uint8)
+    at = starts.copy()
+    _put(out, at, prefix)
+    at += len(prefix)
+    # One index buffer for every column, int32 where it fits: fresh pages cost more here
+    # than the arithmetic.
+    places = np.empty(max(map(len, sources)), np.int32 if len(out) < 2**31 else np.int64)
+    for source, cut, length, separator in zip(sources, cuts, lengths, separators, strict=True):
+        # Where each byte of the column goes, as a running sum: +1 from one byte to the
+        # next, and at each cell's first byte the jump from the previous cell's comma to
+        # this cell's place in its row.
+        place = places[: len(source)]
+        place.fill(1)
+        place[0] = at[0]
+        place[cut + 1] = np.diff(at) - length[:-1]
+        np.cumsum(place, out=place)
+        out[place] = source
+        at += length
+        _put(out, at, separator)
+        at += len(separator)
+    return out.tobytes()
 
 
-def _integers(column: np.ndarray) -> list[bytes]:
-    return orjson.dumps(np.asarray(column, dtype=np.int64), option=_OPTIONS)[1:-1].split(b",")
+def _put(out: np.ndarray, at: np.ndarray, text: bytes) -> None:
+    """``text`` written into ``out`` at each offset of ``at``."""
+    if len(text) <= 4:  # separators: a scatter per byte, no 2-D index array
+        for index, byte in enumerate(text):
+            out[at + index] = byte
+    else:  # a run's name (csv_long_rows)
+        out[at[:, np.newaxis] + np.arange(len(text))] = np.frombuffer(text, dtype=np.uint8)
 
 
-def _json_floats(column: np.ndarray) -> list[bytes]:
+_COMMA = ord(",")
+
+
+def _integers(column: np.ndarray) -> bytes:
+    return orjson.dumps(np.asarray(column, dtype=np.int64), option=_OPTIONS)[1:-1]
+
+
+def _json_floats(column: np.ndarray) -> bytes:
     """Each number of ``column`` as JSON, non-finite ones as TensorBoard's strings."""
     array = np.asarray(column, dtype=np.float64)
-    items = orjson.dumps(array, option=_OPTIONS)[1:-1].split(b",")
-    for index in np.flatnonzero(~np.isfinite(array)).tolist():
+    written = orjson.dumps(array, option=_OPTIONS)[1:-1]
+    odd = np.flatnonzero(~np.isfinite(array)).tolist()
+    if not odd:
+        return written
+    items = written.split(b",")
+    for index in odd:
         number = float(array[index])
         if math.isnan(number):
             items[index] = b'"NaN"'
         else:
             items[index] = b'"Infinity"' if number > 0 else b'"-Infinity"'
-    return items
+    return b",".join(items)
 
 
-def _float_reprs(column: np.ndarray) -> list[bytes]:
+def _float_reprs(column: np.ndarray) -> bytes:
     """``repr`` of each number of ``column``, as bytes, mostly written by orjson.
 
     Both write the shortest digits that read back to the same float; they differ only in
     layout: ``repr`` switches to an exponent (``1e-05``, ``1e+16``) below 1e-4 and from
     1e16 on, where orjson writes ``0.00001``, ``1e-5`` and ``1e16``, and orjson writes
-    non-finite numbers as ``null``. Those numbers (rare in a series) get ``repr`` itself.
+    non-finite numbers as ``null``. Those numbers get ``repr`` itself.
     """
     array = np.asarray(column, dtype=np.float64)
-    items = orjson.dumps(array, option=_OPTIONS)[1:-1].split(b",")
+    written = orjson.dumps(array, option=_OPTIONS)[1:-1]
     with np.errstate(invalid="ignore"):
         magnitude = np.abs(array)
         plain = ((magnitude >= 1e-4) & (magnitude < 1e16)) | (array == 0)
-    for index in np.flatnonzero(~plain).tolist():
+    odd = np.flatnonzero(~plain).tolist()
+    if not odd:
+        return written
+    items = written.split(b",")
+    for index in odd:
         items[index] = repr(float(array[index])).encode("ascii")
-    return items
+    return b",".join(items)
 
 
 def attachment(filename: str) -> str:
