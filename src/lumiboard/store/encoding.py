@@ -164,6 +164,7 @@ def _width(low: int, high: int) -> int:
 #: The widths that may take exceptions, and how many deltas of each order are sampled
 #: (strided) to guess what exceptions would cost at each of them.
 _EXCEPTION_WIDTHS = np.array([0, 1, 2, 4])
+_EXCEPTION_HIGHEST = np.array([0, *_HIGHEST.tolist()], np.int64)[None, :, None]
 _JUDGE_SAMPLE = 256
 #: No exceptions (shared: empty, never written).
 _NO_POSITIONS = np.empty(0, np.int32)
@@ -174,12 +175,15 @@ def _guesses(samples: list[np.ndarray]) -> np.ndarray:
     """Bytes a delta each order (a row a sample) would take at each of
     :data:`_EXCEPTION_WIDTHS`, exceptions counted, guessed from the samples."""
     size = min(len(sample) for sample in samples)
-    signed = np.stack([sample[:size] for sample in samples])
+    signed = np.empty((len(samples), size), np.int64)
+    for row, sample in enumerate(samples):
+        signed[row] = sample[:size]
     magnitude = signed ^ (signed >> 63)
-    misfits = np.empty((len(samples), 4), np.int64)
-    misfits[:, 0] = np.count_nonzero(signed, axis=1)
-    misfits[:, 1:] = np.count_nonzero(magnitude[:, None, :] > _HIGHEST[None, :, None], axis=2)
-    guesses: np.ndarray = _EXCEPTION_WIDTHS + (_EXCEPTION_BYTES / size) * misfits
+    # A handful of array calls for every order and width at once: a 1,000-point
+    # series pays for calls, not points.
+    misfits = magnitude[:, None, :] > _EXCEPTION_HIGHEST
+    misfits[:, 0, :] |= signed == -1  # its magnitude is 0, but width 0 holds only 0
+    guesses: np.ndarray = _EXCEPTION_WIDTHS + (_EXCEPTION_BYTES / size) * misfits.sum(axis=2)
     return guesses
 
 
