@@ -217,47 +217,79 @@ def _judged_deltas(bits: np.ndarray, limit: float | None) -> _Ints | None:
         if low == 0:
             return _Ints(1, 0, first, 0, no_deltas, _NO_POSITIONS, _NO_EXCEPTIONS)
         return _Ints(2, 0, first, int(step[0]), no_deltas, _NO_POSITIONS, _NO_EXCEPTIONS)
-    # (order, first delta, deltas as int64, their least and greatest) of each order.
-    orders: list[tuple[int, int, np.ndarray, int, int]] = [(1, 0, signed, low, high)]
+    stride = max(1, count // _JUDGE_SAMPLE)
+    sampled = signed[::stride]
+    samples = [sampled]
+    base = 0
     if count >= 2:
         sample = signed[:: max(1, count // _BASE_SAMPLE)]
         middle = len(sample) // 2  # the median: a fixed period, give or take (wall times)
         base = int(np.partition(sample, middle)[middle])
-        around = (step - np.uint64(base % (1 << 64))).view(np.int64)
-        orders.append((3, base % (1 << 64), around, low - base, high - base))
-        second = (step[1:] - step[:-1]).view(np.int64)
-        orders.append((2, int(step[0]), second, int(second.min()), int(second.max())))
-    # Whole: every delta in the narrowest width holding them all (ties: the lower order).
-    whole = [
-        (_size(count + 1, order) * _width(lo, hi), index)
-        for index, (order, _, _, lo, hi) in enumerate(orders)
-    ]
-    best_cost, best_index = min(whole)
-    best_width = _width(orders[best_index][3], orders[best_index][4])
-    stride = max(1, count // _JUDGE_SAMPLE)
-    guesses = _guesses([deltas[::stride] for _, _, deltas, _, _ in orders])
+        samples.append(sampled - base)  # wraps as the deltas themselves do
+        samples.append(signed[1::stride] - signed[:-1:stride])  # second differences
+    guesses = _guesses(samples)
     row, column = divmod(int(np.argmin(guesses)), guesses.shape[1])
     guess = float(guesses[row, column])
-    if limit is not None and min(guess, best_width) >= limit:
+    if limit is not None and guess >= limit:
+        # A width holding every delta holds every sampled one: its guess is the
+        # width itself, so no encoding without exceptions is under the limit either.
         return None
+    orders = (1, 3, 2)[: len(samples)]
+    firsts = (0, base % (1 << 64), int(step[0]))
+    residuals: dict[int, np.ndarray] = {1: signed}
+
+    def residual(order: int) -> np.ndarray:  # orders 2 and 3 made only when needed
+        if order not in residuals:
+            if order == 3:
+                residuals[3] = (step - np.uint64(firsts[1])).view(np.int64)
+            else:
+                residuals[2] = (step[1:] - step[:-1]).view(np.int64)
+        return residuals[order]
+
+    # Every delta in the narrowest width holding them all: orders 1 and 3 from the
+    # least and greatest first difference; order 2 only when it might be narrower
+    # (its sampled deltas already need at least the width its guesses show).
+    whole = [(count * _width(low, high), 0)]
+    if count >= 2:
+        whole.append((count * _width(low - base, high - base), 1))
+        row2 = guesses[2].tolist()
+        floor = next((w for w, g in zip((0, 1, 2, 4), row2, strict=True) if g == w), 8)
+        if (count - 1) * floor < min(whole)[0]:
+            second = residual(2)
+            whole.append(((count - 1) * _width(int(second.min()), int(second.max())), 2))
+    best_cost, best_index = min(whole)
+    best_width = best_cost // _size(count + 1, orders[best_index])
     width = int(_EXCEPTION_WIDTHS[column])
     if guess < best_width and width < best_width:
-        order, first_delta, deltas, _, _ = orders[row]
+        deltas = residual(orders[row])
         lo, hi = _LIMITS[width]
         positions = np.flatnonzero((deltas < lo) | (deltas > hi))
         if len(deltas) * width + _EXCEPTION_BYTES * len(positions) < best_cost:
-            kind = _WIDTHS[width]
-            narrow = no_deltas if kind is None else deltas.astype(kind)
-            if kind is not None and len(positions):
-                narrow[positions] = 0  # astype wrapped them; the exception overrides
-            exceptions = deltas[positions]
-            return _Ints(
-                order, width, first, first_delta, narrow, positions.astype(np.int32), exceptions
-            )
-    order, first_delta, deltas, _, _ = orders[best_index]
-    kind = _WIDTHS[best_width]
-    narrow = deltas if kind is None or best_width == 8 else deltas.astype(kind)
-    return _Ints(order, best_width, first, first_delta, narrow, _NO_POSITIONS, _NO_EXCEPTIONS)
+            return _packed(orders[row], width, first, firsts[row], deltas, positions)
+    deltas = residual(orders[best_index])
+    return _packed(orders[best_index], best_width, first, firsts[best_index], deltas, None)
+
+
+def _packed(
+    order: int,
+    width: int,
+    first: int,
+    first_delta: int,
+    deltas: np.ndarray,
+    positions: np.ndarray | None,
+) -> _Ints:
+    """``deltas`` (int64) in ``width`` bytes, those at ``positions`` as exceptions."""
+    kind = _WIDTHS[width]
+    if kind is None or width == 8:
+        narrow = deltas if kind is not None else np.empty(0, np.int8)
+    else:
+        narrow = deltas.astype(kind)
+    if positions is None or not len(positions):
+        return _Ints(order, width, first, first_delta, narrow, _NO_POSITIONS, _NO_EXCEPTIONS)
+    if kind is not None:
+        narrow[positions] = 0  # astype wrapped them; the exception overrides
+    exceptions = deltas[positions]
+    return _Ints(order, width, first, first_delta, narrow, positions.astype(np.int32), exceptions)
 
 
 #: Blocks of at most this many points take the quick codecs (:func:`_quick_deltas`, values
