@@ -23,7 +23,14 @@ from lumiboard.reader.names import safe_text
 from lumiboard.reader.tail import read_range
 from lumiboard.store.budget import note_read
 from lumiboard.store.downsample import Reduced, XAxis, reduce_series
-from lumiboard.store.runs import BlobPoint, BlobRef, RunData, TagInfo, TensorPoint
+from lumiboard.store.runs import (
+    BlobPoint,
+    BlobRef,
+    RunData,
+    TagInfo,
+    TensorPoint,
+    listing_stamp,
+)
 
 
 class NotFoundError(LookupError):
@@ -56,6 +63,12 @@ class Provider:
                 runs, key=lambda r: (r.start_time is None, r.start_time or 0.0, r.name)
             )
         ]
+
+    def listing_key(self) -> tuple[int, int]:
+        """Changes when the runs, their tags or their start times may have changed
+        (:func:`lumiboard.store.runs.listing_stamp`, and the number of runs for a run
+        that left): a tag listing cached under a key is current while the key is."""
+        return listing_stamp(), len(self._runs)
 
     def run(self, name: str) -> RunData:
         """The data of run ``name``; :class:`NotFoundError` if there is none."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import threading
 from collections.abc import Collection
 from dataclasses import dataclass, field
@@ -57,12 +58,73 @@ class BlobPoint:
     count: int
 
 
+#: Stamps of changes to what tag listings show, from one counter: each differs from every
+#: earlier one, so a reader compares with ``!=`` and two threads stamping at once lose nothing.
+_stamps = itertools.count(1)
+_listing_stamp = [0]
+
+
+def listing_stamp() -> int:
+    """A value that changes whenever a run is created, a run's tags (or their metadata),
+    start time or series tables are set, or its points are purged: a tag listing built
+    after reading stamp ``s`` is current while this still returns ``s``, except for a
+    tag's first points (a tag is created just before its points are stored: a listing
+    that leaves out tags without points checks those itself) and a run leaving the
+    store (the number of runs tells)."""
+    return _listing_stamp[0]
+
+
+def _stamp() -> None:
+    _listing_stamp[0] = next(_stamps)
+
+
+class TagTable(dict[str, "TagInfo"]):
+    """A run's ``{tag: TagInfo}``: every change stamps :func:`listing_stamp`."""
+
+    __slots__ = ()
+
+    def __setitem__(self, key: str, value: TagInfo) -> None:
+        super().__setitem__(key, value)
+        _stamp()
+
+    def __delitem__(self, key: str) -> None:
+        super().__delitem__(key)
+        _stamp()
+
+    def update(self, *args: object, **kwargs: TagInfo) -> None:
+        super().update(*args, **kwargs)
+        _stamp()
+
+    def __ior__(self, other: object) -> TagTable:  # type: ignore[override,misc]
+        self.update(other)
+        return self
+
+    def setdefault(self, key: str, default: TagInfo) -> TagInfo:
+        found = super().setdefault(key, default)
+        _stamp()
+        return found
+
+    def pop(self, key: str, *default: object) -> object:  # type: ignore[override]
+        found = super().pop(key, *default)
+        _stamp()
+        return found
+
+    def popitem(self) -> tuple[str, TagInfo]:
+        found = super().popitem()
+        _stamp()
+        return found
+
+    def clear(self) -> None:
+        super().clear()
+        _stamp()
+
+
 @dataclass
 class RunData:
     """Every series of one run, guarded by ``lock`` (ingest writes, queries read)."""
 
     name: str
-    tags: dict[str, TagInfo] = field(default_factory=dict)
+    tags: dict[str, TagInfo] = field(default_factory=TagTable)
     scalars: dict[str, ScalarSeries] = field(default_factory=dict)
     tensors: dict[str, Reservoir[TensorPoint]] = field(default_factory=dict)
     blobs: dict[str, Reservoir[BlobPoint]] = field(default_factory=dict)
@@ -71,6 +133,15 @@ class RunData:
     #: Records skipped per tag ("" when the tag is unknown), for the status route.
     skipped: dict[str, int] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    def __setattr__(self, name: str, value: object) -> None:
+        # Whatever replaces the tags (a cache restore, a reset) is a TagTable too; every
+        # attribute set (a new run included) stamps listing_stamp().
+        if name == "tags" and not isinstance(value, TagTable):
+            value = TagTable(value)  # type: ignore[call-overload]
+        object.__setattr__(self, name, value)
+        if name != "lock":
+            _stamp()
 
     def scalar_series(self, tag: str) -> ScalarSeries:
         series = self.scalars.get(tag)
@@ -90,6 +161,8 @@ class RunData:
             for tag, reservoir in table.items():
                 if tags is None or tag in tags:
                     dropped += reservoir.purge(lambda point: point.step < step)
+        if dropped:
+            _stamp()  # a series may be empty now: listings leave it out
         return dropped
 
     def count_skip(self, tag: str) -> None:

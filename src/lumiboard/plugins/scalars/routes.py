@@ -14,6 +14,9 @@ takes seconds to write as CSV.
 
 from __future__ import annotations
 
+import functools
+import threading
+import weakref
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -23,6 +26,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from lumiboard.plugins.base import DataClass
 from lumiboard.plugins.scalars import series_binary
 from lumiboard.server import workers
 from lumiboard.server.context import body_int, body_step, context, query
@@ -38,8 +42,10 @@ from lumiboard.server.responses import (
 )
 from lumiboard.store.downsample import Reduced, XAxis
 from lumiboard.store.provider import NotFoundError, Provider
+from lumiboard.store.runs import RunData, TagInfo
 
 TAB_NAME = "Scalars"
+PLUGIN_NAME = "scalars"
 MAX_BUCKETS = 20_000
 #: Form fields of one ``scalars_multirun`` request: the tag and up to 100,000 runs.
 MAX_MULTIRUN_FIELDS = 100_001
@@ -50,10 +56,98 @@ MAX_FORM_BYTES = 64 << 20
 @workers.off_loop
 def tags(request: Request) -> Response:
     """``{run: {tag: {displayName, description}}}`` for every scalar tag."""
-    listing = context(request).provider.list_tags(plugin="scalars")
-    return json_response(
-        {run: {tag: tag_json(info) for tag, info in tags.items()} for run, tags in listing.items()}
-    )
+    body = tag_listing(context(request).provider).answer()
+    return Response(body, media_type="application/json")
+
+
+class TagListing:
+    """The ``/tags`` answer of one provider, built once per change of its store.
+
+    Clients poll ``/tags`` (the app, scripts waiting for a run): 2,000 runs answer ~600 KB,
+    tens of ms to build, while nothing changed. The answer is kept with the
+    :meth:`Provider.listing_key <lumiboard.store.provider.Provider.listing_key>` it was
+    built under, and reused while that key is the same and no tag left out for having
+    no points yet has some now (a tag is created just before its first points are
+    stored). The reloader's listeners are no help: they run once a whole pass is done,
+    and a first pass shows each run as soon as it is read.
+    """
+
+    def __init__(self, provider: Provider) -> None:
+        self.provider = provider
+        self.builds = 0
+        self._lock = threading.Lock()
+        #: (key, answer, tags without points): replaced at once, read without the lock.
+        self._built: tuple[tuple[int, int], bytes, list[tuple[RunData, str]]] | None = None
+
+    def answer(self) -> bytes:
+        """The listing's JSON, built again only when the store changed."""
+        found = self._current()
+        if found is not None:
+            return found
+        with self._lock:  # one build at a time; a waiting request takes its result
+            found = self._current()
+            if found is not None:
+                return found
+            key = self.provider.listing_key()  # before reading: a change after shows
+            body, empty = self._build()
+            self._built = (key, body, empty)
+            self.builds += 1
+            return body
+
+    def _current(self) -> bytes | None:
+        built = self._built
+        if built is None or built[0] != self.provider.listing_key():
+            return None
+        _, body, empty = built
+        if any(len(run.scalars.get(tag, ())) for run, tag in empty):
+            return None
+        return body
+
+    def _build(self) -> tuple[bytes, list[tuple[RunData, str]]]:
+        listing = self.provider.list_tags(plugin=PLUGIN_NAME)
+        body = orjson.dumps(
+            {
+                run: {
+                    tag: _tag_entry(info.display_name, info.description)
+                    for tag, info in tags.items()
+                }
+                for run, tags in listing.items()
+            }
+        )
+        empty: list[tuple[RunData, str]] = []
+        for name in self.provider.list_runs():
+            try:
+                run = self.provider.run(name)
+            except NotFoundError:
+                continue  # dropped by a reload since it was listed
+            listed = listing.get(name, {})
+            with run.lock:
+                empty.extend(
+                    (run, tag)
+                    for tag, info in run.tags.items()
+                    if info.plugin_name == PLUGIN_NAME and tag not in listed
+                )
+        return body, empty
+
+
+_listings: weakref.WeakKeyDictionary[Provider, TagListing] = weakref.WeakKeyDictionary()
+_listings_lock = threading.Lock()
+
+
+def tag_listing(provider: Provider) -> TagListing:
+    """The :class:`TagListing` of ``provider`` (one per provider, made on first use)."""
+    with _listings_lock:
+        listing = _listings.get(provider)
+        if listing is None:
+            listing = _listings[provider] = TagListing(provider)
+        return listing
+
+
+@functools.lru_cache(maxsize=4096)
+def _tag_entry(display_name: str, description: str) -> dict[str, str]:
+    # Runs share their tags' names and descriptions: each rendered (markdown) once.
+    # The same dict for each: orjson writes it again, nobody changes it.
+    return tag_json(TagInfo(PLUGIN_NAME, DataClass.SCALAR, display_name, description))
 
 
 @workers.off_loop_bulk
