@@ -104,30 +104,27 @@ class TagListing:
         return body
 
     def _build(self) -> tuple[bytes, list[tuple[RunData, str]]]:
-        listing = self.provider.list_tags(plugin=PLUGIN_NAME)
-        body = orjson.dumps(
-            {
-                run: {
-                    tag: _tag_entry(info.display_name, info.description)
-                    for tag, info in tags.items()
-                }
-                for run, tags in listing.items()
-            }
-        )
+        # Provider.list_tags(plugin="scalars") and the tags it leaves out for having no
+        # points, in one pass (a scalars tag's data is its ScalarSeries).
+        listing: dict[str, dict[str, dict[str, str]]] = {}
         empty: list[tuple[RunData, str]] = []
         for name in self.provider.list_runs():
             try:
                 run = self.provider.run(name)
             except NotFoundError:
                 continue  # dropped by a reload since it was listed
-            listed = listing.get(name, {})
+            entries = {}
             with run.lock:
-                empty.extend(
-                    (run, tag)
-                    for tag, info in run.tags.items()
-                    if info.plugin_name == PLUGIN_NAME and tag not in listed
-                )
-        return body, empty
+                for tag, info in run.tags.items():
+                    if info.plugin_name != PLUGIN_NAME:
+                        continue
+                    if len(run.scalars.get(tag, ())):
+                        entries[tag] = _tag_entry(info.display_name, info.description)
+                    else:
+                        empty.append((run, tag))
+            if entries:
+                listing[name] = entries
+        return orjson.dumps(listing), empty
 
 
 _listings: weakref.WeakKeyDictionary[Provider, TagListing] = weakref.WeakKeyDictionary()
