@@ -75,7 +75,7 @@ def test_a_load_of_many_runs_keeps_every_point_and_decodes_nothing(
 )
 def test_guesses_count_what_each_width_cannot_hold(rows: list[np.ndarray]) -> None:
     # Given whole deltas (no sampling), the guess is each width's exact cost a delta.
-    guesses = encoding._guesses(rows)
+    guesses = encoding._guesses(np.stack(rows))
     for row, signed in zip(guesses.tolist(), rows, strict=True):
         expected = [
             width + 12 * sum(1 for x in signed.tolist() if not low <= x <= high) / len(signed)

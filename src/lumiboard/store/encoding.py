@@ -178,13 +178,10 @@ _NO_POSITIONS = np.empty(0, np.int32)
 _NO_EXCEPTIONS = np.empty(0, np.int64)
 
 
-def _guesses(samples: list[np.ndarray]) -> np.ndarray:
-    """Bytes a delta each order (a row a sample) would take at each of
-    :data:`_EXCEPTION_WIDTHS`, exceptions counted, guessed from the samples."""
-    size = min(len(sample) for sample in samples)
-    signed = np.empty((len(samples), size), np.int64)
-    for row, sample in enumerate(samples):
-        signed[row] = sample[:size]
+def _guesses(signed: np.ndarray) -> np.ndarray:
+    """Bytes a delta each order (a row of ``signed``: its sampled deltas, int64)
+    would take at each of :data:`_EXCEPTION_WIDTHS`, exceptions counted."""
+    size = signed.shape[1]
     magnitude = signed ^ (signed >> 63)
     # A handful of array calls for every order and width at once: a 1,000-point
     # series pays for calls, not points.
@@ -192,6 +189,25 @@ def _guesses(samples: list[np.ndarray]) -> np.ndarray:
     misfits[:, 0, :] |= signed == -1  # its magnitude is 0, but width 0 holds only 0
     guesses: np.ndarray = _EXCEPTION_WIDTHS + (_EXCEPTION_BYTES / size) * misfits.sum(axis=2)
     return guesses
+
+
+def _sampled(signed: np.ndarray) -> tuple[np.ndarray, int]:
+    """Strided samples of the first differences ``signed`` (int64) as orders 1, 3
+    and 2 would store them (a row each; one row for one difference), and order 3's
+    base: the median first difference (of a sample)."""
+    count = len(signed)
+    if count < 2:
+        return signed[None, :], 0
+    sample = signed[:: max(1, count // _BASE_SAMPLE)]
+    middle = len(sample) // 2  # the median: a fixed period, give or take (wall times)
+    base = int(np.partition(sample, middle)[middle])
+    stride = max(1, count // _JUDGE_SAMPLE)
+    sampled = signed[:-1:stride]
+    samples = np.empty((3, len(sampled)), np.int64)
+    samples[0] = sampled
+    np.subtract(sampled, base, out=samples[1])  # wraps as the deltas themselves do
+    np.subtract(signed[1::stride], sampled, out=samples[2])
+    return samples, base
 
 
 def _deltas(bits: np.ndarray) -> _Ints:
@@ -224,16 +240,7 @@ def _judged_deltas(bits: np.ndarray, limit: float | None) -> _Ints | None:
         if low == 0:
             return _Ints(1, 0, first, 0, no_deltas, _NO_POSITIONS, _NO_EXCEPTIONS)
         return _Ints(2, 0, first, int(step[0]), no_deltas, _NO_POSITIONS, _NO_EXCEPTIONS)
-    stride = max(1, count // _JUDGE_SAMPLE)
-    sampled = signed[::stride]
-    samples = [sampled]
-    base = 0
-    if count >= 2:
-        sample = signed[:: max(1, count // _BASE_SAMPLE)]
-        middle = len(sample) // 2  # the median: a fixed period, give or take (wall times)
-        base = int(np.partition(sample, middle)[middle])
-        samples.append(sampled - base)  # wraps as the deltas themselves do
-        samples.append(signed[1::stride] - signed[:-1:stride])  # second differences
+    samples, base = _sampled(signed)
     guesses = _guesses(samples)
     row, column = divmod(int(np.argmin(guesses)), guesses.shape[1])
     guess = float(guesses[row, column])
