@@ -228,27 +228,54 @@ def _judged_deltas(bits: np.ndarray, limit: float | None) -> _Ints | None:
     exceptions are then counted exactly. A fixed stride (every first difference
     equal, zero bytes a point) is found by one comparison.
     """
+    plan = _planned(bits)
+    if isinstance(plan, _Ints):
+        return plan
+    return _chosen(plan, _guesses(plan.samples), limit)
+
+
+class _Plan(NamedTuple):
+    """A column whose codec is still to choose: what :func:`_chosen` needs."""
+
+    first: int
+    #: First differences (uint64), their least and greatest (as int64).
+    step: np.ndarray
+    low: int
+    high: int
+    #: Sampled deltas of orders 1, 3 and 2 (:func:`_sampled`) and order 3's base.
+    samples: np.ndarray
+    base: int
+
+
+def _planned(bits: np.ndarray) -> _Ints | _Plan:
+    """The codec of ``bits`` (uint64, at least one) when it is settled at once (one
+    point, a fixed stride: zero bytes a point), else what choosing it needs."""
     first = int(bits[0])
     step = bits[1:] - bits[:-1]  # wraps modulo 2**64: exact for any pattern
-    count = len(step)
-    no_deltas = np.empty(0, np.int8)
-    if not count:
-        return _Ints(1, 0, first, 0, no_deltas, _NO_POSITIONS, _NO_EXCEPTIONS)
+    if not len(step):
+        return _Ints(1, 0, first, 0, np.empty(0, np.int8), _NO_POSITIONS, _NO_EXCEPTIONS)
     signed = step.view(np.int64)
     low, high = int(signed.min()), int(signed.max())
-    if low == high:  # zero, or a fixed stride: zero bytes a point
-        if low == 0:
-            return _Ints(1, 0, first, 0, no_deltas, _NO_POSITIONS, _NO_EXCEPTIONS)
-        return _Ints(2, 0, first, int(step[0]), no_deltas, _NO_POSITIONS, _NO_EXCEPTIONS)
+    if low == high:  # zero, or a fixed stride: one comparison a point
+        order, first_delta = (1, 0) if low == 0 else (2, int(step[0]))
+        no_deltas = np.empty(0, np.int8)
+        return _Ints(order, 0, first, first_delta, no_deltas, _NO_POSITIONS, _NO_EXCEPTIONS)
     samples, base = _sampled(signed)
-    guesses = _guesses(samples)
+    return _Plan(first, step, low, high, samples, base)
+
+
+def _chosen(plan: _Plan, guesses: np.ndarray, limit: float | None) -> _Ints | None:
+    """:func:`_judged_deltas` of a planned column, ``guesses`` its samples' guesses."""
+    first, step, low, high, _, base = plan
+    signed = step.view(np.int64)
+    count = len(step)
     row, column = divmod(int(np.argmin(guesses)), guesses.shape[1])
     guess = float(guesses[row, column])
     if limit is not None and guess >= limit:
         # A width holding every delta holds every sampled one: its guess is the
         # width itself, so no encoding without exceptions is under the limit either.
         return None
-    orders = (1, 3, 2)[: len(samples)]
+    orders = (1, 3, 2)[: len(guesses)]
     firsts = (0, base % (1 << 64), int(step[0]))
     residuals: dict[int, np.ndarray] = {1: signed}
 
@@ -391,12 +418,45 @@ def _cost(ints: _Ints, count: int) -> int:
 def _value_codec(values: np.ndarray, bits: np.ndarray) -> _Ints:
     """The values' bits as deltas when that is much smaller, else the values as they are.
 
-    Noisy values (most metrics) are rejected from their deltas' least and greatest
-    and a sample, for a fraction of the cost of trying every width on every point.
+    Noisy values (most metrics) are rejected from a sample of their deltas, for a
+    fraction of the cost of trying every width on every point.
     """
+    plan = _planned(bits)
+    if isinstance(plan, _Ints):
+        return plan
+    return _value_chosen(values, plan, _guesses(plan.samples))
+
+
+def _value_chosen(values: np.ndarray, plan: _Plan, guesses: np.ndarray) -> _Ints:
     count, limit = len(values), _VALUE_SHARE * values.itemsize
-    coded = _judged_deltas(bits, limit)
+    coded = _chosen(plan, guesses, limit)
     return coded if coded is not None and _cost(coded, count) < limit * count else _raw(values)
+
+
+def _codecs(step: np.ndarray, wall_time: np.ndarray, values: np.ndarray) -> list[_Ints]:
+    """The codecs of a block's columns (step and wall_time as uint64, ``values`` as
+    stored): the samples of those still to choose are guessed on in one call."""
+    plans = [_planned(step), _planned(wall_time), _planned(_value_bits(values))]
+    pending = [plan for plan in plans if isinstance(plan, _Plan)]
+    if not pending:
+        return [plan for plan in plans if isinstance(plan, _Ints)]
+    rows = len(pending[0].samples)  # the same for every column: they are as long
+    guesses = _guesses(np.concatenate([plan.samples for plan in pending]))
+    chosen: list[_Ints] = []
+    at = 0
+    for index, plan in enumerate(plans):
+        if isinstance(plan, _Ints):
+            chosen.append(plan)
+            continue
+        part = guesses[at : at + rows]
+        at += rows
+        if index == 2:
+            chosen.append(_value_chosen(values, plan, part))
+        else:
+            coded = _chosen(plan, part, None)
+            assert coded is not None  # no limit: always an encoding
+            chosen.append(coded)
+    return chosen
 
 
 def _encode_one(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> np.ndarray:
@@ -411,11 +471,8 @@ def _encode_one(step: np.ndarray, wall_time: np.ndarray, value: np.ndarray) -> n
             _raw(values),
         )
     else:
-        columns = (
-            _deltas(step.view(np.uint64)),
-            _deltas(wall_time.view(np.uint64)),
-            _value_codec(values, bits),
-        )
+        steps, walls, value_codec = _codecs(step.view(np.uint64), wall_time.view(np.uint64), values)
+        columns = (steps, walls, value_codec)
     last = (
         int(step[-1:].view(np.uint64)[0]),
         int(wall_time[-1:].view(np.uint64)[0]),
