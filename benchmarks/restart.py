@@ -30,6 +30,8 @@ from __future__ import annotations
 import os
 import sys
 
+import bench_support
+
 if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
@@ -46,25 +48,13 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 HERE = Path(__file__).resolve().parent
 
 
-def _sibling(name: str) -> ModuleType:
-    """A script of this folder, imported by path (the folder is not on sys.path)."""
-    spec = importlib.util.spec_from_file_location(f"_bench_{name}", HERE / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ingest = _sibling("ingest")  # process trees, RSS polling, TensorBoard's command line
-scale_data = _sibling("scale_data")  # fast log directories
+ingest = bench_support.sibling("ingest")  # process trees, RSS polling, TensorBoard's command line
+scale_data = bench_support.sibling("scale_data")  # fast log directories
 
 TARGET_WARM = 0.25
 TARGET_FIRST = 1.05
@@ -100,7 +90,10 @@ def wait_ready(
             listed = ingest.http_json(f"{base}/tags", 10)
             if all(wanted <= set(listed.get(run, {})) for run in runs):
                 for run in runs:
-                    if run not in done and last_step(base, run, tags[-1]) == steps - 1:
+                    if (
+                        run not in done
+                        and bench_support.last_step(base, run, tags[-1]) == steps - 1
+                    ):
                         done.add(run)
                 if len(done) == len(runs):
                     return time.monotonic()
@@ -108,20 +101,6 @@ def wait_ready(
             pass
         time.sleep(max(ingest.HTTP_POLL_S, (time.monotonic() - spawned) / 200))
     return None
-
-
-def last_step(base: str, run: str, tag: str) -> int | None:
-    """The step of the last point a server gives for (run, tag), from its CSV answer
-    (TensorBoard's ``format=csv``; JSON, parsed here, would cost the poller more than the
-    server: 50 series of 10,000 points take ~1.5 s to parse, CSV's last line nothing)."""
-    query = urllib.parse.urlencode({"run": run, "tag": tag, "format": "csv"})
-    with urllib.request.urlopen(f"{base}/scalars?{query}", timeout=60) as response:
-        text = response.read().decode()
-    last = text.rstrip().rsplit("\n", 1)[-1].split(",")
-    try:
-        return int(last[1])
-    except (IndexError, ValueError):  # only the header: no point yet
-        return None
 
 
 def serve(

@@ -47,12 +47,13 @@ from __future__ import annotations
 import os
 import sys
 
+import bench_support
+
 if sys.path and os.path.abspath(sys.path[0] or ".") == os.path.dirname(os.path.abspath(__file__)):
     del sys.path[0]
 
 import argparse
 import atexit
-import importlib.util
 import json
 import re
 import shutil
@@ -65,7 +66,6 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import psutil
@@ -73,20 +73,8 @@ import psutil
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
-def _load(name: str) -> ModuleType:
-    spec = importlib.util.spec_from_file_location(
-        f"bench_{name}", os.path.join(_HERE, f"{name}.py")
-    )
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-ingest = _load("ingest")
-scale_data = _load("scale_data")
+ingest = bench_support.sibling("ingest")
+scale_data = bench_support.sibling("scale_data")
 
 MB = 1024 * 1024
 POINT_SHAPE = (50, 20)  # runs, tags of a points row; steps = points / 1000
@@ -179,7 +167,7 @@ def _all_served(base: str, runs: list[str], tag: str, last: int, done: set[str])
     todo = [run for run in runs if run not in done]
     if len(runs) <= 100:
         for run in todo:
-            if _last_step(base, run, tag) == last:
+            if bench_support.last_step(base, run, tag) == last:
                 done.add(run)
     else:
         for start in range(0, len(todo), MULTIRUN_BATCH):
@@ -188,21 +176,6 @@ def _all_served(base: str, runs: list[str], tag: str, last: int, done: set[str])
             answer = _post_json(f"{base}/scalars_multirun", fields, 120)
             done.update(run for run in batch if answer.get(run) and answer[run][-1][1] == last)
     return len(done) == len(runs)
-
-
-def _last_step(base: str, run: str, tag: str) -> int | None:
-    """The step of the last point a server gives for (run, tag): its whole CSV answer
-    (``format=csv``, TensorBoard's too) is read, and only its last line parsed. Parsing the
-    JSON answer cost the poller more than the server, on the same cores: ~4 ms a
-    10,000-point series, 0.2 to 0.4 s for the 50 series of 10M points, added to both sides."""
-    query = urllib.parse.urlencode({"run": run, "tag": tag, "format": "csv"})
-    with urllib.request.urlopen(f"{base}/scalars?{query}", timeout=60) as response:
-        text = response.read().decode()
-    last = text.rstrip().rsplit("\n", 1)[-1].split(",")
-    try:
-        return int(last[1])
-    except (IndexError, ValueError):  # only the header: no point yet
-        return None
 
 
 def serve(
