@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -103,3 +104,55 @@ def test_a_restart_restores_while_its_caller_builds_the_server(tmp_path: Path) -
     reloader.reload()  # the first pass finds them restored: nothing read from the files
     assert reloader.progress().bytes_done == 0
     assert set(reloader.runs) == {"a", "b"}
+
+
+def test_the_served_first_pass_reuses_the_restores_listing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lumiboard.reader import reload as reload_module
+
+    for run in ("a", "b"):
+        with SummaryWriter(tmp_path / "logs" / run) as writer:
+            writer.add_scalar("loss", 1.0, 0)
+    listings: list[int] = []
+    original = reload_module.discover_runs
+
+    def counted(sources: Any) -> Any:
+        found = original(sources)
+        listings.append(len(found.runs))
+        return found
+
+    monkeypatch.setattr(reload_module, "discover_runs", counted)
+    # A direct reload() lists what is on disk now, whatever the restore listed before.
+    reloader = Reloader(str(tmp_path / "logs"), cache_dir=tmp_path / "cache")
+    with SummaryWriter(tmp_path / "logs" / "c") as writer:
+        writer.add_scalar("loss", 1.0, 0)
+    reloader.reload()
+    assert set(reloader.runs) == {"a", "b", "c"}
+    assert len(listings) == 2  # the restore's, then the pass's own
+    assert listings[-1] == 3
+    # The background loop's first pass (a server's), right after the restore, takes the
+    # restore's listing instead of listing thousands of runs again; later passes list.
+    listings.clear()
+    served = Reloader(str(tmp_path / "logs"), cache_dir=tmp_path / "cache")
+    served.start(interval=0.05)
+    _wait(lambda: served.progress().passes >= 2)
+    served.stop()
+    assert listings[0] == 3
+    assert len(listings) == served.progress().passes
+    assert set(served.runs) == {"a", "b", "c"}
+
+
+def test_an_empty_cache_directory_is_not_searched_run_by_run(tmp_path: Path) -> None:
+    cache = RunCache(tmp_path / "cache")
+    assert cache.holds_nothing()  # missing
+    (tmp_path / "cache").mkdir()
+    (tmp_path / "cache" / "notes.txt").write_text("not a cache file")
+    assert cache.holds_nothing()
+    with SummaryWriter(tmp_path / "logs" / "a") as writer:
+        writer.add_scalar("loss", 1.0, 0)
+    Reloader(str(tmp_path / "logs"), cache_dir=tmp_path / "cache").reload()  # writes one
+    assert not cache.holds_nothing()
+    restarted = Reloader(str(tmp_path / "logs"), cache_dir=tmp_path / "cache")
+    restarted.reload()
+    assert restarted.progress().bytes_done == 0  # restored, not read

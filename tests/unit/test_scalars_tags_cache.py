@@ -143,3 +143,47 @@ def test_runs_are_listed_in_start_time_order() -> None:
 
 def _keys(body: bytes) -> list[str]:
     return list(orjson.loads(body))
+
+
+def test_a_change_lists_again_only_the_runs_it_touched(monkeypatch: pytest.MonkeyPatch) -> None:
+    runs, listing = _store()
+    for name in ("r", "s", "u"):
+        run = runs[name] = RunData(name)
+        run.tags["t"] = TagInfo("scalars", DataClass.SCALAR, display_name="t")
+        _points(run, "t")
+    listing.answer()
+    listed: list[str] = []
+    original = routes._run_part
+
+    def counted(
+        name: str, run: RunData
+    ) -> tuple[RunData, tuple[int, int], bytes | None, list[str]]:
+        listed.append(name)
+        return original(name, run)
+
+    monkeypatch.setattr(routes, "_run_part", counted)
+    runs["s"].tags["v"] = TagInfo("scalars", DataClass.SCALAR, display_name="v")
+    _points(runs["s"], "v")
+    body = listing.answer()
+    assert listed == ["s"]
+    # The same bytes as a listing built from nothing.
+    assert body == routes.TagListing(Provider(runs)).answer()
+    assert orjson.loads(body)["s"] == {
+        "t": {"displayName": "t", "description": ""},
+        "v": {"displayName": "v", "description": ""},
+    }
+    # A tag created without points is re-checked in its run only; once it has points,
+    # that run alone is listed again.
+    listed.clear()
+    runs["u"].tags["w"] = TagInfo("scalars", DataClass.SCALAR, display_name="w")
+    assert "w" not in orjson.loads(listing.answer())["u"]
+    _points(runs["u"], "w")
+    assert "w" in orjson.loads(listing.answer())["u"]
+    assert listed == ["u", "u"]
+    # A run replaced by another of the same name (a reload reading it again) is listed anew.
+    listed.clear()
+    runs["r"] = RunData("r")
+    runs["r"].tags["x"] = TagInfo("scalars", DataClass.SCALAR, display_name="x")
+    _points(runs["r"], "x")
+    assert list(orjson.loads(listing.answer())["r"]) == ["x"]
+    assert listed == ["r"]

@@ -257,6 +257,19 @@ class RunCache:
         #: run partly spilled must not keep its whole cache file in memory.
         self.own_blocks = False
 
+    def holds_nothing(self) -> bool:
+        """Whether there is surely nothing to restore: a local cache directory missing or
+        holding no cache file (a first start checks it once, not once for each run)."""
+        if self.remote is not None:
+            return False
+        try:
+            with os.scandir(self.directory) as entries:
+                return not any(entry.name.endswith(".arrow") for entry in entries)
+        except FileNotFoundError:
+            return True
+        except OSError:  # unreadable: restore() says why, run by run
+            return False
+
     def restore(self, loader: RunLoader, run: Run) -> bool:
         """Fill ``loader`` (fresh) from the cache of ``run`` if it is still valid.
 

@@ -74,26 +74,32 @@ def listing_stamp() -> int:
     return _listing_stamp[0]
 
 
-def _stamp() -> None:
-    _listing_stamp[0] = next(_stamps)
+def _stamp() -> int:
+    stamp = _listing_stamp[0] = next(_stamps)
+    return stamp
 
 
 class TagTable(dict[str, "TagInfo"]):
-    """A run's ``{tag: TagInfo}``: every change stamps :func:`listing_stamp`."""
+    """A run's ``{tag: TagInfo}``: every change stamps :func:`listing_stamp`, and
+    :attr:`stamp` (this table's last change) with the same value."""
 
-    __slots__ = ()
+    __slots__ = ("stamp",)
+
+    def __init__(self, *args: object, **kwargs: TagInfo) -> None:
+        super().__init__(*args, **kwargs)
+        self.stamp = _stamp()
 
     def __setitem__(self, key: str, value: TagInfo) -> None:
         super().__setitem__(key, value)
-        _stamp()
+        self.stamp = _stamp()
 
     def __delitem__(self, key: str) -> None:
         super().__delitem__(key)
-        _stamp()
+        self.stamp = _stamp()
 
     def update(self, *args: object, **kwargs: TagInfo) -> None:
         super().update(*args, **kwargs)
-        _stamp()
+        self.stamp = _stamp()
 
     def __ior__(self, other: object) -> TagTable:  # type: ignore[override,misc]
         self.update(other)
@@ -101,22 +107,22 @@ class TagTable(dict[str, "TagInfo"]):
 
     def setdefault(self, key: str, default: TagInfo) -> TagInfo:
         found = super().setdefault(key, default)
-        _stamp()
+        self.stamp = _stamp()
         return found
 
     def pop(self, key: str, *default: object) -> object:  # type: ignore[override]
         found = super().pop(key, *default)
-        _stamp()
+        self.stamp = _stamp()
         return found
 
     def popitem(self) -> tuple[str, TagInfo]:
         found = super().popitem()
-        _stamp()
+        self.stamp = _stamp()
         return found
 
     def clear(self) -> None:
         super().clear()
-        _stamp()
+        self.stamp = _stamp()
 
 
 @dataclass
@@ -124,6 +130,8 @@ class RunData:
     """Every series of one run, guarded by ``lock`` (ingest writes, queries read)."""
 
     name: str
+    #: The last change of an attribute or a purge (see :meth:`listing_version`).
+    _run_stamp: int = field(default=0, init=False, repr=False, compare=False)
     tags: dict[str, TagInfo] = field(default_factory=TagTable)
     scalars: dict[str, ScalarSeries] = field(default_factory=dict)
     tensors: dict[str, Reservoir[TensorPoint]] = field(default_factory=dict)
@@ -138,10 +146,17 @@ class RunData:
         # Whatever replaces the tags (a cache restore, a reset) is a TagTable too; every
         # attribute set (a new run included) stamps listing_stamp().
         if name == "tags" and not isinstance(value, TagTable):
-            value = TagTable(value)  # type: ignore[call-overload]
+            value = TagTable(value)
         object.__setattr__(self, name, value)
-        if name != "lock":
-            _stamp()
+        if name not in ("lock", "_run_stamp"):
+            object.__setattr__(self, "_run_stamp", _stamp())
+
+    def listing_version(self) -> tuple[int, int]:
+        """Changes whenever what a tag listing shows of this run may have changed (the same
+        changes as :func:`listing_stamp`, this run's only): a listing of the run built after
+        reading a version is current while this returns it (a tag's first points aside)."""
+        tags = self.tags
+        return self._run_stamp, tags.stamp if isinstance(tags, TagTable) else -1
 
     def scalar_series(self, tag: str) -> ScalarSeries:
         series = self.scalars.get(tag)
@@ -161,8 +176,8 @@ class RunData:
             for tag, reservoir in table.items():
                 if tags is None or tag in tags:
                     dropped += reservoir.purge(lambda point: point.step < step)
-        if dropped:
-            _stamp()  # a series may be empty now: listings leave it out
+        if dropped:  # a series may be empty now: listings leave it out
+            object.__setattr__(self, "_run_stamp", _stamp())
         return dropped
 
     def count_skip(self, tag: str) -> None:

@@ -70,6 +70,11 @@ class TagListing:
     no points yet has some now (a tag is created just before its first points are
     stored). The reloader's listeners are no help: they run once a whole pass is done,
     and a first pass shows each run as soon as it is read.
+
+    When the store changed, only the runs that changed are listed again: each run's part
+    of the answer is kept with its :meth:`RunData.listing_version
+    <lumiboard.store.runs.RunData.listing_version>`, so a first pass over thousands of
+    runs, polled all along, costs each poll the runs read since the last one, not all.
     """
 
     def __init__(self, provider: Provider) -> None:
@@ -78,6 +83,9 @@ class TagListing:
         self._lock = threading.Lock()
         #: (key, answer, tags without points): replaced at once, read without the lock.
         self._built: tuple[tuple[int, int], bytes, list[tuple[RunData, str]]] | None = None
+        #: run name -> (its data, its version, its ``"name":{...}`` part or None when it
+        #: lists no tag, its tags without points). Used under the lock.
+        self._parts: dict[str, tuple[RunData, tuple[int, int], bytes | None, list[str]]] = {}
 
     def answer(self) -> bytes:
         """The listing's JSON, built again only when the store changed."""
@@ -106,25 +114,44 @@ class TagListing:
     def _build(self) -> tuple[bytes, list[tuple[RunData, str]]]:
         # Provider.list_tags(plugin="scalars") and the tags it leaves out for having no
         # points, in one pass (a scalars tag's data is its ScalarSeries).
-        listing: dict[str, dict[str, dict[str, str]]] = {}
+        parts: dict[str, tuple[RunData, tuple[int, int], bytes | None, list[str]]] = {}
         empty: list[tuple[RunData, str]] = []
         for name in self.provider.list_runs():
             try:
                 run = self.provider.run(name)
             except NotFoundError:
                 continue  # dropped by a reload since it was listed
-            entries = {}
-            with run.lock:
-                for tag, info in run.tags.items():
-                    if info.plugin_name != PLUGIN_NAME:
-                        continue
-                    if len(run.scalars.get(tag, ())):
-                        entries[tag] = _tag_entry(info.display_name, info.description)
-                    else:
-                        empty.append((run, tag))
-            if entries:
-                listing[name] = entries
-        return orjson.dumps(listing), empty
+            kept = self._parts.get(name)
+            if (
+                kept is None
+                or kept[0] is not run
+                or kept[1] != run.listing_version()
+                or any(len(run.scalars.get(tag, ())) for tag in kept[3])
+            ):
+                kept = _run_part(name, run)
+            parts[name] = kept
+            empty.extend((run, tag) for tag in kept[3])
+        self._parts = parts
+        listed = [part for _, _, part, _ in parts.values() if part is not None]
+        return b"{" + b",".join(listed) + b"}", empty
+
+
+def _run_part(name: str, run: RunData) -> tuple[RunData, tuple[int, int], bytes | None, list[str]]:
+    """One run's part of the ``/tags`` answer (``"name":{tag: entry, ...}``, None when it
+    lists no tag), with the version it was read at and its tags without points yet."""
+    entries = {}
+    empty = []
+    with run.lock:
+        version = run.listing_version()  # before reading: a change after shows
+        for tag, info in run.tags.items():
+            if info.plugin_name != PLUGIN_NAME:
+                continue
+            if len(run.scalars.get(tag, ())):
+                entries[tag] = _tag_entry(info.display_name, info.description)
+            else:
+                empty.append(tag)
+    part = orjson.dumps({name: entries})[1:-1] if entries else None
+    return run, version, part, empty
 
 
 _listings: weakref.WeakKeyDictionary[Provider, TagListing] = weakref.WeakKeyDictionary()
