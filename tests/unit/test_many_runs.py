@@ -162,6 +162,17 @@ def test_many_short_series_encode_together_as_each_would_alone(
     for block, columns_ in zip(together, small, strict=True):
         (alone,) = encoding.encode(columns_[0], columns_[1], columns_[2].astype(np.float64))
         assert block.tobytes() == alone.tobytes()
+        assert block.flags.owndata  # as encode's blocks
+        assert not block.flags.writeable
+    # Float32 columns (every series written as float32) take the same blocks.
+    if all(c[2].dtype == np.float32 for c in small):
+        narrow = encoding.encode_small_many(
+            np.concatenate([c[0] for c in small]),
+            np.concatenate([c[1] for c in small]),
+            np.concatenate([c[2] for c in small]),
+            starts,
+        )
+        assert [b.tobytes() for b in narrow] == [b.tobytes() for b in together]
 
 
 def test_consolidating_many_series_keeps_every_point_in_step_order() -> None:

@@ -559,35 +559,124 @@ def encode_small_many(
 
     Series ``i`` is ``[starts[i], starts[i + 1])`` of the columns (the last one runs to
     their end), sorted by step, of 1 to :data:`QUICK_POINTS` points. A log directory of
-    thousands of short runs pays for a few passes over all their points, not for each series.
+    thousands of short runs pays for a few passes over all their points, not for each
+    series: the headers and sections of every block are written into one buffer by array
+    operations, and each block is then copied out of it (a block owns its bytes, as
+    :func:`encode`'s do: a series spilled under a memory budget frees them).
     """
     step = np.ascontiguousarray(step, dtype=np.int64)
     wall_time = np.ascontiguousarray(wall_time, dtype=np.float64)
     starts = np.asarray(starts, dtype=np.int64)
     counts = np.diff(np.append(starts, len(step)))
+    ends = starts + counts
     if value.dtype == np.float32:
-        value, narrow, exact = np.ascontiguousarray(value), value, np.ones(len(starts), bool)
+        narrow = wide = np.ascontiguousarray(value)
+        exact = np.ones(len(starts), bool)
     else:
-        value = np.ascontiguousarray(value, dtype=np.float64)
+        wide = np.ascontiguousarray(value, dtype=np.float64)
         with np.errstate(over="ignore", invalid="ignore"):
-            narrow = value.astype(np.float32)
-        same = narrow.astype(np.float64).view(np.uint64) == value.view(np.uint64)
+            narrow = wide.astype(np.float32)
+        same = narrow.astype(np.float64).view(np.uint64) == wide.view(np.uint64)
         exact = np.logical_and.reduceat(same, starts)
-    step_codecs = _quick_many(step.view(np.uint64), starts, counts)
-    wall_codecs = _quick_many(wall_time.view(np.uint64), starts, counts)
     step_bits, wall_bits = step.view(np.uint64), wall_time.view(np.uint64)
+    columns = [_quick_plan(step_bits, starts, counts), _quick_plan(wall_bits, starts, counts)]
+    itemsize = np.where(exact, 4, 8)
+    # Section sizes, each padded to 8 bytes: step deltas, wall deltas, values as they are.
+    sections = [plan.deltas * plan.width for plan in columns] + [counts * itemsize]
+    padded = [-(-size // 8) * 8 for size in sections]
+    sizes = HEADER_BYTES + padded[0] + padded[1] + padded[2]
+    offsets = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    buffer = np.zeros(int(sizes.sum()), np.uint8)
+
+    header = _headers(
+        counts, ends, itemsize, columns, (step_bits, wall_bits), (narrow, wide), exact
+    )
+    _scatter(buffer, offsets, header.view(np.uint8), HEADER_BYTES)
+    at = offsets + HEADER_BYTES
+    for plan, section in zip(columns, padded[:2], strict=True):
+        for order, source in ((1, plan.first_signed), (2, plan.second_signed)):
+            for width, kind in _INT_DTYPES.items():
+                chosen = np.flatnonzero((plan.order == order) & (plan.width == width))
+                if len(chosen):
+                    picked = source[_ranges(starts[chosen], plan.deltas[chosen])]
+                    _scatter_rows(buffer, at[chosen], plan.deltas[chosen], width, picked, kind)
+        at = at + section
+    for size, source in ((4, narrow), (8, wide)):
+        chosen = np.flatnonzero(itemsize == size)
+        if len(chosen):
+            picked = source[_ranges(starts[chosen], counts[chosen])]
+            _scatter_rows(buffer, at[chosen], counts[chosen], size, picked, picked.dtype)
     blocks = []
-    for index, (start, count) in enumerate(zip(starts.tolist(), counts.tolist(), strict=True)):
-        end = start + count
-        values = narrow[start:end] if exact[index] else value[start:end]
-        value_bits = values[-1:].view(np.uint32 if values.itemsize == 4 else np.uint64)
-        last = (int(step_bits[end - 1]), int(wall_bits[end - 1]), int(value_bits[0]))
-        columns = (step_codecs[index], wall_codecs[index], _raw(values))
-        blocks.append(_assemble(count, values.itemsize, columns, last))
+    for begin, end in zip(offsets.tolist(), (offsets + sizes).tolist(), strict=True):
+        block = buffer[begin:end].copy()
+        block.setflags(write=False)
+        blocks.append(block)
     return blocks
 
 
-def _quick_many(bits: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> list[_Ints]:
+def _headers(
+    counts: np.ndarray,
+    ends: np.ndarray,
+    itemsize: np.ndarray,
+    columns: list[_QuickPlan],
+    bits: tuple[np.ndarray, np.ndarray],
+    values: tuple[np.ndarray, np.ndarray],
+    exact: np.ndarray,
+) -> np.ndarray:
+    """The headers of :func:`encode_small_many`'s blocks, one record each: ``bits``, the
+    step and wall time patterns; ``values``, as float32 and as given."""
+    (step_bits, wall_bits), (narrow, wide) = bits, values
+    header = np.zeros(len(counts), _HEADER_DTYPE)
+    header["count"] = counts
+    header["itemsize"] = itemsize
+    for prefix, plan in zip(("step", "wall"), columns, strict=True):
+        header[f"{prefix}_order"] = plan.order
+        header[f"{prefix}_width"] = plan.width
+        header[f"{prefix}_first"] = plan.first
+        header[f"{prefix}_first_delta"] = plan.first_delta
+    header["value_width"] = itemsize  # order 0: the values as they are
+    header["last_step"] = step_bits[ends - 1]
+    header["last_wall"] = wall_bits[ends - 1]
+    last_value = narrow[ends - 1].view(np.uint32).astype(np.uint64)
+    if wide.dtype == np.float64:
+        last_value = np.where(exact, last_value, wide[ends - 1].view(np.uint64))
+    header["last_value"] = last_value
+    return header
+
+
+#: The block header (:data:`_HEADER`) as a numpy record, for writing many at once.
+_HEADER_DTYPE = np.dtype(
+    [
+        ("count", "<u8"),
+        ("itemsize", "u1"),
+        *((f"{column}_{field}", "u1") for column in _COLUMNS for field in ("order", "width")),
+        ("pad", "u1"),
+        *(
+            (f"{column}_{field}", "<u8")
+            for column in _COLUMNS
+            for field in ("exceptions", "first", "first_delta")
+        ),
+        ("last_step", "<u8"),
+        ("last_wall", "<u8"),
+        ("last_value", "<u8"),
+    ]
+)
+assert _HEADER_DTYPE.itemsize == HEADER_BYTES
+
+
+class _QuickPlan(NamedTuple):
+    """:func:`_quick_deltas` of many series, as arrays (one entry per series)."""
+
+    order: np.ndarray  # 1 or 2
+    width: np.ndarray  # 0, 1, 2, 4 or 8
+    first: np.ndarray  # uint64: the first value's bits
+    first_delta: np.ndarray  # uint64: the first difference (order 2), else 0
+    deltas: np.ndarray  # how many deltas the block holds: count - order, at least 0
+    first_signed: np.ndarray  # int64 first differences of every point (order 1's deltas)
+    second_signed: np.ndarray  # int64 second differences (order 2's deltas)
+
+
+def _quick_plan(bits: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> _QuickPlan:
     """:func:`_quick_deltas` of every series ``[starts[i], starts[i] + counts[i])`` of ``bits``.
 
     The deltas are taken over all the series at once; those that cross into the next
@@ -603,32 +692,61 @@ def _quick_many(bits: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> lis
     second_diff[:-2] = first_diff[1:-1] - first_diff[:-2]
     second_diff[ends - 1] = 0
     second_diff[np.maximum(ends - 2, starts)] = 0
-    orders = []
+    chosen = []
     for order, diff in ((1, first_diff), (2, second_diff)):
         signed = diff.view(np.int64)
         low = np.minimum.reduceat(signed, starts)
         high = np.maximum.reduceat(signed, starts)
         widths = np.array([1, 2, 4, 8])[np.searchsorted(_HIGHEST, np.maximum(high, ~low))]
         widths[(low == 0) & (high == 0)] = 0
-        orders.append((signed, widths, np.maximum(counts - order, 0) * widths))
-    (first_signed, first_widths, first_costs), (second_signed, second_widths, second_costs) = orders
-    second = (second_costs < first_costs).tolist()
-    heads = bits[starts].tolist()
-    first_deltas = first_diff[starts].tolist()
-    empty = np.empty(0, np.int64)
-    codecs = []
-    for index, (start, count) in enumerate(zip(starts.tolist(), counts.tolist(), strict=True)):
-        order, signed, width = (
-            (2, second_signed, int(second_widths[index]))
-            if second[index]
-            else (1, first_signed, int(first_widths[index]))
-        )
-        kind = _WIDTHS[width]
-        residual = signed[start : start + max(count - order, 0)]
-        deltas = np.empty(0, np.int8) if kind is None else residual.astype(kind)
-        first_delta = first_deltas[index] if order == 2 else 0
-        codecs.append(_Ints(order, width, heads[index], first_delta, deltas, empty, empty))
-    return codecs
+        chosen.append((widths, np.maximum(counts - order, 0) * widths))
+    (first_widths, first_costs), (second_widths, second_costs) = chosen
+    second = second_costs < first_costs
+    orders = np.where(second, 2, 1)
+    return _QuickPlan(
+        order=orders,
+        width=np.where(second, second_widths, first_widths),
+        first=bits[starts],
+        first_delta=np.where(second, first_diff[starts], np.uint64(0)),
+        deltas=np.maximum(counts - orders, 0),
+        first_signed=first_diff.view(np.int64),
+        second_signed=second_diff.view(np.int64),
+    )
+
+
+def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """The indexes ``starts[i] .. starts[i] + lengths[i] - 1`` of every ``i``, in order."""
+    keep = lengths > 0
+    starts, lengths = starts[keep], lengths[keep]
+    if not len(lengths):
+        return np.empty(0, np.int64)
+    if (lengths == lengths[0]).all():  # the common case: series of one length
+        return (starts[:, np.newaxis] + np.arange(lengths[0])).ravel()
+    # A running sum of steps of 1, jumping at each range's first index to its start.
+    steps = np.ones(int(lengths.sum()), np.int64)
+    steps[0] = starts[0]
+    heads = np.cumsum(lengths)[:-1]
+    steps[heads] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
+    return np.cumsum(steps)
+
+
+def _scatter(buffer: np.ndarray, offsets: np.ndarray, rows: np.ndarray, width: int) -> None:
+    """Write ``rows`` (``len(offsets)`` rows of ``width`` bytes, flat) at each offset."""
+    buffer[(offsets[:, np.newaxis] + np.arange(width)).ravel()] = rows
+
+
+def _scatter_rows(
+    buffer: np.ndarray,
+    at: np.ndarray,
+    lengths: np.ndarray,
+    width: int,
+    items: np.ndarray,
+    kind: Any,
+) -> None:
+    """Write ``items`` (``lengths[i]`` for row ``i``, in order) as ``kind`` (``width``
+    bytes each), row ``i``'s from byte ``at[i]`` on."""
+    data = np.ascontiguousarray(items.astype(kind, copy=False)).view(np.uint8)
+    buffer[_ranges(at, lengths * width)] = data
 
 
 # ---- decoding --------------------------------------------------------------------
