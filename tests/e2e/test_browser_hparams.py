@@ -191,6 +191,34 @@ def test_lumiboard_sweep(ui: UI, serve: Callable[..., Server], tmp_path: Path) -
     assert set(table_runs(ui)) == {"trial_3", "no_metrics"}
 
 
+def test_a_bound_being_typed_survives_a_reload(
+    ui: UI, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """The app's auto-reload refreshes the table while a filter bound is being typed: the text
+    stays as typed (a re-render once put the empty bound back), and applies on Enter."""
+    logdir = tmp_path / "logs"
+    write_lumiboard_sweep(logdir)
+    server = serve(logdir)
+    open_hparams(ui, server)
+    page = ui.page
+    rows = page.get_by_test_id("hp-row")
+    expect(rows).to_have_count(6)
+    field = page.locator("[data-testid=hp-min][data-column='h:lr']")
+    field.click()
+    field.press_sequentially("0.005")
+    for _ in range(2):  # two refreshes of the table, each re-rendering the pane
+        with page.expect_response(
+            lambda response: "/data/plugin/hparams/table" in response.url, timeout=30_000
+        ):
+            pass
+    page.wait_for_timeout(300)
+    expect(field).to_have_value("0.005")
+    field.press("Enter")
+    expect(rows).to_have_count(5)
+    assert set(table_runs(ui)) == {"trial_1", "trial_2", "trial_3", "trial_4", "no_metrics"}
+    expect(field).to_have_value("0.005")
+
+
 def test_deep_link_restores_query(ui: UI, serve: Callable[..., Server], tmp_path: Path) -> None:
     """Filters, sort, hidden columns, colouring and the active view live in the URL (hp* keys):
     a reload, or the copied link in a fresh page, opens the same view."""

@@ -596,3 +596,28 @@ def test_tag_description_shown_as_text(
     # The script tag is shown as the text it was (escaped, as TensorBoard shows it), never run.
     expect(text).to_have_text("Top-1 on the training set & <script>window.__pwned=1</script>")
     assert ui.page.evaluate("() => window.__pwned") is None
+
+
+def test_a_setting_being_typed_survives_a_reload(ui: UI, board: Server) -> None:
+    """The app's auto-reload re-renders the Settings pane while a number is being typed: the
+    text stays as typed (a reload once put the old value back) and applies on Enter."""
+    ui.open(board.url)
+    ui.wait_charts(cards=len(TAGS), runs=len(RUNS))
+    ui.open_settings()
+    page = ui.page
+    field = page.get_by_test_id("tooltip-limit")
+    before = field.input_value()
+    assert before != "7"
+    field.click()
+    field.press("Control+a")
+    field.press_sequentially("7")
+    for _ in range(2):  # two reloads, each re-rendering the dashboard
+        with page.expect_response(
+            lambda response: "/data/plugin/scalars/tags" in response.url, timeout=30_000
+        ):
+            pass
+    page.wait_for_timeout(300)
+    expect(field).to_have_value("7")
+    field.press("Enter")
+    field.press("Tab")  # leaving the field shows the committed value
+    expect(field).to_have_value("7")

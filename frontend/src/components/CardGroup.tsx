@@ -4,6 +4,7 @@ import { useCallback, useState } from 'preact/hooks';
 
 import { groupTags } from '../core/tags';
 import { ChevronIcon } from './icons';
+import { useDraft } from '../core/draft';
 
 /** A group's head button: the chevron, the name and the number of cards; toggles the group. */
 export function GroupToggle({
@@ -97,6 +98,10 @@ export function CardGroup({
   const [page, setPage] = useState(0);
   const pages = Math.max(1, Math.ceil(tags.length / pageSize));
   const current = Math.min(page, pages - 1);
+  const pageField = useDraft(current + 1, (text) => {
+    const n = Math.round(Number(text));
+    if (n >= 1 && n <= pages) setPage(n - 1);
+  });
   const slice = tags.slice(current * pageSize, (current + 1) * pageSize);
   return (
     <section class={`group ${collapsed ? 'group--collapsed' : ''}`} data-testid="card-group" data-group={name}>
@@ -119,12 +124,8 @@ export function CardGroup({
                 type="number"
                 min={1}
                 max={pages}
-                value={current + 1}
+                {...pageField}
                 data-testid="page-input"
-                onChange={(e) => {
-                  const n = Math.round(Number(e.currentTarget.value));
-                  if (n >= 1 && n <= pages) setPage(n - 1);
-                }}
               />{' '}
               of {pages}
             </span>

@@ -4,6 +4,7 @@ import type { JSX } from 'preact';
 import type { ColorScheme, EmbeddingInfo } from './model';
 import type { Dataset } from './useDataset';
 import type { Method, ProjectionParams, ProjectionState } from './useProjection';
+import { useDraft } from '../../core/draft';
 
 export interface DataPanelProps {
   runs: string[];
@@ -192,6 +193,12 @@ function NumberField({ label, value, min, max, step, testid, onChange }: { label
   );
 }
 
+/** A custom projection's search, committed on change (see useDraft). */
+function QueryField(props: { testid: string; value: string; onCommit(text: string): void }): JSX.Element {
+  const field = useDraft(props.value, props.onCommit);
+  return <input type="text" data-testid={props.testid} {...field} />;
+}
+
 export function ProjectionPanel(props: ProjectionPanelProps): JSX.Element {
   const { params, state } = props;
   const axisOptions = Array.from({ length: Math.min(10, props.dim) }, (_, i) => i);
@@ -286,11 +293,10 @@ export function ProjectionPanel(props: ProjectionPanelProps): JSX.Element {
               <span>
                 {label} <span class="projector__muted">({props.customCounts[i] ?? 0} points)</span>
               </span>
-              <input
-                type="text"
-                data-testid={`projector-custom-${i}`}
+              <QueryField
+                testid={`projector-custom-${i}`}
                 value={props.customQueries[i] ?? ''}
-                onChange={(e) => props.onCustomQuery(i, e.currentTarget.value)}
+                onCommit={(text) => props.onCustomQuery(i, text)}
               />
             </label>
           ))}

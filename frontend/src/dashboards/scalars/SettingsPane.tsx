@@ -15,6 +15,7 @@ import {
   type TooltipSort,
 } from '../../core/settings';
 import { MAX_SMOOTHING, clampSmoothing, type Band, type GroupBy } from '../../core/state';
+import { useDraft } from '../../core/draft';
 import { useStore } from '../../core/store';
 import { isSnapshot } from '../../snapshot/data';
 import { selectionSettings, TOOLTIP_LIMIT_RANGE } from './selection';
@@ -43,6 +44,28 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
   const groupModeShown = groupBy.kind === 'regex' && groupBy.pattern === RANK_GROUP_PATTERN ? 'ranks' : groupMode;
   const setGroupBy = (next: GroupBy) => api.view.set({ groupBy: next });
   const onRegex = useCallback((pattern: string) => api.view.set({ groupBy: { kind: 'regex', pattern } }), [api]);
+  // The typed fields, committed on change (see useDraft).
+  const pageSize = useDraft(settings.pageSize, (text) => {
+    const n = Math.round(Number(text));
+    if (n >= 1 && n <= 100) api.settings.set({ pageSize: n });
+  });
+  const reloadPeriod = useDraft(settings.reloadPeriod ?? '', (text) => {
+    const n = Number(text);
+    api.settings.set({
+      reloadPeriod: text === '' ? null : Math.max(MIN_RELOAD_SECONDS, Number.isFinite(n) ? n : 30),
+    });
+  });
+  const smoothing = useDraft(view.smoothing, (text) => api.view.set({ smoothing: clampSmoothing(Number(text)) }));
+  const tooltipLimit = useDraft(selection.tooltipLimit, (text) => {
+    const n = Math.round(Number(text));
+    if (n >= TOOLTIP_LIMIT_RANGE.min && n <= TOOLTIP_LIMIT_RANGE.max) selectionStore.set({ tooltipLimit: n });
+  });
+  const separator = useDraft(groupBy.kind === 'part' ? groupBy.separator : '', (text) => {
+    if (groupBy.kind === 'part' && text) setGroupBy({ ...groupBy, separator: text });
+  });
+  const partIndex = useDraft(groupBy.kind === 'part' ? groupBy.index : 0, (text) => {
+    if (groupBy.kind === 'part') setGroupBy({ ...groupBy, index: Math.round(Number(text)) || 0 });
+  });
 
   return (
     <aside class="settings" aria-label="Settings" data-testid="settings-pane">
@@ -109,12 +132,8 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
             type="number"
             min={1}
             max={100}
-            value={settings.pageSize}
+            {...pageSize}
             data-testid="page-size"
-            onChange={(e) => {
-              const n = Math.round(Number(e.currentTarget.value));
-              if (n >= 1 && n <= 100) api.settings.set({ pageSize: n });
-            }}
           />
         </label>
         {/* A snapshot never reloads. */}
@@ -125,16 +144,9 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
               type="number"
               min={MIN_RELOAD_SECONDS}
               step={1}
-              value={settings.reloadPeriod ?? ''}
+              {...reloadPeriod}
               placeholder={String(Math.max(MIN_RELOAD_SECONDS, serverPeriod || 30))}
               data-testid="reload-period"
-              onChange={(e) => {
-                const text = e.currentTarget.value;
-                const n = Number(text);
-                api.settings.set({
-                  reloadPeriod: text === '' ? null : Math.max(MIN_RELOAD_SECONDS, Number.isFinite(n) ? n : 30),
-                });
-              }}
             />
           </label>
         )}
@@ -160,10 +172,9 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
               min={0}
               max={MAX_SMOOTHING}
               step={0.001}
-              value={view.smoothing}
+              {...smoothing}
               aria-label="Smoothing value"
               data-testid="smoothing-input"
-              onChange={(e) => api.view.set({ smoothing: clampSmoothing(Number(e.currentTarget.value)) })}
             />
           </div>
         </div>
@@ -203,12 +214,8 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
             type="number"
             min={TOOLTIP_LIMIT_RANGE.min}
             max={TOOLTIP_LIMIT_RANGE.max}
-            value={selection.tooltipLimit}
+            {...tooltipLimit}
             data-testid="tooltip-limit"
-            onChange={(e) => {
-              const n = Math.round(Number(e.currentTarget.value));
-              if (n >= TOOLTIP_LIMIT_RANGE.min && n <= TOOLTIP_LIMIT_RANGE.max) selectionStore.set({ tooltipLimit: n });
-            }}
           />
         </label>
         <label class="setting setting--check">
@@ -281,11 +288,8 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
               <input
                 type="text"
                 class="short"
-                value={groupBy.separator}
+                {...separator}
                 data-testid="group-separator"
-                onChange={(e) =>
-                  e.currentTarget.value && setGroupBy({ ...groupBy, separator: e.currentTarget.value })
-                }
               />
             </label>
             <label class="setting__inline">
@@ -293,10 +297,9 @@ export function SettingsPane({ api, preview, groupColors }: SettingsPaneProps): 
               <input
                 type="number"
                 class="short"
-                value={groupBy.index}
+                {...partIndex}
                 data-testid="group-index"
                 title="0 is the first part; -1 the last"
-                onChange={(e) => setGroupBy({ ...groupBy, index: Math.round(Number(e.currentTarget.value)) || 0 })}
               />
             </label>
           </div>
