@@ -209,6 +209,14 @@ class UI:
         )
         self.settle()
 
+    def wait_reloads(self, route: str, count: int = 2) -> None:
+        """Wait for ``count`` answers of ``route`` (a URL part): the app's auto-reload asking
+        again, each re-rendering the dashboard; then let that render run."""
+        for _ in range(count):
+            with self.page.expect_response(lambda response: route in response.url, timeout=30_000):
+                pass
+        self.page.wait_for_timeout(300)
+
     def settle(self) -> None:
         """Let pending redraws (batched per animation frame) run."""
         self.page.evaluate(

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from e2e_support import UI, Server, rgb
-from playwright.sync_api import expect
+from playwright.sync_api import Locator, expect
 
 from lumiboard import SummaryWriter, summary
 from lumiboard import hparams as hp
@@ -63,6 +63,16 @@ def write_torch_sweep(root: Path) -> None:
 def open_hparams(ui: UI, server: Server) -> None:
     ui.open(f"{server.url}?tab=hparams")
     ui.page.get_by_test_id("hp-table").wait_for()
+
+
+def open_sweep(ui: UI, serve: Callable[..., Server], tmp_path: Path) -> Locator:
+    """The lumiboard sweep served and open in the HParams dashboard; its table's rows (6)."""
+    logdir = tmp_path / "logs"
+    write_lumiboard_sweep(logdir)
+    open_hparams(ui, serve(logdir))
+    rows = ui.page.get_by_test_id("hp-row")
+    expect(rows).to_have_count(6)
+    return rows
 
 
 def table_runs(ui: UI) -> list[str]:
@@ -196,22 +206,12 @@ def test_a_bound_being_typed_survives_a_reload(
 ) -> None:
     """The app's auto-reload refreshes the table while a filter bound is being typed: the text
     stays as typed (a re-render once put the empty bound back), and applies on Enter."""
-    logdir = tmp_path / "logs"
-    write_lumiboard_sweep(logdir)
-    server = serve(logdir)
-    open_hparams(ui, server)
+    rows = open_sweep(ui, serve, tmp_path)
     page = ui.page
-    rows = page.get_by_test_id("hp-row")
-    expect(rows).to_have_count(6)
     field = page.locator("[data-testid=hp-min][data-column='h:lr']")
     field.click()
     field.press_sequentially("0.005")
-    for _ in range(2):  # two refreshes of the table, each re-rendering the pane
-        with page.expect_response(
-            lambda response: "/data/plugin/hparams/table" in response.url, timeout=30_000
-        ):
-            pass
-    page.wait_for_timeout(300)
+    ui.wait_reloads("/data/plugin/hparams/table")
     expect(field).to_have_value("0.005")
     field.press("Enter")
     expect(rows).to_have_count(5)
@@ -222,13 +222,8 @@ def test_a_bound_being_typed_survives_a_reload(
 def test_deep_link_restores_query(ui: UI, serve: Callable[..., Server], tmp_path: Path) -> None:
     """Filters, sort, hidden columns, colouring and the active view live in the URL (hp* keys):
     a reload, or the copied link in a fresh page, opens the same view."""
-    logdir = tmp_path / "logs"
-    write_lumiboard_sweep(logdir)
-    server = serve(logdir)
-    open_hparams(ui, server)
+    rows = open_sweep(ui, serve, tmp_path)
     page = ui.page
-    rows = page.get_by_test_id("hp-row")
-    expect(rows).to_have_count(6)
     # The untouched dashboard writes nothing to the URL.
     assert "hp" not in page.evaluate("location.search").replace("hparams", "")
 

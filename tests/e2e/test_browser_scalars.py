@@ -611,12 +611,7 @@ def test_a_setting_being_typed_survives_a_reload(ui: UI, board: Server) -> None:
     field.click()
     field.press("Control+a")
     field.press_sequentially("7")
-    for _ in range(2):  # two reloads, each re-rendering the dashboard
-        with page.expect_response(
-            lambda response: "/data/plugin/scalars/tags" in response.url, timeout=30_000
-        ):
-            pass
-    page.wait_for_timeout(300)
+    ui.wait_reloads("/data/plugin/scalars/tags")
     expect(field).to_have_value("7")
     field.press("Enter")
     field.press("Tab")  # leaving the field shows the committed value
