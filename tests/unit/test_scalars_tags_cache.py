@@ -155,9 +155,7 @@ def test_a_change_lists_again_only_the_runs_it_touched(monkeypatch: pytest.Monke
     listed: list[str] = []
     original = routes._run_part
 
-    def counted(
-        name: str, run: RunData
-    ) -> tuple[RunData, tuple[int, int], bytes | None, list[str]]:
+    def counted(name: str, run: RunData) -> routes._RunPart:
         listed.append(name)
         return original(name, run)
 

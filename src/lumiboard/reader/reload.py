@@ -182,13 +182,11 @@ class Reloader:
             # saves (the GIL is held for most of a small run: 2,000 runs of 22 KB load in
             # 0.34 s here, 0.52 s on two threads). Large runs and remote ones (waiting on
             # the network) go to the pool, which reads them meanwhile.
-            pooled = [
-                item
-                for item, pending in zip(todo, pendings, strict=True)
-                if pending >= POOL_BYTES or (pending and is_remote(item[1].location))
-            ]
-            pooled_ids = {id(item) for item in pooled}
-            here = [item for item in todo if id(item) not in pooled_ids]
+            here: list[tuple[RunLoader, Run]] = []
+            pooled: list[tuple[RunLoader, Run]] = []
+            for item, pending in zip(todo, pendings, strict=True):
+                remote = pending and is_remote(item[1].location)
+                (pooled if pending >= POOL_BYTES or remote else here).append(item)
             # The short series of every run are encoded together once all are read (a
             # few array passes for thousands of runs); under a budget, run by run.
             self._small = [] if self.budget is None else None
@@ -260,7 +258,7 @@ class Reloader:
             listed_at = time.monotonic()
             discovery = discover_runs(self.sources)
             fresh = self._add_runs(discovery.runs)
-            if fresh and not self.cache.holds_nothing():
+            if fresh:
                 self._restore(self.cache, fresh)
             self._early = (discovery, listed_at)
         except Exception:  # the first pass reads whatever is not restored
@@ -416,6 +414,8 @@ class Reloader:
         )
 
     def _restore(self, cache: RunCache, fresh: list[tuple[RunLoader, Run]]) -> None:
+        if cache.holds_nothing():  # e.g. a first start: no run to look up one by one
+            return
         # Restoring a local run holds the GIL nearly throughout (a few small
         # reads): threads would only add switches. Remote runs wait on the
         # network for their identity checks, so they go to a pool.

@@ -591,7 +591,7 @@ def encode_small_many(
     header = _headers(
         counts, ends, itemsize, columns, (step_bits, wall_bits), (narrow, wide), exact
     )
-    _scatter(buffer, offsets, header.view(np.uint8), HEADER_BYTES)
+    buffer[_ranges(offsets, np.full(len(offsets), HEADER_BYTES))] = header.view(np.uint8)
     at = offsets + HEADER_BYTES
     for plan, section in zip(columns, padded[:2], strict=True):
         for order, source in ((1, plan.first_signed), (2, plan.second_signed)):
@@ -728,11 +728,6 @@ def _ranges(starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     heads = np.cumsum(lengths)[:-1]
     steps[heads] = starts[1:] - (starts[:-1] + lengths[:-1] - 1)
     return np.cumsum(steps)
-
-
-def _scatter(buffer: np.ndarray, offsets: np.ndarray, rows: np.ndarray, width: int) -> None:
-    """Write ``rows`` (``len(offsets)`` rows of ``width`` bytes, flat) at each offset."""
-    buffer[(offsets[:, np.newaxis] + np.arange(width)).ravel()] = rows
 
 
 def _scatter_rows(

@@ -17,7 +17,7 @@ from __future__ import annotations
 import functools
 import threading
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl
 
 import orjson
@@ -83,9 +83,8 @@ class TagListing:
         self._lock = threading.Lock()
         #: (key, answer, tags without points): replaced at once, read without the lock.
         self._built: tuple[tuple[int, int], bytes, list[tuple[RunData, str]]] | None = None
-        #: run name -> (its data, its version, its ``"name":{...}`` part or None when it
-        #: lists no tag, its tags without points). Used under the lock.
-        self._parts: dict[str, tuple[RunData, tuple[int, int], bytes | None, list[str]]] = {}
+        #: run name -> its part of the last answer. Used under the lock.
+        self._parts: dict[str, _RunPart] = {}
 
     def answer(self) -> bytes:
         """The listing's JSON, built again only when the store changed."""
@@ -114,7 +113,7 @@ class TagListing:
     def _build(self) -> tuple[bytes, list[tuple[RunData, str]]]:
         # Provider.list_tags(plugin="scalars") and the tags it leaves out for having no
         # points, in one pass (a scalars tag's data is its ScalarSeries).
-        parts: dict[str, tuple[RunData, tuple[int, int], bytes | None, list[str]]] = {}
+        parts: dict[str, _RunPart] = {}
         empty: list[tuple[RunData, str]] = []
         for name in self.provider.list_runs():
             try:
@@ -124,21 +123,29 @@ class TagListing:
             kept = self._parts.get(name)
             if (
                 kept is None
-                or kept[0] is not run
-                or kept[1] != run.listing_version()
-                or any(len(run.scalars.get(tag, ())) for tag in kept[3])
+                or kept.run is not run
+                or kept.version != run.listing_version()
+                or any(len(run.scalars.get(tag, ())) for tag in kept.empty)
             ):
                 kept = _run_part(name, run)
             parts[name] = kept
-            empty.extend((run, tag) for tag in kept[3])
+            empty.extend((run, tag) for tag in kept.empty)
         self._parts = parts
-        listed = [part for _, _, part, _ in parts.values() if part is not None]
+        listed = [part.body for part in parts.values() if part.body is not None]
         return b"{" + b",".join(listed) + b"}", empty
 
 
-def _run_part(name: str, run: RunData) -> tuple[RunData, tuple[int, int], bytes | None, list[str]]:
-    """One run's part of the ``/tags`` answer (``"name":{tag: entry, ...}``, None when it
-    lists no tag), with the version it was read at and its tags without points yet."""
+class _RunPart(NamedTuple):
+    """One run's part of the ``/tags`` answer, as read at ``version`` of ``run``."""
+
+    run: RunData
+    version: tuple[int, int]
+    body: bytes | None  # ``"name":{tag: entry, ...}``; None when it lists no tag
+    empty: list[str]  # its scalars tags without points yet
+
+
+def _run_part(name: str, run: RunData) -> _RunPart:
+    """One run's part of the ``/tags`` answer, read now."""
     entries = {}
     empty = []
     with run.lock:
@@ -150,8 +157,8 @@ def _run_part(name: str, run: RunData) -> tuple[RunData, tuple[int, int], bytes 
                 entries[tag] = _tag_entry(info.display_name, info.description)
             else:
                 empty.append(tag)
-    part = orjson.dumps({name: entries})[1:-1] if entries else None
-    return run, version, part, empty
+    body = orjson.dumps({name: entries})[1:-1] if entries else None
+    return _RunPart(run, version, body, empty)
 
 
 _listings: weakref.WeakKeyDictionary[Provider, TagListing] = weakref.WeakKeyDictionary()
