@@ -189,6 +189,7 @@ class UI:
         if not pane.is_visible():
             self.page.get_by_test_id("settings-toggle").click()
         pane.wait_for()
+        self.settle_layout()
         return pane
 
     def charts(self) -> Locator:
@@ -221,6 +222,28 @@ class UI:
         """Let pending redraws (batched per animation frame) run."""
         self.page.evaluate(
             "() => new Promise((r) => requestAnimationFrame(() => requestAnimationFrame(r)))"
+        )
+
+    def settle_layout(self) -> None:
+        """Until every chart's plot area has kept its size for a few frames.
+
+        Opening or closing a pane resizes the cards; the charts follow through a ResizeObserver
+        and a frame later. A position computed from a box measured before then lands elsewhere.
+        """
+        self.page.evaluate(
+            """() => new Promise((resolve) => {
+              const sizes = () => [...document.querySelectorAll('.u-over')]
+                .map((el) => { const r = el.getBoundingClientRect(); return `${r.width}x${r.height}`; })
+                .join(',');
+              let last = sizes(), still = 0, frames = 0;
+              const tick = () => {
+                const now = sizes();
+                still = now === last ? still + 1 : 0;
+                last = now;
+                if (still >= 5 || ++frames > 300) resolve(); else requestAnimationFrame(tick);
+              };
+              requestAnimationFrame(tick);
+            })"""
         )
 
     def card(self, tag: str) -> Locator:

@@ -494,6 +494,8 @@ def test_step_selection_data_table(ui: UI, board: Server) -> None:
     assert [r["run"] for r in _table_rows(card)] == ascending[::-1]
 
     # Shift-click: the range [step, end] with start, end, change, min, max and mean per run.
+    box = over.bounding_box()
+    assert box is not None
     over.click(position={"x": box["width"] * 0.7, "y": box["height"] * 0.5}, modifiers=["Shift"])
     expect(table).to_have_attribute("data-mode", "range")
     ui.screenshot("data-table-range")
