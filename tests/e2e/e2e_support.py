@@ -233,7 +233,10 @@ class UI:
         self.page.evaluate(
             """() => new Promise((resolve) => {
               const sizes = () => [...document.querySelectorAll('.u-over')]
-                .map((el) => { const r = el.getBoundingClientRect(); return `${r.width}x${r.height}`; })
+                .map((el) => {
+                  const r = el.getBoundingClientRect();
+                  return `${r.width}x${r.height}`;
+                })
                 .join(',');
               let last = sizes(), still = 0, frames = 0;
               const tick = () => {
