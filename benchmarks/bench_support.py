@@ -82,6 +82,29 @@ def card_logdir(args: argparse.Namespace) -> tuple[ModuleType, Path, list[str], 
     return bench, logdir, [f"run_{r:03d}" for r in range(args.runs)], "metric_00"
 
 
+def card_contenders(
+    argv: list[str] | None, description: str, requests: int = 5
+) -> tuple[argparse.Namespace, ModuleType, list[Any], list[str], str]:
+    """The command line of a card benchmark (the card's flags, ``--requests``,
+    ``--skip-tensorboard``) parsed; ``http.py``; lumiboard and TensorBoard's Rust server set to
+    keep every point of the card's log directory (its files read once into the page cache, for
+    both alike); the card's runs and tag."""
+    parser = argparse.ArgumentParser(description=description)
+    add_card_arguments(parser)
+    parser.add_argument("--requests", type=int, default=requests, help="timed requests per row")
+    parser.add_argument("--skip-tensorboard", action="store_true")
+    args = parser.parse_args(argv)
+    bench, logdir, runs, tag = card_logdir(args)
+    for path in logdir.rglob("*tfevents*"):
+        path.read_bytes()
+    chosen = bench.contenders(logdir, with_python=False)
+    # A reservoir as big as a series keeps every point (0 would keep none in the Rust server).
+    chosen[1].command += ["--samples_per_plugin", f"scalars={args.steps}"]
+    if args.skip_tensorboard:
+        chosen = chosen[:1]
+    return args, bench, chosen, runs, tag
+
+
 def decoders() -> dict[str, Callable[[bytes], bytes]]:
     """A decoder per ``Content-Encoding`` this Python can decode (br, zstd when installed)."""
     found: dict[str, Callable[[bytes], bytes]] = {"identity": bytes, "gzip": gzip.decompress}

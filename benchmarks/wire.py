@@ -35,19 +35,7 @@ from bench_support import ENCODINGS, decoders, post, print_table, wire_row
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
-    bench_support.add_card_arguments(parser)
-    parser.add_argument("--requests", type=int, default=5, help="timed requests per encoding")
-    parser.add_argument("--skip-tensorboard", action="store_true")
-    args = parser.parse_args(argv)
-    bench, logdir, runs, tag = bench_support.card_logdir(args)
-    for path in logdir.rglob("*tfevents*"):  # into the page cache, for both alike
-        path.read_bytes()
-    chosen = bench.contenders(logdir, with_python=False)
-    # A reservoir as big as a series keeps every point (0 would keep none in the Rust server).
-    chosen[1].command += ["--samples_per_plugin", f"scalars={args.steps}"]
-    if args.skip_tensorboard:
-        chosen = chosen[:1]
+    args, bench, chosen, runs, tag = bench_support.card_contenders(argv, __doc__.split("\n", 1)[0])
     decoding = decoders()
     form = urlencode([("tag", tag), *[("runs", run) for run in runs]]).encode()
     print(

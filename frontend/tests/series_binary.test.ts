@@ -194,3 +194,44 @@ describe('scalarSeries', () => {
     expectSame(got, decodeSeries(JSON.parse(SERVER_JSON)));
   });
 });
+
+// The server's encoder, given stamps and unchanged runs (encode_series(tag, runs, stamps,
+// unchanged)): run "a" with its stamp, runs "b" and "c" named unchanged.
+const SERVER_STAMPED =
+  'TEJTMY0AAAB7InRhZyI6Imxvc3MiLCJydW5zIjpbeyJydW4iOiJhIiwidG90YWwiOjIsInN0YW1wIjoiOWYzYzAxYWEuNDIi' +
+  'LCJjb3VudCI6Miwic3RlcCI6Imk0Iiwid2FsbF90aW1lIjoiZjgiLCJ2YWx1ZSI6ImY0In1dLCJ1bmNoYW5nZWQiOlsiYiIs' +
+  'ImMiXX0AAAAAAAAABQAAAAAAAAAAAPg/AAAAAAAABEAAAAA/AACAPg==';
+
+describe('stamps and unchanged runs', () => {
+  it('carries each run stamp and the unchanged runs, in both answers', () => {
+    const binary = decodeSeriesBinary(bytesOf(SERVER_STAMPED));
+    expect(binary.runs.a!.stamp).toBe('9f3c01aa.42');
+    expect(Array.from(binary.runs.a!.step)).toEqual([0, 5]);
+    expect(binary.unchanged).toEqual(['b', 'c']);
+    const json = decodeSeries({
+      tag: 'loss',
+      runs: { a: { total: 2, stamp: '9f3c01aa.42', step: '', wall_time: '', value: '' } },
+      unchanged: ['b', 'c'],
+    });
+    expect(json.runs.a!.stamp).toBe('9f3c01aa.42');
+    expect(json.unchanged).toEqual(['b', 'c']);
+  });
+
+  it('leaves them out where an older server sent none', () => {
+    const got = decodeSeries(JSON.parse(SERVER_JSON));
+    expect(got.unchanged).toBeUndefined();
+    expect('stamp' in got.runs.train!).toBe(false);
+    expect(decodeSeriesBinary(bytesOf(SERVER_BINARY)).unchanged).toBeUndefined();
+  });
+
+  it('sends the known stamps in the request body', async () => {
+    const bodies: unknown[] = [];
+    const client = createClient(async (_url, init) => {
+      bodies.push(JSON.parse(String(init!.body)));
+      return new Response(bytesOf(SERVER_STAMPED), { headers: { 'Content-Type': SERIES_MEDIA_TYPE } });
+    });
+    const got = await client.scalarSeries({ tag: 'loss', runs: ['a', 'b', 'c'], buckets: 10, x: 'step', known: { b: 'x.1', c: 'x.2' } });
+    expect(bodies[0]).toMatchObject({ known: { b: 'x.1', c: 'x.2' } });
+    expect(got.unchanged).toEqual(['b', 'c']);
+  });
+});

@@ -166,7 +166,7 @@ def test_images_dashboard(ui: UI, serve: Callable[..., Server], tmp_path: Path) 
     # The global slider: every card goes to its last step at or below the chosen one.
     global_slider = page.get_by_test_id("global-step")
     steps = [0, 1, 2, 3, 7]
-    assert global_slider.get_attribute("max") == str(len(steps) - 1)
+    expect(global_slider).to_have_attribute("max", str(len(steps) - 1))
     _slide(global_slider, steps.index(1))
     expect(lumi).to_have_attribute("data-step", "1")
     expect(torch).to_have_attribute("data-step", "0")  # torch has 0 and 2: 0 is at or below 1

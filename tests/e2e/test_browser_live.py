@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 import threading
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from e2e_support import UI, Server, non_background
-from playwright.sync_api import expect
+from playwright.sync_api import Request, expect
 
 from lumiboard import SummaryWriter
 
@@ -127,3 +128,88 @@ def test_box_zoom_refines_a_reduced_series(
     card.locator(".u-over").dblclick()
     expect(label).to_have_text(text)
     expect(card.get_by_test_id("zoom-badge")).to_have_count(0)
+
+
+def test_unchanged_answers_are_not_sent_again(
+    ui: UI, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """A reload asks with the tag of what the page has: unchanged, the server answers 304 with
+    no body and the card stays; a new step gets a full answer and is shown."""
+    root = tmp_path / "notes"
+    writer = SummaryWriter(str(root / "run"))
+    try:
+        writer.add_text("notes", "first note", 0)
+        writer.flush()
+        server = serve(root)
+        answers: list[tuple[int, str | None, str]] = []
+        ui.page.on(
+            "response",
+            lambda r: (
+                answers.append((r.status, r.request.headers.get("if-none-match"), r.url))
+                if "/plugin/text/text" in r.url
+                else None
+            ),
+        )
+        ui.open(server.base + "?tab=text")
+        entries = ui.page.locator("[data-testid=text-card] [data-testid=text-entry]")
+        expect(entries).to_have_count(1)
+        ui.wait_reloads("/plugin/text/text", count=2)
+        assert answers[0][:2] == (200, None), answers
+        revalidated = [status for status, asked, _ in answers[1:] if asked]
+        assert len(revalidated) >= 2, answers
+        assert set(revalidated) == {304}, answers
+        expect(entries).to_have_count(1)
+        expect(entries.first).to_contain_text("first note")
+
+        writer.add_text("notes", "second note", 1)
+        writer.flush()
+        expect(entries).to_have_count(2, timeout=20_000)
+        expect(ui.page.get_by_test_id("text-card")).to_contain_text("second note")
+        assert any(status == 200 and asked for status, asked, _ in answers), answers
+    finally:
+        writer.close()
+
+
+def test_unchanged_series_are_not_sent_or_drawn_again(
+    ui: UI, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """Each reload asks for a card's series with the stamps of the runs it holds: the server
+    names the unchanged runs instead of sending them, and a card where nothing changed is not
+    drawn again; new points in one run bring that run alone, and the chart is redrawn."""
+    root = tmp_path / "stamps"
+    writers = {run: SummaryWriter(str(root / run)) for run in ("quiet", "busy")}
+    try:
+        for step in range(40):
+            for writer in writers.values():
+                writer.add_scalar("loss", 1 / (step + 1), step)
+        for writer in writers.values():
+            writer.flush()
+        server = serve(root)
+        bodies: list[dict[str, object]] = []
+
+        def seen(request: Request) -> None:
+            if request.url.endswith("/plugin/scalars/series") and request.post_data:
+                bodies.append(json.loads(request.post_data))
+
+        ui.page.on("request", seen)
+        ui.open(server.url)
+        ui.wait_charts(cards=1, runs=2)
+        chart = ui.chart_of("loss")
+        expect(chart).to_have_attribute("data-points", "80")
+        draws = chart.get_attribute("data-draws")
+        ui.wait_reloads("/plugin/scalars/series", count=2)
+        assert "known" not in bodies[0], bodies[0]
+        asked = bodies[-1]["known"]
+        assert isinstance(asked, dict), bodies[-1]
+        assert set(asked) == {"quiet", "busy"}, bodies[-1]
+        assert chart.get_attribute("data-draws") == draws  # nothing changed: not drawn again
+
+        for step in range(40, 60):
+            writers["busy"].add_scalar("loss", 1 / (step + 1), step)
+        writers["busy"].flush()
+        expect(chart).to_have_attribute("data-points", "100", timeout=20_000)
+        assert int(chart.get_attribute("data-draws") or 0) > int(draws or 0)
+        expect(ui.card("loss").get_by_test_id("card-points")).to_contain_text("100")
+    finally:
+        for writer in writers.values():
+            writer.close()

@@ -68,15 +68,21 @@ def _summary(ui: UI) -> dict[str, Any]:
     return summary
 
 
-def _wait_done(ui: UI, method: str, dims: int = 2) -> dict[str, Any]:
-    """Until the stage shows a finished ``method`` projection of every point; its summary."""
+def _wait_done(ui: UI, method: str, dims: int = 2, unlike: str | None = None) -> dict[str, Any]:
+    """Until the stage shows a finished ``method`` projection of every point; its summary.
+
+    ``unlike``: the checksum of the picture before, which the new one must not have. The stage
+    names the new method at once but says "running" only a frame later, so just after a click
+    it still reads "done" over the previous picture.
+    """
     ui.page.wait_for_function(
-        """([method, dims, n]) => {
+        """([method, dims, n, unlike]) => {
           const s = document.querySelector('[data-testid=projector-stage]');
           return s && s.dataset.method === method && s.dataset.status === 'done' &&
-            s.dataset.dims === String(dims) && s.dataset.points === String(n);
+            s.dataset.dims === String(dims) && s.dataset.points === String(n) &&
+            (unlike === null || JSON.parse(s.dataset.summary || '{}').checksum !== unlike);
         }""",
-        arg=[method, dims, 3 * PER_CLUSTER],
+        arg=[method, dims, 3 * PER_CLUSTER, unlike],
         timeout=60_000,
     )
     ui.settle()
@@ -130,7 +136,7 @@ def test_projections_draw_separated_clusters(ui: UI, board: Server) -> None:
     # t-SNE, few iterations: another picture, clusters apart.
     ui.page.get_by_test_id("projector-method-tsne").click()
     ui.page.get_by_test_id("projector-iterations").fill("300")
-    tsne = _wait_done(ui, "tsne")
+    tsne = _wait_done(ui, "tsne", unlike=pca["checksum"])
     assert tsne["checksum"] != pca["checksum"]
     assert tsne["separation"] > 3, tsne
     expect(ui.page.get_by_test_id("projector-status")).to_contain_text("300 / 300")
@@ -142,7 +148,7 @@ def test_projections_draw_separated_clusters(ui: UI, board: Server) -> None:
     ui.page.get_by_test_id("projector-method-umap").click()
     ui.page.get_by_test_id("projector-epochs").fill("100")
     ui.page.get_by_test_id("projector-dims-3").click()
-    umap = _wait_done(ui, "umap", dims=3)
+    umap = _wait_done(ui, "umap", dims=3, unlike=tsne["checksum"])
     assert umap["checksum"] not in (pca["checksum"], tsne["checksum"])
     assert umap["separation"] > 3, umap
     _pixels(ui, "umap-3d")

@@ -4,7 +4,7 @@
  * behind proxies; the auth cookie (set by the server after `?token=`) rides along same-origin.
  */
 
-import { SERIES_MEDIA_TYPE, decodeSeriesBinary } from './seriesBinary';
+import { SERIES_MEDIA_TYPE, decodeSeriesBinary, unchangedOf } from './seriesBinary';
 
 export type XAxis = 'step' | 'relative' | 'wall_time';
 
@@ -60,12 +60,17 @@ export interface SeriesRequest {
   min_step?: number;
   max_step?: number;
   x: XAxis;
+  /** Runs the caller holds with the same reduction, by the `stamp` they came with: those
+   * whose points are unchanged come back in `unchanged` instead of being sent again. */
+  known?: Record<string, string>;
 }
 
 /** One run's columns of one tag, as the chart uses them. */
 export interface SeriesColumns {
   /** Points in the requested step range before the server reduced them. */
   total: number;
+  /** Names the run's points on the server (send it back in `known`); absent from old servers. */
+  stamp?: string;
   step: Float64Array;
   wall_time: Float64Array;
   value: Float64Array;
@@ -74,6 +79,8 @@ export interface SeriesColumns {
 export interface SeriesResponse {
   tag: string;
   runs: Record<string, SeriesColumns>;
+  /** Runs of the request's `known` whose points did not change (not sent again). */
+  unchanged?: string[];
 }
 
 export class ApiError extends Error {
@@ -120,13 +127,18 @@ export function decodeFloat64(base64: string): Float64Array {
 
 interface RawColumns {
   total: number;
+  stamp?: unknown;
   step: string;
   wall_time: string;
   value: string;
 }
 
 /** The `series` route's JSON with every column decoded. */
-export function decodeSeries(raw: { tag: string; runs: Record<string, RawColumns> }): SeriesResponse {
+export function decodeSeries(raw: {
+  tag: string;
+  runs: Record<string, RawColumns>;
+  unchanged?: unknown;
+}): SeriesResponse {
   const runs: [string, SeriesColumns][] = [];
   for (const [run, columns] of Object.entries(raw.runs)) {
     const step = decodeFloat64(columns.step);
@@ -135,10 +147,11 @@ export function decodeSeries(raw: { tag: string; runs: Record<string, RawColumns
     if (step.length !== wall_time.length || step.length !== value.length) {
       throw new Error(`run ${run}: columns of unequal length`);
     }
-    runs.push([run, { total: columns.total, step, wall_time, value }]);
+    const stamp = typeof columns.stamp === 'string' ? { stamp: columns.stamp } : {};
+    runs.push([run, { total: columns.total, ...stamp, step, wall_time, value }]);
   }
   // fromEntries: a run named "__proto__" stays a run (an assignment would set the prototype).
-  return { tag: raw.tag, runs: Object.fromEntries(runs) };
+  return { tag: raw.tag, runs: Object.fromEntries(runs), ...unchangedOf(raw.unchanged) };
 }
 
 export type ScalarFormat = 'csv' | 'json';
@@ -158,8 +171,19 @@ export interface Client {
   arrayBuffer(url: string, signal?: AbortSignal): Promise<ArrayBuffer>;
   /** GET a (relative) URL's JSON; dashboards build their plugin's URLs with `pluginUrl`. */
   getJson<T>(url: string, signal?: AbortSignal): Promise<T>;
+  /**
+   * GET a URL's JSON unless it is still what `etag` names (the tag of an earlier answer):
+   * null then (the server said 304 and sent nothing), else the answer and its tag.
+   */
+  getJsonIfChanged<T>(url: string, etag: string | null, signal?: AbortSignal): Promise<Tagged<T> | null>;
   /** POST `body` as JSON to a (relative) URL, and parse the JSON answer. */
   postJson<T>(url: string, body: unknown, signal?: AbortSignal): Promise<T>;
+}
+
+/** An answer and the server's tag for it (null: the server sent none). */
+export interface Tagged<T> {
+  data: T;
+  etag: string | null;
 }
 
 /** `data/plugin/<plugin>/<route>?<query>`; array values repeat the key (`runs=a&runs=b`). */
@@ -191,7 +215,7 @@ async function failure(url: string, response: Response): Promise<ApiError> {
 }
 
 export function createClient(fetchImpl: Fetch = (input, init) => fetch(input, init)): Client {
-  async function request(url: string, init?: RequestInit): Promise<Response> {
+  async function request(url: string, init?: RequestInit, notModified = false): Promise<Response> {
     let response: Response;
     try {
       response = await fetchImpl(url, { credentials: 'same-origin', ...init });
@@ -199,7 +223,7 @@ export function createClient(fetchImpl: Fetch = (input, init) => fetch(input, in
       if (error instanceof DOMException && error.name === 'AbortError') throw error;
       throw new ApiError(url, 0, 'cannot reach the lumiboard server');
     }
-    if (!response.ok) throw await failure(url, response);
+    if (!response.ok && !(notModified && response.status === 304)) throw await failure(url, response);
     return response;
   }
   async function json<T>(url: string, init?: RequestInit): Promise<T> {
@@ -237,6 +261,18 @@ export function createClient(fetchImpl: Fetch = (input, init) => fetch(input, in
       return (await request(url, signal ? { signal } : {})).arrayBuffer();
     },
     getJson: <T,>(url: string, signal?: AbortSignal) => json<T>(url, signal ? { signal } : {}),
+    async getJsonIfChanged<T>(url: string, etag: string | null, signal?: AbortSignal) {
+      // 'no-store': the browser's cache neither answers nor revalidates for us, so a 304
+      // reaches this code (with its own cache the browser would turn it into the old 200).
+      const init: RequestInit = {
+        cache: 'no-store',
+        ...(etag ? { headers: { 'If-None-Match': etag } } : {}),
+        ...(signal ? { signal } : {}),
+      };
+      const response = await request(url, init, etag !== null);
+      if (response.status === 304) return null;
+      return { data: (await response.json()) as T, etag: response.headers.get('etag') };
+    },
     postJson: <T,>(url: string, body: unknown, signal?: AbortSignal) =>
       json<T>(url, {
         method: 'POST',

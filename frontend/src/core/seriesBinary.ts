@@ -3,7 +3,7 @@
  * answer's columns as little-endian typed arrays, about a third of its bytes and no base64.
  *
  * Layout: `LBS1` (4 bytes), uint32 N, N bytes of UTF-8 JSON metadata
- * `{tag, runs: [{run, total, count, step, wall_time, value}]}` (the last three: dtypes
+ * `{tag, runs: [{run, total, stamp, count, step, wall_time, value}], unchanged?}` (the last three: dtypes
  * `i4` | `i8` | `f4` | `f8`), zero bytes up to a multiple of 8, then each run's step,
  * wall_time and value columns in that order, each padded to a multiple of 8. A float64
  * column is a view of the answer's own buffer; the others are widened to float64, so the
@@ -13,6 +13,12 @@
 import type { SeriesColumns, SeriesResponse } from './api';
 
 export const SERIES_MEDIA_TYPE = 'application/vnd.lumiboard.series';
+
+/** A series answer's `unchanged` list, checked (absent when empty or malformed). */
+export function unchangedOf(value: unknown): { unchanged?: string[] } {
+  if (!Array.isArray(value) || value.length === 0) return {};
+  return { unchanged: value.filter((run): run is string => typeof run === 'string') };
+}
 
 const MAGIC = 'LBS1';
 const ALIGN = 8;
@@ -25,6 +31,7 @@ const COLUMNS = ['step', 'wall_time', 'value'] as const;
 interface RunMeta {
   run: string;
   total: number;
+  stamp?: unknown;
   count: number;
   step: Dtype;
   wall_time: Dtype;
@@ -94,6 +101,7 @@ export function decodeSeriesBinary(buffer: ArrayBuffer): SeriesResponse {
   const meta = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + metaLength))) as {
     tag?: unknown;
     runs?: unknown;
+    unchanged?: unknown;
   };
   if (typeof meta.tag !== 'string' || !Array.isArray(meta.runs)) {
     throw new Error('a binary series answer without a tag and runs');
@@ -109,12 +117,13 @@ export function decodeSeriesBinary(buffer: ArrayBuffer): SeriesResponse {
       decoded[name] = column(buffer, offset, run.count, run[name]);
       offset = align(offset + size);
     }
+    const stamp = typeof run.stamp === 'string' ? { stamp: run.stamp } : {};
     entries.push([
       run.run,
-      { total: run.total, step: decoded.step!, wall_time: decoded.wall_time!, value: decoded.value! },
+      { total: run.total, ...stamp, step: decoded.step!, wall_time: decoded.wall_time!, value: decoded.value! },
     ]);
   }
   if (offset !== bytes.length) throw new Error('a binary series answer with bytes left over');
   // fromEntries: a run named "__proto__" is an own property, as JSON.parse makes it.
-  return { tag: meta.tag, runs: Object.fromEntries(entries) };
+  return { tag: meta.tag, runs: Object.fromEntries(entries), ...unchangedOf(meta.unchanged) };
 }

@@ -2,8 +2,12 @@
  * `useJson(api, url)`: a route's JSON, fetched when the URL changes and again after each of the
  * shell's reloads (`data.generation`), so every dashboard live-updates the same way. The last
  * answer stays shown while the next one loads (no flicker); a failure keeps it and sets `error`.
+ *
+ * A reload's GET sends the tag of the answer it has (`If-None-Match`): when the server says
+ * nothing changed (304), `data` stays the very same object, so nothing derived from it is
+ * computed or drawn again (a big trace is not laid out anew, a hover stays).
  */
-import { useLayoutEffect, useState } from 'preact/hooks';
+import { useLayoutEffect, useRef, useState } from 'preact/hooks';
 
 import { ApiError } from './api';
 import type { DashboardApi } from './dashboard';
@@ -16,25 +20,43 @@ export interface JsonState<T> {
   pending: boolean;
 }
 
+/** Thrown through the request's chain when the server answered 304. */
+const UNCHANGED = Symbol('unchanged');
+
 export function useJson<T>(api: DashboardApi, url: string | null, body?: unknown): JsonState<T> {
   const generation = useStore(api.data, (d) => d.generation);
   const [state, setState] = useState<JsonState<T>>({ data: null, error: null, pending: url !== null });
   const bodyKey = body === undefined ? '' : JSON.stringify(body);
+  // The tag of the answer shown, and the URL it answered (a tag says nothing of another URL's).
+  const shown = useRef<{ url: string; etag: string } | null>(null);
   useLayoutEffect(() => {
     if (url === null) {
+      shown.current = null;
       setState({ data: null, error: null, pending: false });
       return undefined;
     }
     const controller = new AbortController();
     setState((old) => ({ ...old, pending: true }));
-    const request =
-      body === undefined
-        ? api.client.getJson<T>(url, controller.signal)
-        : api.client.postJson<T>(url, body, controller.signal);
+    let request: Promise<T>;
+    if (body === undefined) {
+      const etag = shown.current?.url === url ? shown.current.etag : null;
+      request = api.client.getJsonIfChanged<T>(url, etag, controller.signal).then((answer) => {
+        if (answer === null) throw UNCHANGED;
+        shown.current = answer.etag === null ? null : { url, etag: answer.etag };
+        return answer.data;
+      });
+    } else {
+      shown.current = null;
+      request = api.client.postJson<T>(url, body, controller.signal);
+    }
     request
       .then((data) => setState({ data, error: null, pending: false }))
       .catch((e: unknown) => {
         if (controller.signal.aborted) return;
+        if (e === UNCHANGED) {
+          setState((old) => (old.pending || old.error !== null ? { data: old.data, error: null, pending: false } : old));
+          return;
+        }
         const message = e instanceof ApiError || e instanceof Error ? e.message : String(e);
         setState((old) => ({ data: old.data, error: message, pending: false }));
       });

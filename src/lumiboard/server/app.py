@@ -17,6 +17,7 @@ from lumiboard.reader.reload import Reloader
 from lumiboard.server import core, errors, health_routes, static
 from lumiboard.server.auth import HostCheck, TokenAuth
 from lumiboard.server.compression import Compression
+from lumiboard.server.conditional import Conditional
 from lumiboard.server.context import Context, ServerOptions
 from lumiboard.store.provider import Provider
 
@@ -83,8 +84,9 @@ def create_app(
         options = ServerOptions(data_location=location)
     inner.state.context = Context(reloader, Provider(reloader.runs), options)
     prefix = path_prefix.rstrip("/")
-    # Compression outermost: every answer, the auth and host checks' errors too.
-    middleware = [Middleware(Compression), Middleware(SecurityHeaders)]
+    # Compression outermost: every answer, the auth and host checks' errors too. Conditional
+    # inside it: the tag names the identity bytes, and a 304 skips the compression.
+    middleware = [Middleware(Compression), Middleware(Conditional), Middleware(SecurityHeaders)]
     if allowed_hosts is not None:
         middleware.append(Middleware(HostCheck, allowed=allowed_hosts))
     if auth_token is not None:

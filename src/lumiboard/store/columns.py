@@ -27,6 +27,7 @@ from elsewhere on each read.
 
 from __future__ import annotations
 
+import itertools
 import threading
 import weakref
 from collections import OrderedDict
@@ -42,6 +43,9 @@ Source = Callable[[], Columns]
 #: Encode once this many points wait as raw chunks (24 bytes each), or this many chunks.
 _PENDING_POINTS = 1 << 13
 _MAX_CHUNKS = 256
+#: Each series' contents get a number no other contents in this process had (see
+#: :attr:`ScalarSeries.version`); ``next`` on a count is atomic under the GIL.
+_VERSIONS = itertools.count(1)
 #: A last block smaller than this is re-encoded with the next points, not followed by one.
 _SMALL_BLOCK = 1 << 10
 #: The decoded columns kept for series read recently, in bytes, all series together:
@@ -134,6 +138,7 @@ class ScalarSeries:
         "_pending",
         "_source",
         "_tail",
+        "_version",
     )
 
     def __init__(self) -> None:
@@ -145,6 +150,7 @@ class ScalarSeries:
         self._decoded: Columns | None = None
         self._source: Source | None = None
         self._tail: tuple[int, float, float] | None = None  # the last point, once spilled
+        self._version = next(_VERSIONS)
         self._lock = threading.Lock()
 
     @classmethod
@@ -170,6 +176,13 @@ class ScalarSeries:
         return sum(block.nbytes for block in self._blocks) + chunks
 
     @property
+    def version(self) -> int:
+        """A number for the points held now, new with each change (an append, a purge that
+        dropped points) and never given to another series of this process: equal numbers,
+        equal points. Spilling and loading back keep it."""
+        return self._version
+
+    @property
     def spilled(self) -> bool:
         """Whether the points are read from a source on each read (:meth:`spill`)."""
         return self._source is not None
@@ -188,6 +201,7 @@ class ScalarSeries:
             self._load_back()
             self._chunks.append(chunk)
             self._pending += len(chunk[0])
+            self._version = next(_VERSIONS)
             if self._pending >= _PENDING_POINTS or len(self._chunks) >= _MAX_CHUNKS:
                 self._consolidate()
 
@@ -210,6 +224,7 @@ class ScalarSeries:
             dropped = self._count - sum(encoding.info(block).points for block in kept)
             if dropped:
                 self._set_blocks(kept)
+                self._version = next(_VERSIONS)
             return dropped
 
     def columns(self) -> Columns:

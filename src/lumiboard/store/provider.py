@@ -9,6 +9,7 @@ from the event files on demand.
 from __future__ import annotations
 
 import posixpath
+import secrets
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
@@ -31,6 +32,9 @@ from lumiboard.store.runs import (
     TensorPoint,
     listing_stamp,
 )
+
+#: Drawn once per process: a scalar stamp from a server that restarted never matches.
+_PROCESS = secrets.token_hex(4)
 
 
 class NotFoundError(LookupError):
@@ -115,6 +119,16 @@ class Provider:
         note_read(series)  # the memory budget spills the least recently read first
         step, wall_time, value = series.columns()
         return ScalarColumns(step, wall_time, value)
+
+    def scalar_stamp(self, run: str, tag: str) -> str:
+        """A short string naming the points a scalar series holds now: a later call gives the
+        same string only if the points are the same (in this process or another: the string
+        carries a number drawn once per process). Clients send it back to skip unchanged runs."""
+        data = self.run(run)
+        series = data.scalars.get(tag)
+        if series is None:
+            raise NotFoundError(f"run {run!r} has no scalar tag {tag!r}")
+        return f"{_PROCESS}.{series.version}"
 
     def read_scalars_reduced(
         self,

@@ -62,13 +62,23 @@ export function HistogramChart({
   );
   // Offset mode, one run: TensorBoard's filled ridges, shaded by step (unless "Outline only").
   const filled = mode === 'offset' && !multiRun && !outline;
-  // A hover belongs to one drawing.
-  useLayoutEffect(() => setHover(null), [geometry]);
+  // Where the pointer is over the chart (null: elsewhere), so that a new drawing (an auto-reload's
+  // data, a resize) moves the hover with it instead of dropping it while the pointer stays put.
+  const pointer = useRef<{ x: number; y: number } | null>(null);
+  useLayoutEffect(() => {
+    const at = pointer.current;
+    setHover(geometry && at ? hoverAt(geometry, box, at.x, at.y, mode) : null);
+  }, [geometry]);
 
   const onMove = (event: MouseEvent) => {
-    if (!geometry) return;
     const rect = (event.currentTarget as SVGSVGElement).getBoundingClientRect();
-    setHover(hoverAt(geometry, box, event.clientX - rect.left, event.clientY - rect.top, mode));
+    pointer.current = { x: event.clientX - rect.left, y: event.clientY - rect.top };
+    if (!geometry) return;
+    setHover(hoverAt(geometry, box, pointer.current.x, pointer.current.y, mode));
+  };
+  const onLeave = () => {
+    pointer.current = null;
+    setHover(null);
   };
 
   let content: JSX.Element | null = null;
@@ -177,7 +187,7 @@ export function HistogramChart({
         data-look={filled ? 'filled' : 'outline'}
         data-curves={geometry?.curves.length ?? 0}
         onMouseMove={onMove}
-        onMouseLeave={() => setHover(null)}
+        onMouseLeave={onLeave}
       >
         {content}
       </svg>

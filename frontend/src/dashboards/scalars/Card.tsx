@@ -207,11 +207,13 @@ export function ScalarCard(props: CardProps): JSX.Element {
         dark: look.dark,
       });
       instance.update(model);
-      // For tests and scripts: how many lines (runs or groups) and points are drawn.
+      // For tests and scripts: how many lines (runs or groups) and points are drawn, and how
+      // many times the chart was drawn anew.
       const el = chartRef.current;
       if (el) {
         el.dataset.runs = String(model.hover.length);
         el.dataset.points = String(model.pointsShown);
+        el.dataset.draws = String(Number(el.dataset.draws ?? 0) + 1);
       }
       setPoints({ shown: model.pointsShown, total: model.pointsTotal });
       setRanges({ x: model.xRange, y: model.yRange });

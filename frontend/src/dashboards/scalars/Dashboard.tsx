@@ -55,6 +55,9 @@ function indexTags(tags: ScalarTags): TagIndex {
   return { runsByTag, descriptions };
 }
 
+/** The group colours when runs are not grouped: one map, so cards see no change. */
+const NO_GROUP_COLORS: Map<string, string> = new Map();
+
 export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
   const generation = useStore(api.data, (d) => d.generation);
   const { loaded, allRuns, shown, loading, dataLocation } = useDashboardData(api);
@@ -112,16 +115,19 @@ export function ScalarsDashboard({ api }: { api: DashboardApi }): JSX.Element {
     return { groups: [...sizes].map(([key, size]) => ({ key, size })), ungrouped };
   }, [compiled, shown, view.groupBy.kind]);
 
-  // Over all runs, not the shown ones: a group keeps its colour while runs are toggled.
+  // Over all runs, not the shown ones: a group keeps its colour while runs are toggled. Keyed
+  // by the runs' names, not the list's identity: a reload's new list of the same runs must
+  // not make every card draw anew.
+  const allRunsKey = allRuns.join('\u0000');
   const groupColors = useMemo(() => {
-    if (compiled.kind === 'none') return new Map<string, string>();
+    if (compiled.kind === 'none') return NO_GROUP_COLORS;
     const keys = new Set<string>();
     for (const run of allRuns) {
       const key = groupKey(run, compiled);
       if (key !== null) keys.add(key);
     }
     return assignColors([...keys]);
-  }, [compiled, allRuns]);
+  }, [compiled, allRunsKey]);
   const look: CardLook = useMemo(
     () => ({
       xAxis: view.xAxis,

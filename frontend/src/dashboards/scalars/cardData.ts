@@ -3,7 +3,9 @@
  * run to about 4 points per pixel column (first, min, max, last: no spike hidden), so `buckets`
  * follows the chart's width; a zoom narrows the step range and the server refines it. Runs
  * already fetched for the same (x axis, range, width, reload) are reused, so toggling a run is
- * instant; until new data arrives the chart keeps showing the previous.
+ * instant; until new data arrives the chart keeps showing the previous. A reload sends the
+ * stamps of the runs held for the same reduction: the server sends only runs whose points
+ * changed, the others keep their objects, and a card where nothing changed is not redrawn.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 
@@ -43,7 +45,10 @@ export function useSeries(
   const [error, setError] = useState<string | null>(null);
 
   const rangeText = range ? range.join(':') : '';
-  const key = `${xAxis}|${rangeText}|${buckets}|${generation}`;
+  // The reduction asked for, then the reload: a new reload with the same reduction asks only
+  // for what changed (the server answers `unchanged` for runs whose stamps still hold).
+  const reduction = `${xAxis}|${rangeText}|${buckets}`;
+  const key = `${reduction}|${generation}`;
   const runsKey = runs.join('\u0000');
 
   useEffect(() => {
@@ -52,6 +57,13 @@ export function useSeries(
     const fresh = current.key !== key;
     const need = fresh ? [...runs] : runs.filter((run) => !current.byRun.has(run));
     if (need.length === 0) return undefined;
+    // What this card holds of the same reduction (a reload's earlier answer), by stamp.
+    const held = fresh && current.key.startsWith(`${reduction}|`) ? current.byRun : new Map<string, RunData | null>();
+    const known: Record<string, string> = {};
+    for (const run of need) {
+      const stamp = held.get(run)?.columns.stamp;
+      if (stamp !== undefined) known[run] = stamp;
+    }
     const controller = new AbortController();
     // A burst of zooms (alt + wheel) fetches once, after the last.
     const [previousX, previousRange] = current.key.split('|');
@@ -66,22 +78,33 @@ export function useSeries(
             buckets,
             x: xAxis,
             ...(range ? { min_step: range[0], max_step: range[1] } : {}),
+            ...(Object.keys(known).length ? { known } : {}),
           },
           controller.signal,
         );
         const byRun = cache.current.key === key ? cache.current.byRun : new Map<string, RunData | null>();
+        // Unchanged runs keep their very objects: when nothing else came, nothing is redrawn.
+        const unchanged = new Set(response.unchanged ?? []);
+        let changed = false;
         for (const run of need) {
+          const kept = unchanged.has(run) ? held.get(run) : undefined;
+          if (kept) {
+            byRun.set(run, kept);
+            continue;
+          }
           const columns = response.runs[run];
           if (!columns) {
+            if (held.get(run) !== null) changed = true; // (still lacking it is no change)
             byRun.set(run, null); // the run lacks this tag: do not ask again
             continue;
           }
+          changed = true;
           if (!range) starts.current.set(run, seriesStart(columns));
           byRun.set(run, { run, columns, start: starts.current.get(run) ?? seriesStart(columns) });
         }
         cache.current = { key, byRun };
         setError(null);
-        setVersion((v) => v + 1);
+        if (changed) setVersion((v) => v + 1);
       } catch (e) {
         if (controller.signal.aborted) return;
         setError(e instanceof ApiError || e instanceof Error ? e.message : String(e));

@@ -275,9 +275,11 @@ async def series(request: Request) -> Response:
     """Reduced columns of one tag for many runs (lumiboard's dashboard route).
 
     JSON body: ``{"tag": str, "runs": [str], "buckets": int, "min_step": int?,
-    "max_step": int?, "x": "step"|"wall_time"|"relative"}``. Each run's
-    columns come as base64 little-endian float64 (exact, NaN and Inf kept);
-    runs without the tag are left out. A client sending ``Accept:
+    "max_step": int?, "x": "step"|"wall_time"|"relative", "known": {run: stamp}?}``.
+    Each run's columns come as base64 little-endian float64 (exact, NaN and Inf kept),
+    with the ``stamp`` of the points they were made from; runs without the tag are left
+    out. A run of ``known`` whose points still have that stamp is named in ``unchanged``
+    instead of sent (the client asks with the same reduction as before). A client sending ``Accept:
     application/vnd.lumiboard.series`` gets the same columns as typed arrays
     (:mod:`lumiboard.plugins.scalars.series_binary`).
     """
@@ -308,10 +310,21 @@ def _series(provider: Provider, raw: bytes, binary: bool = False) -> Response:
         raise BadRequestError("'x' must be step, wall_time or relative")
     axis: XAxis = x
     tag: str = body["tag"]
+    known = body.get("known", {})
+    if not isinstance(known, dict) or not all(isinstance(v, str) for v in known.values()):
+        raise BadRequestError("'known' must be an object of run names to stamps")
     found: dict[str, Reduced] = {}
+    stamps: dict[str, str] = {}
+    unchanged: list[str] = []
     for run in runs:
         try:
+            # The stamp before the points: a point appended in between is sent again later.
+            stamp = provider.scalar_stamp(run, tag)
+            if known.get(run) == stamp:
+                unchanged.append(run)
+                continue
             found[run] = provider.read_scalars_reduced(run, tag, buckets, step_range, axis)
+            stamps[run] = stamp
         except NotFoundError:
             continue
         except ValueError as error:  # e.g. x=wall_time over non-finite wall times
@@ -319,18 +332,22 @@ def _series(provider: Provider, raw: bytes, binary: bool = False) -> Response:
     # The answer depends on Accept: caches must keep the two forms apart.
     vary = {"Vary": "Accept"}
     if binary:
-        body_bytes = series_binary.encode_series(tag, list(found.items()))
+        body_bytes = series_binary.encode_series(tag, list(found.items()), stamps, unchanged)
         return Response(body_bytes, media_type=series_binary.MEDIA_TYPE, headers=vary)
     result = {
         run: {
             "total": reduced.total,
+            "stamp": stamps[run],
             "step": float64_base64(reduced.step),
             "wall_time": float64_base64(reduced.wall_time),
             "value": float64_base64(reduced.value),
         }
         for run, reduced in found.items()
     }
-    return json_response({"tag": tag, "runs": result}, headers=vary)
+    answer: dict[str, Any] = {"tag": tag, "runs": result}
+    if unchanged:
+        answer["unchanged"] = unchanged
+    return json_response(answer, headers=vary)
 
 
 @workers.off_loop_bulk

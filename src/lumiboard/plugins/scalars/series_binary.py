@@ -10,10 +10,12 @@ the same numbers as little-endian arrays the browser wraps without parsing::
     then, for each run of the metadata in order: its step, wall_time and value columns,
     each ``count`` items of its dtype, each followed by zero bytes up to a multiple of 8
 
-The metadata is ``{"tag": str, "runs": [{"run": str, "total": int, "count": int,
-"step": dtype, "wall_time": dtype, "value": dtype}, ...]}``: a list, in the order the JSON
-answer's object has them. Every column starts 8-byte aligned from the start of the body,
-so a float64 column is a ``Float64Array`` over the body's own buffer.
+The metadata is ``{"tag": str, "runs": [{"run": str, "total": int, "stamp": str,
+"count": int, "step": dtype, "wall_time": dtype, "value": dtype}, ...], "unchanged":
+[str]}``: a list, in the order the JSON answer's object has them (``unchanged``, present
+when not empty: the runs the request's ``known`` stamps still name, sent without columns).
+Every column starts 8-byte aligned from the start of the body, so a float64 column is a
+``Float64Array`` over the body's own buffer.
 
 dtypes (all little-endian): ``step`` is ``"i4"`` when every step fits an int32 (half the
 bytes of float64), else ``"f8"`` when every step is exact in a float64 (|step| <= 2**53),
@@ -25,7 +27,7 @@ column is exactly the JSON answer's (its steps are float64 there too).
 from __future__ import annotations
 
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import orjson
@@ -71,8 +73,14 @@ def value_dtype(value: np.ndarray) -> str:
     return "f4" if value.dtype == np.float32 else "f8"
 
 
-def encode_series(tag: str, runs: Sequence[tuple[str, Reduced]]) -> bytes:
-    """The binary answer for ``runs`` (run name, reduced columns) of ``tag``."""
+def encode_series(
+    tag: str,
+    runs: Sequence[tuple[str, Reduced]],
+    stamps: Mapping[str, str] | None = None,
+    unchanged: Sequence[str] = (),
+) -> bytes:
+    """The binary answer for ``runs`` (run name, reduced columns) of ``tag``; each run's
+    ``stamp`` from ``stamps``, and the runs the client has already in ``unchanged``."""
     meta = []
     columns: list[np.ndarray] = []
     for run, reduced in runs:
@@ -81,10 +89,16 @@ def encode_series(tag: str, runs: Sequence[tuple[str, Reduced]]) -> bytes:
             "wall_time": "f8",
             "value": value_dtype(reduced.value),
         }
-        meta.append({"run": run, "total": reduced.total, "count": len(reduced.step), **dtypes})
+        entry: dict[str, object] = {"run": run, "total": reduced.total}
+        if stamps is not None and run in stamps:
+            entry["stamp"] = stamps[run]
+        meta.append({**entry, "count": len(reduced.step), **dtypes})
         for name, dtype in dtypes.items():
             columns.append(np.ascontiguousarray(getattr(reduced, name), dtype="<" + dtype))
-    header = orjson.dumps({"tag": tag, "runs": meta})
+    head: dict[str, object] = {"tag": tag, "runs": meta}
+    if unchanged:
+        head["unchanged"] = list(unchanged)
+    header = orjson.dumps(head)
     pieces: list[bytes | memoryview] = [MAGIC, struct.pack("<I", len(header)), header]
     size = len(MAGIC) + 4 + len(header)
     pieces.append(_padding(size))
