@@ -131,7 +131,7 @@ def test_histogram_cards_offset_overlay_and_compare(ui: UI, board: Server) -> No
     )
     expect(card.get_by_test_id("hist-hover-path")).to_have_attribute("data-step", str(STEPS - 1))
     expect(card.get_by_test_id("hist-hover-line")).to_have_count(1)
-    # The auto-reload's new data keeps the hover where the pointer is (it used to drop it).
+    # An auto-reload (nothing new: a 304) keeps the hover; new steps too (test_browser_live).
     ui.wait_reloads("/plugin/histograms/multirun")
     expect(tooltip).to_be_visible()
     expect(card.get_by_test_id("hist-tooltip-step")).to_have_text(f"step {STEPS - 1}")

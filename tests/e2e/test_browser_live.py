@@ -10,6 +10,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 from e2e_support import UI, Server, non_background
 from playwright.sync_api import Request, expect
 
@@ -213,3 +214,36 @@ def test_unchanged_series_are_not_sent_or_drawn_again(
     finally:
         for writer in writers.values():
             writer.close()
+
+
+def test_a_histogram_hover_follows_new_steps(
+    ui: UI, serve: Callable[..., Server], tmp_path: Path
+) -> None:
+    """The pointer rests on a histogram while training writes a new step: the chart is drawn
+    anew with it, and the hover stays where the pointer is (it used to vanish)."""
+    root = tmp_path / "hist"
+    writer = SummaryWriter(str(root / "run"))
+    rng = np.random.default_rng(0)
+    try:
+        for step in range(5):
+            writer.add_histogram("weights", rng.normal(step * 0.2, 1.0, 2_000), step)
+        writer.flush()
+        server = serve(root)
+        ui.open(server.base + "?tab=histograms")
+        card = ui.page.locator("[data-testid=histogram-card]").first
+        expect(card.get_by_test_id("card-count")).to_contain_text("5 histograms")
+        box = card.get_by_test_id("hist-chart").bounding_box()
+        assert box is not None
+        ui.page.mouse.move(box["x"] + box["width"] * 0.45, box["y"] + box["height"] * 0.75)
+        tooltip = card.get_by_test_id("hist-tooltip")
+        expect(tooltip).to_be_visible()
+
+        writer.add_histogram("weights", rng.normal(1.0, 1.0, 2_000), 5)
+        writer.flush()
+        expect(card.get_by_test_id("card-count")).to_contain_text("6 histograms", timeout=20_000)
+        expect(card.locator("[data-testid=hist-path][data-step='5']")).to_have_count(1)
+        ui.settle()
+        expect(tooltip).to_be_visible()
+        expect(card.get_by_test_id("hist-hover-path")).to_have_count(1)
+    finally:
+        writer.close()

@@ -35,11 +35,17 @@ def test_a_repeated_ask_gets_304_with_no_body(client: TestClient, path: str) -> 
     assert first.status_code == 200
     tag = first.headers["etag"]
     assert tag == f'W/"{hashlib.blake2b(first.content, digest_size=16).hexdigest()}"'
-    assert first.headers["cache-control"] == "no-cache"
+    assert first.headers["cache-control"] == "private, no-cache"
     again = client.get(path, headers={"if-none-match": tag})
     assert again.status_code == 304
     assert again.content == b""
     assert again.headers["etag"] == tag
+    assert again.headers["cache-control"] == "private, no-cache"
+    assert "accept-encoding" in again.headers["vary"].lower()  # as its 200 would say
+    # HEAD: the same tag, and the same 304.
+    head = client.head(path)
+    assert (head.status_code, head.headers["etag"]) == (200, tag)
+    assert client.head(path, headers={"if-none-match": tag}).status_code == 304
     assert "content-type" not in again.headers
     assert "content-length" not in again.headers or again.headers["content-length"] == "0"
     # A tag among others, or sent strong, still matches (the weak comparison); another does not.
@@ -98,6 +104,11 @@ def _app(state: dict[str, bytes]) -> Compression:
     async def private(request: Request) -> Response:
         return JSONResponse([1], headers={"cache-control": "no-store"})
 
+    async def cookie(request: Request) -> Response:
+        response = JSONResponse({"a": 1})
+        response.set_cookie("lumiboard_token", "t")
+        return response
+
     async def huge(request: Request) -> Response:  # hashed on the worker pool
         return Response(b"7" * OFF_LOOP_SIZE, media_type="text/plain")
 
@@ -108,6 +119,7 @@ def _app(state: dict[str, bytes]) -> Compression:
         Route("/png", png),
         Route("/private", private),
         Route("/huge", huge),
+        Route("/cookie", cookie),
     ]
     return Compression(Conditional(Starlette(routes=routes)))
 
@@ -124,6 +136,12 @@ def test_a_changed_answer_gets_its_new_bytes_and_tag() -> None:
         assert changed.content == state["body"]
         assert changed.headers["etag"] != tag
         assert client.get("/body", headers={"if-none-match": "*"}).status_code == 304
+        # A 304 keeps the cookie the 200 would set (a token's), and drops the body's headers.
+        first = client.get("/cookie")
+        again = client.get("/cookie", headers={"if-none-match": first.headers["etag"]})
+        assert again.status_code == 304
+        assert "lumiboard_token=t" in again.headers["set-cookie"]
+        assert "content-type" not in again.headers
 
 
 def test_what_is_never_tagged() -> None:

@@ -5,6 +5,9 @@ were made from; a request naming a run's stamp in ``known`` gets that run in ``u
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -135,3 +138,86 @@ def test_a_series_version_changes_with_its_points_only() -> None:
     other = ScalarSeries()
     other.append(np.arange(10), np.arange(10.0), np.ones(10, dtype=np.float32))
     assert other.version not in versions
+
+
+def test_a_purge_a_restart_and_a_spill(board: tuple[_Board, TestClient], tmp_path: Path) -> None:
+    state, client = board
+    stamps = {run: columns["stamp"] for run, columns in _ask(client)["runs"].items()}
+    # A resumed run purges the steps after its checkpoint: "b" changes, "a" does not.
+    with SummaryWriter(str(state.root / "b"), purge_step=20) as writer:
+        writer.add_scalar("loss", 5.0, 20)
+    state.reloader.reload()
+    after = _ask(client, stamps)
+    assert list(after["runs"]) == ["b"]
+    assert after["runs"]["b"]["total"] == 21
+    assert after["unchanged"] == ["a"]
+    stamps["b"] = after["runs"]["b"]["stamp"]
+    # Spilled out of memory (the memory budget), the points and the stamp stay.
+    series = state.reloader.runs["a"].scalars["loss"]
+    columns = series.columns()
+    series.spill(lambda: tuple(np.array(c) for c in columns))
+    assert _ask(client, stamps)["unchanged"] == ["a", "b"]
+    # Another server process over the same files: same points, other stamps, all sent.
+    other = Reloader(str(state.root))
+    other.reload()
+    with TestClient(create_app(other)) as second:
+        fresh = _ask(second, stamps)
+    assert set(fresh["runs"]) == {"a", "b"}
+    assert "unchanged" not in fresh
+
+
+def test_the_stamp_is_read_before_the_points(
+    board: tuple[_Board, TestClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A point appended while the answer is made is sent again on the next reload: the stamp
+    sent names the points before it, so it cannot hide the new one."""
+    state, client = board
+    series = state.reloader.runs["a"].scalars["loss"]
+    provider_type = type(client.app.state.context.provider)  # type: ignore[attr-defined]
+    reduce = provider_type.read_scalars_reduced
+
+    def appending(self: Any, run: str, *args: Any, **kwargs: Any) -> Any:
+        if run == "a":
+            series.append(np.array([1_000]), np.array([9.0]), np.array([0.5], dtype=np.float32))
+        return reduce(self, run, *args, **kwargs)
+
+    monkeypatch.setattr(provider_type, "read_scalars_reduced", appending)
+    raced = _ask(client)
+    monkeypatch.undo()
+    stamps = {run: columns["stamp"] for run, columns in raced["runs"].items()}
+    after = _ask(client, stamps)
+    assert list(after["runs"]) == ["a"]
+    assert after["runs"]["a"]["total"] == 101
+
+
+_FORKED = """
+import os
+import numpy as np
+from lumiboard.store.provider import Provider
+from lumiboard.store.runs import RunData
+
+run = RunData("a")
+run.scalar_series("loss").append(np.arange(3), np.arange(3.0), np.ones(3, dtype=np.float32))
+provider = Provider({"a": run})
+mine = provider.scalar_stamp("a", "loss")
+reader, writer = os.pipe()
+pid = os.fork()
+if pid == 0:
+    os.write(writer, provider.scalar_stamp("a", "loss").encode())
+    os._exit(0)
+os.close(writer)
+os.waitpid(pid, 0)
+print(mine, os.read(reader, 100).decode())
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="fork is POSIX only")
+def test_a_forked_process_draws_its_own_stamps() -> None:
+    """A child forked from a server process would repeat its versions: its stamps differ.
+    (In a fresh interpreter: forking pytest's own threaded process is not safe.)"""
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED], capture_output=True, text=True, timeout=60, check=True
+    )
+    mine, theirs = done.stdout.split()
+    assert theirs.split(".")[1] == mine.split(".")[1]  # the same version ...
+    assert theirs != mine  # ... under another process's prefix

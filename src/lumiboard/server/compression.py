@@ -239,7 +239,7 @@ class _Answer:
         start, self.start = self.start, None
         assert start is not None
         headers = MutableHeaders(raw=list(start.get("headers", [])))
-        _vary(headers)
+        vary_on_encoding(headers)
         await self.send({**start, "headers": headers.raw})
         if self.pieces:  # gathered before something else than a body came: sent first
             gathered = b"".join(self.pieces)
@@ -255,7 +255,7 @@ class _Answer:
         start, self.start = self.start, None
         assert start is not None
         headers = MutableHeaders(raw=list(start.get("headers", [])))
-        _vary(headers)
+        vary_on_encoding(headers)
         compress = self.owner.encodings[self.coding]
         if len(body) >= OFF_LOOP_SIZE:
             encoded = await workers.run_bulk(compress, body)
@@ -271,7 +271,8 @@ class _Answer:
         await self.send({"type": "http.response.body", "body": encoded, "more_body": False})
 
 
-def _vary(headers: MutableHeaders) -> None:
+def vary_on_encoding(headers: MutableHeaders) -> None:
+    """Add ``Accept-Encoding`` to ``Vary`` unless it (or ``*``) is there."""
     present = [item.strip().lower() for item in headers.get("vary", "").split(",")]
     if "accept-encoding" not in present and "*" not in present:
         headers.add_vary_header("Accept-Encoding")

@@ -11,10 +11,13 @@ The tag is a hash of the answer's identity bytes, made after the route answered:
 no change, and two answers with the same bytes get the same tag whatever made them. It is a
 weak tag (``W/"..."``): the bytes on the wire depend on the encoding the client accepts.
 
-Tagged: ``GET`` answers with status 200, a JSON or text media type, and the whole body in one
-piece (as routes send them; streams are left alone), not tagged already (blobs carry their own
-strong tags) and not encoded already. Every tagged answer also says ``Cache-Control: no-cache``
-(keep it, but ask before using it again) unless the route said otherwise.
+Tagged: ``GET`` (and ``HEAD``) answers with status 200, a JSON or text media type, and the whole
+body in one piece (as routes send them; streams are left alone), not tagged already (blobs carry
+their own strong tags) and not encoded already. Every tagged answer also says ``Cache-Control:
+private, no-cache`` (a browser keeps it but asks before using it again; a shared proxy keeps
+nothing, as answers may sit behind a token) unless the route said otherwise. A 304 keeps the
+headers RFC 9110 lists for it, with the ``Vary: Accept-Encoding`` its 200 would have had (the
+compression outside adds it to the 200 only), and any ``Set-Cookie`` (the token's cookie).
 """
 
 from __future__ import annotations
@@ -25,13 +28,18 @@ from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lumiboard.server import workers
+from lumiboard.server.compression import compressible, vary_on_encoding
 
 #: Bodies at least this big are hashed on the worker pool (hashlib releases the GIL).
 OFF_LOOP_SIZE = 1 << 20
 
 _TAGGED_MEDIA = frozenset(("application/json", "application/x-ndjson", "text/csv", "text/plain"))
 #: Headers a 304 keeps (RFC 9110, 15.4.5): the rest describe a body that is not sent.
-_KEPT_ON_304 = frozenset(("cache-control", "content-location", "date", "etag", "expires", "vary"))
+_KEPT_ON_304 = frozenset(
+    ("cache-control", "content-location", "date", "etag", "expires", "set-cookie", "vary")
+)
+#: What a tagged answer says about caching unless its route said something.
+CACHE_CONTROL = "private, no-cache"
 
 
 def tagged_media(content_type: str) -> bool:
@@ -61,7 +69,7 @@ class Conditional:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") != "GET":
+        if scope["type"] != "http" or scope.get("method") not in ("GET", "HEAD"):
             await self.app(scope, receive, send)
             return
         asked = Headers(scope=scope).get("if-none-match")
@@ -103,8 +111,10 @@ class _Answer:
         headers = MutableHeaders(raw=list(start.get("headers", [])))
         headers["etag"] = etag
         if "cache-control" not in headers:
-            headers["cache-control"] = "no-cache"
+            headers["cache-control"] = CACHE_CONTROL
         if self.asked is not None and matches(self.asked, etag):
+            if compressible(headers.get("content-type", "")):
+                vary_on_encoding(headers)
             kept = [(k, v) for k, v in headers.raw if k.decode("latin-1").lower() in _KEPT_ON_304]
             await self.send({**start, "status": 304, "headers": kept})
             await self.send({"type": "http.response.body", "body": b"", "more_body": False})

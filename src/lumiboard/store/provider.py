@@ -8,6 +8,7 @@ from the event files on demand.
 
 from __future__ import annotations
 
+import os
 import posixpath
 import secrets
 from collections.abc import Iterator, Mapping
@@ -33,8 +34,17 @@ from lumiboard.store.runs import (
     listing_stamp,
 )
 
-#: Drawn once per process: a scalar stamp from a server that restarted never matches.
-_PROCESS = secrets.token_hex(4)
+#: Drawn once per process (again in a forked child, whose versions would repeat the parent's):
+#: a scalar stamp from another process, or a server that restarted, never matches.
+_PROCESS = [secrets.token_hex(4)]
+
+
+def _redraw_process_token() -> None:
+    _PROCESS[0] = secrets.token_hex(4)
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_redraw_process_token)
 
 
 class NotFoundError(LookupError):
@@ -128,7 +138,7 @@ class Provider:
         series = data.scalars.get(tag)
         if series is None:
             raise NotFoundError(f"run {run!r} has no scalar tag {tag!r}")
-        return f"{_PROCESS}.{series.version}"
+        return f"{_PROCESS[0]}.{series.version}"
 
     def read_scalars_reduced(
         self,

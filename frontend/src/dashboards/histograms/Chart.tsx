@@ -62,19 +62,23 @@ export function HistogramChart({
   );
   // Offset mode, one run: TensorBoard's filled ridges, shaded by step (unless "Outline only").
   const filled = mode === 'offset' && !multiRun && !outline;
-  // Where the pointer is over the chart (null: elsewhere), so that a new drawing (an auto-reload's
-  // data, a resize) moves the hover with it instead of dropping it while the pointer stays put.
-  const pointer = useRef<{ x: number; y: number } | null>(null);
+  // Where the pointer is over the chart (null: elsewhere), in the page's coordinates, so that a
+  // new drawing (an auto-reload's data, a resize) moves the hover with it instead of dropping it
+  // while the pointer stays put, wherever the chart has moved since (a scroll, a pane).
+  const pointer = useRef<{ clientX: number; clientY: number; svg: SVGSVGElement } | null>(null);
+  const hoverFor = (at: { clientX: number; clientY: number; svg: SVGSVGElement }, drawn: typeof geometry) => {
+    if (!drawn) return null;
+    const rect = at.svg.getBoundingClientRect();
+    return hoverAt(drawn, box, at.clientX - rect.left, at.clientY - rect.top, mode);
+  };
   useLayoutEffect(() => {
     const at = pointer.current;
-    setHover(geometry && at ? hoverAt(geometry, box, at.x, at.y, mode) : null);
+    setHover(at ? hoverFor(at, geometry) : null);
   }, [geometry]);
 
   const onMove = (event: MouseEvent) => {
-    const rect = (event.currentTarget as SVGSVGElement).getBoundingClientRect();
-    pointer.current = { x: event.clientX - rect.left, y: event.clientY - rect.top };
-    if (!geometry) return;
-    setHover(hoverAt(geometry, box, pointer.current.x, pointer.current.y, mode));
+    pointer.current = { clientX: event.clientX, clientY: event.clientY, svg: event.currentTarget as SVGSVGElement };
+    setHover(hoverFor(pointer.current, geometry));
   };
   const onLeave = () => {
     pointer.current = null;

@@ -9,7 +9,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 
-import { ApiError, type Client, type XAxis } from '../../core/api';
+import { ApiError, type Client, type SeriesResponse, type XAxis } from '../../core/api';
 import { seriesStart, type RunData } from './model';
 
 export interface SeriesState {
@@ -25,6 +25,42 @@ export interface SeriesState {
 interface Cache {
   key: string;
   byRun: Map<string, RunData | null>;
+}
+
+/**
+ * Puts a `series` answer for the runs `need` into `byRun`; whether anything differs from what
+ * `held` (the same reduction's earlier answer) had. A run the answer names `unchanged` keeps its
+ * very object from `held` (when nothing else came the card is not drawn again); a run left out
+ * lacks the tag (null: not asked again; still lacking it is no change). `whole`: the answer
+ * covers every step (no zoom), so it gives each run's first wall time for `starts`.
+ */
+export function mergeAnswer(
+  byRun: Map<string, RunData | null>,
+  need: readonly string[],
+  held: ReadonlyMap<string, RunData | null>,
+  response: SeriesResponse,
+  whole: boolean,
+  starts: Map<string, number>,
+): boolean {
+  const unchanged = new Set(response.unchanged ?? []);
+  let changed = false;
+  for (const run of need) {
+    const kept = unchanged.has(run) ? held.get(run) : undefined;
+    if (kept) {
+      byRun.set(run, kept);
+      continue;
+    }
+    const columns = Object.hasOwn(response.runs, run) ? response.runs[run] : undefined;
+    if (!columns) {
+      if (held.get(run) !== null) changed = true;
+      byRun.set(run, null);
+      continue;
+    }
+    changed = true;
+    if (whole) starts.set(run, seriesStart(columns));
+    byRun.set(run, { run, columns, start: starts.get(run) ?? seriesStart(columns) });
+  }
+  return changed;
 }
 
 export function useSeries(
@@ -83,25 +119,7 @@ export function useSeries(
           controller.signal,
         );
         const byRun = cache.current.key === key ? cache.current.byRun : new Map<string, RunData | null>();
-        // Unchanged runs keep their very objects: when nothing else came, nothing is redrawn.
-        const unchanged = new Set(response.unchanged ?? []);
-        let changed = false;
-        for (const run of need) {
-          const kept = unchanged.has(run) ? held.get(run) : undefined;
-          if (kept) {
-            byRun.set(run, kept);
-            continue;
-          }
-          const columns = response.runs[run];
-          if (!columns) {
-            if (held.get(run) !== null) changed = true; // (still lacking it is no change)
-            byRun.set(run, null); // the run lacks this tag: do not ask again
-            continue;
-          }
-          changed = true;
-          if (!range) starts.current.set(run, seriesStart(columns));
-          byRun.set(run, { run, columns, start: starts.current.get(run) ?? seriesStart(columns) });
-        }
+        const changed = mergeAnswer(byRun, need, held, response, range === null, starts.current);
         cache.current = { key, byRun };
         setError(null);
         if (changed) setVersion((v) => v + 1);
