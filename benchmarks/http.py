@@ -270,6 +270,38 @@ class Client:
         self.connection.close()
 
 
+class NotReadyError(Exception):
+    """A server that exited or ran out of time before it served every series (the message
+    says why, and where its log is)."""
+
+
+@contextlib.contextmanager
+def ready_client(
+    contender: Contender,
+    log: Path,
+    runs: list[str],
+    tags: list[str],
+    steps: int,
+    timeout: float,
+) -> Iterator[tuple[Client, float]]:
+    """``contender`` started (its output in ``log``) and serving every series (:func:`wait_ready`):
+    a keep-alive client to it and the seconds that took. The client is closed and the server
+    stopped afterwards. :class:`NotReadyError` if it never got there."""
+    spawned = time.monotonic()
+    with started(contender, log) as process:
+        client = Client(contender.port, timeout=timeout)
+        try:
+            try:
+                wait_ready(client, process, runs, tags, steps, spawned + timeout)
+            except (TimeoutError, RuntimeError) as error:
+                raise NotReadyError(f"not ready: {error} (log: {log})") from None
+            ready = time.monotonic() - spawned
+            print(f"  {contender.name}: ready in {ready:.1f} s", flush=True)
+            yield client, ready
+        finally:
+            client.close()
+
+
 def scalars_path(run: str, tag: str) -> str:
     return "/data/plugin/scalars/scalars?" + urlencode({"run": run, "tag": tag})
 
@@ -397,61 +429,53 @@ def measure(
             Line(contender.name, f"POST series buckets={BUCKETS} (1 run)"),
             Line(contender.name, f"POST series buckets={BUCKETS} ({len(runs)} runs)"),
         ]
-    spawned = time.monotonic()
-    with started(contender, log) as process:
-        client = Client(contender.port, timeout=args.timeout)
-        try:
-            wait_ready(client, process, runs, tags, steps, spawned + args.timeout)
-        except (TimeoutError, RuntimeError) as error:
-            for line in lines:
-                line.note = f"not ready: {error} (log: {log})"
-            client.close()
-            return lines
-        ready = time.monotonic() - spawned
-        print(f"  {contender.name}: ready in {ready:.1f} s", flush=True)
-        deadline = time.monotonic() + args.timeout
-        every = sorted({(run, tag) for run in runs for tag in tags})
-        form = "application/x-www-form-urlencoded"
-        json_type = {"content-type": "application/json"}
+    every = sorted({(run, tag) for run in runs for tag in tags})
+    form = "application/x-www-form-urlencoded"
+    json_type = {"content-type": "application/json"}
 
-        def get(pair: tuple[str, str]) -> Request:
-            return ("GET", scalars_path(*pair), None, None)
+    def get(pair: tuple[str, str]) -> Request:
+        return ("GET", scalars_path(*pair), None, None)
 
-        def multirun(tag: str) -> Request:
-            body = urlencode([("tag", tag), *[("runs", run) for run in runs]]).encode()
-            return ("POST", "/data/plugin/scalars/scalars_multirun", body, {"content-type": form})
+    def multirun(tag: str) -> Request:
+        body = urlencode([("tag", tag), *[("runs", run) for run in runs]]).encode()
+        return ("POST", "/data/plugin/scalars/scalars_multirun", body, {"content-type": form})
 
-        def series(tag: str, names: list[str]) -> Request:
-            body = json.dumps({"tag": tag, "runs": names, "buckets": BUCKETS}).encode()
-            return ("POST", "/data/plugin/scalars/series", body, json_type)
+    def series(tag: str, names: list[str]) -> Request:
+        body = json.dumps({"tag": tag, "runs": names, "buckets": BUCKETS}).encode()
+        return ("POST", "/data/plugin/scalars/series", body, json_type)
 
-        # Every run of a tag per request: a tenth as many (lumiboard's responses hold every point).
-        by_tag = [tag for _, tag in pairs[: max(1, len(pairs) // 10)]]
-        plans: list[tuple[list[Request], list[Request], Counter]] = [
-            ([get(p) for p in pairs], [get(p) for p in every], _count_triples),
-            ([multirun(t) for t in by_tag], [multirun(t) for t in tags], _count_multirun),
+    # Every run of a tag per request: a tenth as many (lumiboard's responses hold every point).
+    by_tag = [tag for _, tag in pairs[: max(1, len(pairs) // 10)]]
+    plans: list[tuple[list[Request], list[Request], Counter]] = [
+        ([get(p) for p in pairs], [get(p) for p in every], _count_triples),
+        ([multirun(t) for t in by_tag], [multirun(t) for t in tags], _count_multirun),
+    ]
+    if contender.lumiboard:
+        plans += [
+            (
+                [series(t, [r]) for r, t in pairs],
+                [series(t, [r]) for r, t in every],
+                _count_series,
+            ),
+            ([series(t, runs) for t in by_tag], [series(t, runs) for t in tags], _count_series),
         ]
-        if contender.lumiboard:
-            plans += [
-                (
-                    [series(t, [r]) for r, t in pairs],
-                    [series(t, [r]) for r, t in every],
-                    _count_series,
-                ),
-                ([series(t, runs) for t in by_tag], [series(t, runs) for t in tags], _count_series),
-            ]
-        try:
-            for line, (requests, warmup, count) in zip(lines, plans, strict=True):
-                timed(client, requests, warmup, count, line, deadline)
-                if line.note:
-                    break
-        except (OSError, http.client.HTTPException, RuntimeError) as error:
-            for line in lines:
-                line.note = line.note or f"failed: {error}"
-        finally:
-            client.close()
+    try:
+        with ready_client(contender, log, runs, tags, steps, args.timeout) as (client, ready):
+            deadline = time.monotonic() + args.timeout
+            try:
+                for line, (requests, warmup, count) in zip(lines, plans, strict=True):
+                    timed(client, requests, warmup, count, line, deadline)
+                    if line.note:
+                        break
+            except (OSError, http.client.HTTPException, RuntimeError) as error:
+                for line in lines:
+                    line.note = line.note or f"failed: {error}"
+    except NotReadyError as error:
         for line in lines:
-            line.note = line.note or f"ready in {ready:.1f} s"
+            line.note = str(error)
+        return lines
+    for line in lines:
+        line.note = line.note or f"ready in {ready:.1f} s"
     return lines
 
 

@@ -50,19 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[list[str]] = []
     for contender in chosen:
         log = args.workdir / f"reload-{contender.name.split()[0].lower()}.log"
-        spawned = time.monotonic()
-        with bench.started(contender, log) as process:
-            client = bench.Client(contender.port, timeout=args.timeout)
-            try:
-                bench.wait_ready(client, process, runs, [tag], args.steps, spawned + args.timeout)
-            except (TimeoutError, RuntimeError) as error:
-                rows.append([contender.name, f"not ready: {error} (log: {log})", "", "", "", ""])
-                continue
-            if contender.lumiboard:
-                rows += _lumiboard(client, contender.name, runs, tag, args.requests)
-            else:
-                rows.append(_tensorboard(client, contender.name, runs, tag, args.requests))
-            client.close()
+        serving = bench.ready_client(contender, log, runs, [tag], args.steps, args.timeout)
+        try:
+            with serving as (client, _):
+                if contender.lumiboard:
+                    rows += _lumiboard(client, contender.name, runs, tag, args.requests)
+                else:
+                    rows.append(_tensorboard(client, contender.name, runs, tag, args.requests))
+        except bench.NotReadyError as error:
+            rows.append([contender.name, str(error), "", "", "", ""])
     header = ["contender", "request", "status", "kB on wire", "ms (loopback)", "ms @100Mbit/s"]
     print_table(header, rows, left=3)
     return 0

@@ -102,13 +102,8 @@ def main(argv: list[str] | None = None) -> int:
         f"buckets; {args.requests} timed requests per row; {os.cpu_count()} CPUs",
         flush=True,
     )
-    spawned = time.monotonic()
-    with bench.started(lumiboard, log) as process:
-        client = bench.Client(lumiboard.port, timeout=args.timeout)
-        bench.wait_ready(client, process, runs, [tag], args.steps, spawned + args.timeout)
-        print(f"  lumiboard: ready in {time.monotonic() - spawned:.1f} s", flush=True)
+    with bench.ready_client(lumiboard, log, runs, [tag], args.steps, args.timeout) as (client, _):
         rows = _measure(client, request, args.requests)
-        client.close()
         browser_rows = _browser(lumiboard.port, request, args.requests) if args.browser else []
     print_table(
         ["form", "asked", "answered", "MB on wire", "ms (loopback)", "decode ms", "ms @100Mbit/s"],

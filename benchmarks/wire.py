@@ -20,13 +20,11 @@ Usage::
 
 from __future__ import annotations
 
-import argparse
 import os
 import re
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -46,7 +44,12 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[list[str]] = []
     for contender in chosen:
         log = args.workdir / f"wire-{re.sub(r'[^a-z0-9]+', '_', contender.name.lower())}.log"
-        rows += _measure(bench, contender, runs, tag, args, log, form, decoding)
+        serving = bench.ready_client(contender, log, runs, [tag], args.steps, args.timeout)
+        try:
+            with serving as (client, _):
+                rows += _measure(client, contender.name, args.requests, form, decoding)
+        except bench.NotReadyError as error:
+            rows.append([contender.name, "-", str(error), "", "", "", ""])
     print_table(
         [
             "contender",
@@ -63,54 +66,39 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _measure(
-    bench: Any,
-    contender: Any,
-    runs: list[str],
-    tag: str,
-    args: argparse.Namespace,
-    log: Path,
+    client: Any,
+    name: str,
+    requests: int,
     form: bytes,
     decoding: dict[str, Callable[[bytes], bytes]],
 ) -> list[list[str]]:
-    spawned = time.monotonic()
+    """A row per encoding asked: ``form`` posted to ``scalars_multirun`` over ``client``."""
     rows = []
-    with bench.started(contender, log) as process:
-        client = bench.Client(contender.port, timeout=args.timeout)
-        try:
-            bench.wait_ready(client, process, runs, [tag], args.steps, spawned + args.timeout)
-        except (TimeoutError, RuntimeError) as error:
-            return [[contender.name, "-", f"not ready: {error} (log: {log})", "", "", "", ""]]
-        print(f"  {contender.name}: ready in {time.monotonic() - spawned:.1f} s", flush=True)
-        identity: bytes | None = None
-        for asked in ENCODINGS:
-            headers = {
-                "content-type": "application/x-www-form-urlencoded",
-                "accept-encoding": asked,
-            }
-            answered, size, times, decode_times = "", 0, [], []
-            for attempt in range(args.requests + 1):
-                body, answered, elapsed = post(
-                    client,
-                    "/data/plugin/scalars/scalars_multirun",
-                    form,
-                    headers,
-                    what=f"{contender.name}: ",
-                )
-                size = len(body)
-                decode = decoding.get(answered)
-                started = time.perf_counter()
-                plain = decode(body) if decode is not None else None
-                decode_time = time.perf_counter() - started
-                if attempt == 0:  # warm-up, untimed; the identity answer is the reference
-                    if asked == "identity":
-                        identity = plain
-                    elif plain is not None and identity is not None and plain != identity:
-                        raise AssertionError(f"{contender.name}: {answered} decodes differently")
-                    continue
-                times.append(elapsed)
-                decode_times.append(decode_time)
-            rows.append(wire_row(contender.name, asked, answered, size, times, decode_times))
-        client.close()
+    identity: bytes | None = None
+    for asked in ENCODINGS:
+        headers = {
+            "content-type": "application/x-www-form-urlencoded",
+            "accept-encoding": asked,
+        }
+        answered, size, times, decode_times = "", 0, [], []
+        for attempt in range(requests + 1):
+            body, answered, elapsed = post(
+                client, "/data/plugin/scalars/scalars_multirun", form, headers, what=f"{name}: "
+            )
+            size = len(body)
+            decode = decoding.get(answered)
+            started = time.perf_counter()
+            plain = decode(body) if decode is not None else None
+            decode_time = time.perf_counter() - started
+            if attempt == 0:  # warm-up, untimed; the identity answer is the reference
+                if asked == "identity":
+                    identity = plain
+                elif plain is not None and identity is not None and plain != identity:
+                    raise AssertionError(f"{name}: {answered} decodes differently")
+                continue
+            times.append(elapsed)
+            decode_times.append(decode_time)
+        rows.append(wire_row(name, asked, answered, size, times, decode_times))
     return rows
 
 
