@@ -18,7 +18,7 @@ import {
   type Status,
 } from './model';
 import type { DownloadFormat } from './download';
-import { useDraft } from '../../core/draft';
+import { DraftInput } from '../../components/DraftInput';
 
 export interface QueryState {
   hidden: ReadonlySet<string>;
@@ -47,32 +47,6 @@ function parseBound(text: string): number | null {
   if (text.trim() === '') return null;
   const value = Number(text);
   return Number.isFinite(value) ? value : null;
-}
-
-/** A filter's text field, committed on change (see useDraft). */
-function DraftInput(props: {
-  value: string;
-  onCommit(text: string): void;
-  class: string;
-  placeholder: string;
-  label: string;
-  testid: string;
-  column: string;
-  decimal?: boolean;
-}): JSX.Element {
-  const field = useDraft(props.value, props.onCommit);
-  return (
-    <input
-      type="text"
-      inputMode={props.decimal ? 'decimal' : undefined}
-      class={props.class}
-      placeholder={props.placeholder}
-      data-testid={props.testid}
-      data-column={props.column}
-      aria-label={props.label}
-      {...field}
-    />
-  );
 }
 
 function FilterEditor(props: {
@@ -117,9 +91,9 @@ function FilterEditor(props: {
             class="hp-input"
             placeholder="regex"
             value={regex}
-            testid="hp-regex"
-            column={column.id}
-            label={`Regex filter of ${column.label}`}
+            data-testid="hp-regex"
+            data-column={column.id}
+            aria-label={`Regex filter of ${column.label}`}
             onCommit={(text) => onFilter(text ? { kind: 'regex', pattern: text } : null)}
           />
         ) : null}
@@ -129,13 +103,13 @@ function FilterEditor(props: {
   const interval = filter?.kind === 'interval' ? filter : null;
   const bound = (which: 'min' | 'max') => (
     <DraftInput
-      decimal
+      inputMode="decimal"
       class="hp-input hp-input--bound"
       placeholder={which}
-      value={String(interval?.[which] ?? '')}
-      testid={`hp-${which}`}
-      column={column.id}
-      label={`${which === 'min' ? 'Minimum' : 'Maximum'} of ${column.label}`}
+      value={interval?.[which] ?? ''}
+      data-testid={`hp-${which}`}
+      data-column={column.id}
+      aria-label={`${which === 'min' ? 'Minimum' : 'Maximum'} of ${column.label}`}
       onCommit={(text) => {
         const value = parseBound(text);
         const next = { kind: 'interval' as const, min: interval?.min ?? null, max: interval?.max ?? null, [which]: value };

@@ -4,7 +4,7 @@ import type { JSX } from 'preact';
 import type { ColorScheme, EmbeddingInfo } from './model';
 import type { Dataset } from './useDataset';
 import type { Method, ProjectionParams, ProjectionState } from './useProjection';
-import { useDraft } from '../../core/draft';
+import { DraftInput } from '../../components/DraftInput';
 
 export interface DataPanelProps {
   runs: string[];
@@ -193,12 +193,6 @@ function NumberField({ label, value, min, max, step, testid, onChange }: { label
   );
 }
 
-/** A custom projection's search, committed on change (see useDraft). */
-function QueryField(props: { testid: string; value: string; onCommit(text: string): void }): JSX.Element {
-  const field = useDraft(props.value, props.onCommit);
-  return <input type="text" data-testid={props.testid} {...field} />;
-}
-
 export function ProjectionPanel(props: ProjectionPanelProps): JSX.Element {
   const { params, state } = props;
   const axisOptions = Array.from({ length: Math.min(10, props.dim) }, (_, i) => i);
@@ -293,8 +287,8 @@ export function ProjectionPanel(props: ProjectionPanelProps): JSX.Element {
               <span>
                 {label} <span class="projector__muted">({props.customCounts[i] ?? 0} points)</span>
               </span>
-              <QueryField
-                testid={`projector-custom-${i}`}
+              <DraftInput
+                data-testid={`projector-custom-${i}`}
                 value={props.customQueries[i] ?? ''}
                 onCommit={(text) => props.onCustomQuery(i, text)}
               />
