@@ -4,7 +4,7 @@
  * behind proxies; the auth cookie (set by the server after `?token=`) rides along same-origin.
  */
 
-import { SERIES_MEDIA_TYPE, decodeSeriesBinary, unchangedOf } from './seriesBinary';
+import { SERIES_MEDIA_TYPE, decodeSeriesBinary, stampOf, unchangedOf } from './seriesBinary';
 
 export type XAxis = 'step' | 'relative' | 'wall_time';
 
@@ -147,8 +147,7 @@ export function decodeSeries(raw: {
     if (step.length !== wall_time.length || step.length !== value.length) {
       throw new Error(`run ${run}: columns of unequal length`);
     }
-    const stamp = typeof columns.stamp === 'string' ? { stamp: columns.stamp } : {};
-    runs.push([run, { total: columns.total, ...stamp, step, wall_time, value }]);
+    runs.push([run, { total: columns.total, ...stampOf(columns.stamp), step, wall_time, value }]);
   }
   // fromEntries: a run named "__proto__" stays a run (an assignment would set the prototype).
   return { tag: raw.tag, runs: Object.fromEntries(runs), ...unchangedOf(raw.unchanged) };

@@ -14,6 +14,11 @@ import type { SeriesColumns, SeriesResponse } from './api';
 
 export const SERIES_MEDIA_TYPE = 'application/vnd.lumiboard.series';
 
+/** A run's `stamp` from an answer, checked: spread into its columns (absent when not a string). */
+export function stampOf(value: unknown): { stamp?: string } {
+  return typeof value === 'string' ? { stamp: value } : {};
+}
+
 /** A series answer's `unchanged` list, checked (absent when empty or malformed). */
 export function unchangedOf(value: unknown): { unchanged?: string[] } {
   if (!Array.isArray(value) || value.length === 0) return {};
@@ -117,10 +122,9 @@ export function decodeSeriesBinary(buffer: ArrayBuffer): SeriesResponse {
       decoded[name] = column(buffer, offset, run.count, run[name]);
       offset = align(offset + size);
     }
-    const stamp = typeof run.stamp === 'string' ? { stamp: run.stamp } : {};
     entries.push([
       run.run,
-      { total: run.total, ...stamp, step: decoded.step!, wall_time: decoded.wall_time!, value: decoded.value! },
+      { total: run.total, ...stampOf(run.stamp), step: decoded.step!, wall_time: decoded.wall_time!, value: decoded.value! },
     ]);
   }
   if (offset !== bytes.length) throw new Error('a binary series answer with bytes left over');

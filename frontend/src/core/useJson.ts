@@ -20,9 +20,6 @@ export interface JsonState<T> {
   pending: boolean;
 }
 
-/** Thrown through the request's chain when the server answered 304. */
-const UNCHANGED = Symbol('unchanged');
-
 export function useJson<T>(api: DashboardApi, url: string | null, body?: unknown): JsonState<T> {
   const generation = useStore(api.data, (d) => d.generation);
   const [state, setState] = useState<JsonState<T>>({ data: null, error: null, pending: url !== null });
@@ -37,26 +34,28 @@ export function useJson<T>(api: DashboardApi, url: string | null, body?: unknown
     }
     const controller = new AbortController();
     setState((old) => ({ ...old, pending: true }));
-    let request: Promise<T>;
+    // The new answer, or null when the one shown still holds (a 304).
+    let request: Promise<{ data: T } | null>;
     if (body === undefined) {
       const etag = shown.current?.url === url ? shown.current.etag : null;
       request = api.client.getJsonIfChanged<T>(url, etag, controller.signal).then((answer) => {
-        if (answer === null) throw UNCHANGED;
-        shown.current = answer.etag === null ? null : { url, etag: answer.etag };
-        return answer.data;
+        if (answer !== null) shown.current = answer.etag === null ? null : { url, etag: answer.etag };
+        return answer;
       });
     } else {
       shown.current = null;
-      request = api.client.postJson<T>(url, body, controller.signal);
+      request = api.client.postJson<T>(url, body, controller.signal).then((data) => ({ data }));
     }
     request
-      .then((data) => setState({ data, error: null, pending: false }))
+      .then((answer) =>
+        setState((old) => {
+          if (answer !== null) return { data: answer.data, error: null, pending: false };
+          // Unchanged: the very same data object, so nothing derived from it is made again.
+          return old.pending || old.error !== null ? { data: old.data, error: null, pending: false } : old;
+        }),
+      )
       .catch((e: unknown) => {
         if (controller.signal.aborted) return;
-        if (e === UNCHANGED) {
-          setState((old) => (old.pending || old.error !== null ? { data: old.data, error: null, pending: false } : old));
-          return;
-        }
         const message = e instanceof ApiError || e instanceof Error ? e.message : String(e);
         setState((old) => ({ data: old.data, error: message, pending: false }));
       });

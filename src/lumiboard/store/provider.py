@@ -24,6 +24,7 @@ from lumiboard.plugins.base import DataClass
 from lumiboard.reader.names import safe_text
 from lumiboard.reader.tail import read_range
 from lumiboard.store.budget import note_read
+from lumiboard.store.columns import ScalarSeries
 from lumiboard.store.downsample import Reduced, XAxis, reduce_series
 from lumiboard.store.runs import (
     BlobPoint,
@@ -120,12 +121,15 @@ class Provider:
 
     # ---- scalars ------------------------------------------------------------
 
-    def read_scalars(self, run: str, tag: str) -> ScalarColumns:
-        """Every point of a scalar series, never sampled."""
-        data = self.run(run)
-        series = data.scalars.get(tag)
+    def _scalar_series(self, run: str, tag: str) -> ScalarSeries:
+        series = self.run(run).scalars.get(tag)
         if series is None:
             raise NotFoundError(f"run {run!r} has no scalar tag {tag!r}")
+        return series
+
+    def read_scalars(self, run: str, tag: str) -> ScalarColumns:
+        """Every point of a scalar series, never sampled."""
+        series = self._scalar_series(run, tag)
         note_read(series)  # the memory budget spills the least recently read first
         step, wall_time, value = series.columns()
         return ScalarColumns(step, wall_time, value)
@@ -134,11 +138,7 @@ class Provider:
         """A short string naming the points a scalar series holds now: a later call gives the
         same string only if the points are the same (in this process or another: the string
         carries a number drawn once per process). Clients send it back to skip unchanged runs."""
-        data = self.run(run)
-        series = data.scalars.get(tag)
-        if series is None:
-            raise NotFoundError(f"run {run!r} has no scalar tag {tag!r}")
-        return f"{_PROCESS[0]}.{series.version}"
+        return f"{_PROCESS[0]}.{self._scalar_series(run, tag).version}"
 
     def read_scalars_reduced(
         self,

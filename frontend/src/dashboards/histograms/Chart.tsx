@@ -24,6 +24,13 @@ export interface ChartProps {
   range?: [number, number] | null;
 }
 
+/** Where the pointer rests over a chart's SVG, in the page's coordinates. */
+interface Pointer {
+  clientX: number;
+  clientY: number;
+  svg: SVGSVGElement;
+}
+
 /** The element's width, following resizes. */
 export function useWidth(ref: { current: HTMLElement | null }): number {
   const [width, setWidth] = useState(0);
@@ -65,8 +72,8 @@ export function HistogramChart({
   // Where the pointer is over the chart (null: elsewhere), in the page's coordinates, so that a
   // new drawing (an auto-reload's data, a resize) moves the hover with it instead of dropping it
   // while the pointer stays put, wherever the chart has moved since (a scroll, a pane).
-  const pointer = useRef<{ clientX: number; clientY: number; svg: SVGSVGElement } | null>(null);
-  const hoverFor = (at: { clientX: number; clientY: number; svg: SVGSVGElement }, drawn: typeof geometry) => {
+  const pointer = useRef<Pointer | null>(null);
+  const hoverFor = (at: Pointer, drawn: typeof geometry) => {
     if (!drawn) return null;
     const rect = at.svg.getBoundingClientRect();
     return hoverAt(drawn, box, at.clientX - rect.left, at.clientY - rect.top, mode);
